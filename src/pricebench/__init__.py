@@ -1,0 +1,64 @@
+"""pricebench: build, test and compare pricers, programs that estimate a price from text.
+
+from pricebench import Tester, load_dataset, make_pricer
+
+data = load_dataset("course-items.jsonl")
+pricer = make_pricer("constant").fit(data.train)
+results = Tester(pricer, data.test).run()
+"""
+
+from pricebench._version import __version__
+from pricebench.baselines import ConstantPricer, RandomPricer
+from pricebench.data import Dataset, load_dataset, load_items
+from pricebench.errors import (
+    DataError,
+    PricebenchError,
+    PriceParseError,
+    PricerError,
+    ResultsError,
+    SpecError,
+    StopRun,
+)
+from pricebench.items import Item, fingerprint
+from pricebench.metrics import Tolerance
+from pricebench.parse import parse_price
+from pricebench.pricer import Estimate, FunctionPricer, Pricer, TrainablePricer, as_pricer
+from pricebench.registry import make_pricer, register
+from pricebench.results import ItemResult, Results, RunHeader, find_runs
+from pricebench.tester import Tester
+
+__all__ = [
+    "__version__",
+    # items and data
+    "Item",
+    "Dataset",
+    "load_items",
+    "load_dataset",
+    "fingerprint",
+    # pricers
+    "Pricer",
+    "TrainablePricer",
+    "Estimate",
+    "FunctionPricer",
+    "as_pricer",
+    "make_pricer",
+    "register",
+    "parse_price",
+    "ConstantPricer",
+    "RandomPricer",
+    # testing and results
+    "Tester",
+    "Tolerance",
+    "Results",
+    "ItemResult",
+    "RunHeader",
+    "find_runs",
+    # errors
+    "PricebenchError",
+    "DataError",
+    "SpecError",
+    "PricerError",
+    "ResultsError",
+    "PriceParseError",
+    "StopRun",
+]

@@ -1,0 +1,5 @@
+import sys
+
+from pricebench.cli import main
+
+sys.exit(main())

@@ -1,0 +1,57 @@
+"""The two baselines every leaderboard starts from: a random guess and a constant."""
+
+from __future__ import annotations
+
+import random
+import statistics
+from collections.abc import Sequence
+
+from pricebench.errors import PricerError
+from pricebench.items import Item
+
+
+class RandomPricer:
+    """Guesses a whole-dollar price uniformly in [low, high], seeded, as the course's first pricer.
+
+    The guess depends only on the seed and the item's id, so it does not change with the order
+    items are priced in, the number of workers, or a resumed run.
+    """
+
+    def __init__(self, low: int = 1, high: int = 999, seed: int = 42) -> None:
+        self.low = low
+        self.high = high
+        self.seed = seed
+        self.name = "random"
+
+    def get_params(self) -> dict[str, int]:
+        return {"low": self.low, "high": self.high, "seed": self.seed}
+
+    def predict(self, item: Item) -> float:
+        return float(random.Random(f"{self.seed}:{item.id}").randint(self.low, self.high))
+
+
+class ConstantPricer:
+    """Always guesses one number learned from the training prices: their mean or median."""
+
+    def __init__(self, statistic: str = "mean") -> None:
+        if statistic not in ("mean", "median"):
+            raise PricerError(f"constant: statistic must be 'mean' or 'median', not {statistic!r}")
+        self.statistic = statistic
+        self.name = "constant" if statistic == "mean" else "constant:median"
+
+    def get_params(self) -> dict[str, str]:
+        return {"statistic": self.statistic}
+
+    def fit(self, train: Sequence[Item]) -> ConstantPricer:
+        if not train:
+            raise PricerError("constant: cannot fit on an empty training set")
+        prices = [item.price for item in train]
+        self.value_ = (
+            statistics.fmean(prices) if self.statistic == "mean" else statistics.median(prices)
+        )
+        return self
+
+    def predict(self, item: Item) -> float:
+        if not hasattr(self, "value_"):
+            raise PricerError("constant: call fit(train) before predict")
+        return self.value_

@@ -1,0 +1,52 @@
+"""`pricebench report`: summary table and charts from saved results."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+from pricebench.cli.common import print_table, slug
+from pricebench.results import find_runs
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="summarise saved results and draw their charts",
+        description="Read run directories (or a directory of them), print a summary table and "
+        "write each run's chart (truth vs guess, running error) as PNG.",
+    )
+    parser.add_argument(
+        "results",
+        nargs="+",
+        type=Path,
+        metavar="RESULTS",
+        help="a run directory, or a directory holding run directories",
+    )
+    parser.add_argument(
+        "--charts",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write charts here (default: chart.png in each run directory)",
+    )
+    parser.add_argument("--no-charts", action="store_true", help="print the table only")
+    parser.set_defaults(func=report_command)
+
+
+def report_command(args: argparse.Namespace) -> int:
+    runs = find_runs(args.results)
+    print_table(runs)
+    if not args.no_charts:
+        console = Console(stderr=True, highlight=False)
+        for run in runs:
+            if args.charts is not None:
+                args.charts.mkdir(parents=True, exist_ok=True)
+                target = args.charts / f"{slug(run.name)}.png"
+            else:
+                target = run.path / "chart.png"  # type: ignore[operator]
+            run.chart(target)
+            console.print(f"chart: {target}")
+    return 0

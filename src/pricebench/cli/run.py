@@ -1,0 +1,111 @@
+"""`pricebench run`: fit pricers on the train split, price the test split, keep the results."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from pricebench.cli.common import add_data_options, load_data, parse_params, print_table, slug
+from pricebench.errors import PricebenchError
+from pricebench.metrics import Tolerance
+from pricebench.registry import make_pricer
+from pricebench.tester import Tester
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run pricers on a dataset's test split and save their results",
+        description=(
+            "Fit each pricer on the train split (if it learns), price the test split and write the "
+            "results under OUT/<pricer>/ as they come. Running the same command again continues an "
+            "unfinished run without pricing any item twice."
+        ),
+    )
+    parser.add_argument(
+        "specs",
+        nargs="+",
+        metavar="SPEC",
+        help="pricer spec, e.g. constant, random (see `pricebench pricers`)",
+    )
+    add_data_options(parser)
+    parser.add_argument(
+        "--split",
+        choices=("test", "validation"),
+        default="test",
+        help="which split to price (default: test)",
+    )
+    parser.add_argument("--size", type=int, default=None, help="price only the first N items")
+    parser.add_argument(
+        "--out", type=Path, default=Path("results"), help="directory for results (default: results)"
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="start over instead of continuing an earlier run"
+    )
+    parser.add_argument(
+        "--retry-failures",
+        action="store_true",
+        help="when continuing a run, price again the items that failed",
+    )
+    parser.add_argument("--workers", type=int, default=1, help="threads pricing at once")
+    parser.add_argument(
+        "--timeout", type=float, default=None, help="seconds after which an item counts as failed"
+    )
+    parser.add_argument(
+        "--param",
+        action="append",
+        metavar="KEY=VALUE",
+        help="option passed to every pricer's constructor (repeatable)",
+    )
+    parser.add_argument(
+        "--tolerance",
+        nargs=2,
+        type=float,
+        metavar=("ABS", "REL"),
+        default=(40.0, 0.2),
+        help="hit if error < ABS or < REL x truth",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="print a line per item")
+    parser.set_defaults(func=run_command)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    console = Console(stderr=True, highlight=False)
+    dataset = load_data(args)
+    items = dataset.test if args.split == "test" else dataset.validation
+    if not items:
+        raise PricebenchError(f"{dataset.source}: the {args.split} split is empty")
+    console.print(f"data: {dataset!r}")
+    params = parse_params(args.param)
+    runs = []
+    for spec in args.specs:
+        pricer = make_pricer(spec, **params)
+        fit_seconds = None
+        if hasattr(pricer, "fit"):
+            console.print(f"fitting {pricer.name} on {len(dataset.train)} training items")
+            began = time.perf_counter()
+            pricer.fit(dataset.train)
+            fit_seconds = round(time.perf_counter() - began, 3)
+        tester = Tester(
+            pricer,
+            items,
+            size=args.size,
+            tolerance=Tolerance(*args.tolerance),
+            workers=args.workers,
+            timeout=args.timeout,
+            out=args.out / slug(pricer.name),
+            overwrite=args.overwrite,
+            retry_failures=args.retry_failures,
+            dataset=f"{dataset.source}#{args.split}",
+            currency=args.currency,
+            verbose=args.verbose,
+            fit_seconds=fit_seconds,
+        )
+        results = tester.run()
+        console.print(results.summary())
+        runs.append(results)
+    print_table(runs, title=f"{dataset.source} ({args.split}, {runs[0].header.n_items} items)")
+    return 0

@@ -1,0 +1,289 @@
+"""Reading items from files, and the train / validation / test `Dataset`.
+
+Formats: pricebench's JSONL (one item a line, as in `course-items.jsonl`), the same gzipped
+(`.jsonl.gz`), and CSV (`.csv`, `.csv.gz`) with named text and price columns. Every reading error
+is a `DataError` that names the file and the line or column; nothing is half-loaded silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from pydantic import ValidationError
+
+from pricebench.errors import DataError
+from pricebench.items import Item, fingerprint
+
+VALIDATION_NAMES = ("validation", "val", "valid", "dev")
+_ITEM_FIELDS = ("id", "title", "text", "price", "category", "split")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Items split into train, validation and test, and where they came from."""
+
+    train: list[Item]
+    test: list[Item]
+    validation: list[Item] = field(default_factory=list)
+    source: str = ""
+    dropped: int = 0  # rows skipped on purpose (no price, price out of range)
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.test)
+
+    def with_validation(self, fraction: float = 0.1, seed: int = 42) -> Dataset:
+        """A copy whose validation set is a seeded part of train, when the file gave none.
+
+        Tuning uses it, so that choices are made on validation items and never on test items.
+        """
+        if self.validation:
+            return self
+        train, validation = split_items(self.train, fraction, seed)
+        return Dataset(train, self.test, validation, self.source, self.dropped)
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset(train={len(self.train)}, validation={len(self.validation)}, "
+            f"test={len(self.test)}, source={self.source!r})"
+        )
+
+
+def split_items(items: Sequence[Item], fraction: float, seed: int) -> tuple[list[Item], list[Item]]:
+    """Split items into (rest, part) where part holds `fraction` of them, chosen with `seed`."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"fraction must be between 0 and 1, got {fraction}")
+    order = list(range(len(items)))
+    random.Random(seed).shuffle(order)
+    cut = round(len(items) * fraction)
+    part = sorted(order[:cut])
+    taken = set(part)
+    return [items[i] for i in range(len(items)) if i not in taken], [items[i] for i in part]
+
+
+def load_dataset(
+    path: str | Path,
+    *,
+    test_fraction: float = 0.2,
+    validation_fraction: float = 0.0,
+    seed: int = 42,
+    **read_options: Any,
+) -> Dataset:
+    """Load a file and split it.
+
+    A file whose items carry a `split` field is split by that field (`train`, `test`, and
+    `validation`/`val`/`dev`); otherwise the items are shuffled with `seed` and cut by fraction.
+    `read_options` are those of `load_items`.
+    """
+    items, dropped = _read(Path(path), **read_options)
+    splits = {item.split for item in items}
+    if splits - {None}:
+        unknown = splits - {"train", "test", None, *VALIDATION_NAMES}
+        if unknown:
+            raise DataError(f"{path}: unknown split value(s) {sorted(map(str, unknown))}")
+        if None in splits:
+            raise DataError(f"{path}: some items have a split field and some do not")
+        train = [i for i in items if i.split == "train"]
+        test = [i for i in items if i.split == "test"]
+        validation = [i for i in items if i.split in VALIDATION_NAMES]
+        return Dataset(train, test, validation, str(path), dropped)
+    rest, test = split_items(items, test_fraction, seed)
+    validation: list[Item] = []
+    if validation_fraction:
+        rest, validation = split_items(rest, validation_fraction / (1 - test_fraction), seed + 1)
+    return Dataset(rest, test, validation, str(path), dropped)
+
+
+def load_items(path: str | Path, *, split: str | None = None, **read_options: Any) -> list[Item]:
+    """Read every item of a JSONL, JSONL.gz or CSV file (optionally only one `split`).
+
+    Options:
+      text_columns: columns (or JSON fields) joined with newlines to make the text; default `text`.
+      price_column: the price column or field; default `price`.
+      id_column, title_column, category_column: where those come from; default `id`, `title`,
+        `category` when present. Without an id, an item's id is its line number.
+      drop_unpriced: skip rows whose price is empty or null instead of failing (for shop exports
+        where some products have no price).
+      price_range: (low, high): skip items priced outside it.
+    """
+    items, _ = _read(Path(path), **read_options)
+    if split is not None:
+        items = [i for i in items if i.split == split]
+    return items
+
+
+def _read(
+    path: Path,
+    *,
+    text_columns: Sequence[str] | None = None,
+    price_column: str = "price",
+    id_column: str | None = None,
+    title_column: str | None = None,
+    category_column: str | None = None,
+    drop_unpriced: bool = False,
+    price_range: tuple[float, float] | None = None,
+) -> tuple[list[Item], int]:
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory, not a data file")
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    suffixes = [s.lower() for s in path.suffixes]
+    is_csv = ".csv" in suffixes[-2:]
+    columns = _Columns(text_columns, price_column, id_column, title_column, category_column)
+    items: list[Item] = []
+    dropped = 0
+    seen: dict[str, int] = {}
+    with _open_text(path) as lines:
+        rows = _csv_rows(path, lines, columns) if is_csv else _jsonl_rows(path, lines)
+        for line, record in rows:
+            try:
+                raw_price = record.get(columns.price)
+                if drop_unpriced and (raw_price is None or str(raw_price).strip() == ""):
+                    dropped += 1
+                    continue
+                item = columns.item(record, line)
+            except ValidationError as error:
+                raise DataError(f"{path}, line {line}: {_describe(error)}") from None
+            except KeyError as error:
+                raise DataError(
+                    f"{path}, line {line}: field {error.args[0]!r} is missing"
+                ) from None
+            except ValueError as error:
+                raise DataError(f"{path}, line {line}: {error}") from None
+            if price_range and not price_range[0] <= item.price <= price_range[1]:
+                dropped += 1
+                continue
+            if item.id in seen:
+                raise DataError(
+                    f"{path}, line {line}: id {item.id!r} already used on line {seen[item.id]}"
+                )
+            seen[item.id] = line
+            items.append(item)
+    if not items:
+        what = "holds no items" if not dropped else f"holds no usable items ({dropped} dropped)"
+        raise DataError(f"{path}: {what}")
+    return items, dropped
+
+
+@dataclass(frozen=True)
+class _Columns:
+    text: Sequence[str] | None
+    price: str
+    id: str | None
+    title: str | None
+    category: str | None
+
+    def item(self, record: dict[str, Any], line: int) -> Item:
+        text_fields = self.text or ["text"]
+        text = "\n".join(str(record[c]) for c in text_fields if record[c] not in (None, ""))
+        if not text.strip():
+            raise ValueError(f"text ({', '.join(text_fields)}) is empty")
+        title = record.get(self.title or "title") or text.strip().splitlines()[0][:120]
+        item_id = record.get(self.id or "id")
+        used = {*text_fields, self.price, self.id or "id", self.title or "title"}
+        used.add(self.category or "category")
+        extras = {k: v for k, v in record.items() if k not in used and k not in _ITEM_FIELDS}
+        return Item(
+            id=str(item_id) if item_id not in (None, "") else str(line),
+            title=str(title),
+            text=text,
+            price=record.get(self.price),
+            category=record.get(self.category or "category") or None,
+            split=record.get("split") or None,
+            extras=extras,
+        )
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "item"
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "missing":
+        return f"field {where!r} is missing"
+    return f"{where}: {message}"
+
+
+class _open_text:  # noqa: N801 - used like open()
+    """Yield (line number, decoded line) from a plain or gzipped file, naming bad bytes' line."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.handle: IO[bytes] | None = None
+
+    def __enter__(self) -> Iterator[tuple[int, str]]:
+        gz = self.path.suffix.lower() == ".gz"
+        self.handle = gzip.open(self.path, "rb") if gz else open(self.path, "rb")  # noqa: SIM115
+        return self._lines()
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.handle is not None
+        self.handle.close()
+
+    def _lines(self) -> Iterator[tuple[int, str]]:
+        assert self.handle is not None
+        try:
+            for number, raw in enumerate(self.handle, start=1):
+                try:
+                    yield number, raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                except UnicodeDecodeError as error:
+                    raise DataError(
+                        f"{self.path}, line {number}: not valid UTF-8 "
+                        f"(byte 0x{raw[error.start]:02x} at column {error.start + 1})"
+                    ) from None
+        except (OSError, EOFError) as error:  # a corrupt or truncated gzip stream
+            raise DataError(f"{self.path}: cannot read ({error})") from None
+
+
+def _jsonl_rows(path: Path, lines: Iterator[tuple[int, str]]) -> Iterator[tuple[int, dict]]:
+    for number, text in lines:
+        if not text.strip():
+            continue
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise DataError(
+                f"{path}, line {number}: invalid JSON ({error.msg} at column {error.colno})"
+            ) from None
+        if not isinstance(record, dict):
+            raise DataError(f"{path}, line {number}: expected a JSON object, got {text[:40]!r}")
+        yield number, record
+
+
+def _csv_rows(
+    path: Path, lines: Iterator[tuple[int, str]], columns: _Columns
+) -> Iterator[tuple[int, dict]]:
+    numbers: list[int] = []
+
+    def text_lines() -> Iterator[str]:
+        for number, text in lines:
+            numbers.append(number)
+            yield text
+
+    reader = csv.DictReader(text_lines())
+    try:
+        header = reader.fieldnames
+    except csv.Error as error:
+        raise DataError(f"{path}, line 1: bad CSV header ({error})") from None
+    if not header:
+        return
+    wanted = [*(columns.text or ["text"]), columns.price]
+    wanted += [c for c in (columns.id, columns.title, columns.category) if c]
+    for name in wanted:
+        if name not in header:
+            raise DataError(f"{path}: no column {name!r} (columns are: {', '.join(header)})")
+    try:
+        for row in reader:
+            if None in row:
+                raise DataError(f"{path}, line {numbers[-1]}: more fields than the header has")
+            yield numbers[-1], row
+    except csv.Error as error:
+        raise DataError(
+            f"{path}, line {numbers[-1] if numbers else 1}: bad CSV ({error})"
+        ) from None

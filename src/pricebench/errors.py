@@ -1,0 +1,42 @@
+"""The errors pricebench raises on purpose.
+
+Every error meant for a user derives from `PricebenchError`; the CLI prints its message and exits
+non-zero instead of showing a traceback.
+"""
+
+from __future__ import annotations
+
+
+class PricebenchError(Exception):
+    """Base class of the errors a user should see as one clear message."""
+
+
+class DataError(PricebenchError):
+    """Input data that cannot be read: the message names the file and line or column."""
+
+
+class SpecError(PricebenchError):
+    """A pricer spec string that names no known pricer, or has bad options."""
+
+
+class PricerError(PricebenchError):
+    """A pricer that cannot work at all (missing key, unfitted, bad configuration)."""
+
+
+class ResultsError(PricebenchError):
+    """A results directory that cannot be read, resumed or written."""
+
+
+class PriceParseError(PricebenchError):
+    """A pricer's reply held no usable price. The reply is kept for the per-item record."""
+
+    def __init__(self, message: str, reply: str | None = None) -> None:
+        super().__init__(message)
+        self.reply = reply
+
+
+class StopRun(PricebenchError):  # noqa: N818 - it is a signal, not a failure of one item
+    """Raised by a pricer to end a run cleanly (for example, a budget cap was reached).
+
+    The Tester keeps what was priced so far, marks the run as stopped and lets it be resumed.
+    """

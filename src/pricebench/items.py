@@ -1,0 +1,54 @@
+"""The `Item`: one product with its text and true price."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Item(BaseModel):
+    """A product a pricer reads (`text`) and the price it should guess (`price`).
+
+    `extras` keeps whatever else the source had (brand, weight, rank...) for pricers that use it.
+    `split` is the split the source file assigned (`train`, `validation`, `test`), if any.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(min_length=1)
+    title: str
+    text: str
+    price: float
+    category: str | None = None
+    split: str | None = None
+    extras: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _price_is_a_positive_number(cls, value: Any) -> float:
+        if value is None:
+            raise ValueError("price is missing")
+        if isinstance(value, bool):
+            raise ValueError(f"price must be a number, got {value!r}")
+        try:
+            price = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"price must be a number, got {value!r}") from None
+        if not math.isfinite(price) or price <= 0:
+            raise ValueError(f"price must be a positive number, got {value!r}")
+        return price
+
+
+def fingerprint(items: Iterable[Item]) -> str:
+    """A short hash of the items' ids and prices, order-independent.
+
+    Stored in every result so that runs on different data are never compared by accident.
+    """
+    digest = hashlib.sha256()
+    for item_id, price in sorted((item.id, item.price) for item in items):
+        digest.update(f"{item_id}\t{price!r}\n".encode())
+    return digest.hexdigest()[:12]

@@ -1,0 +1,60 @@
+"""Turning spec strings such as "constant" or "openai:gpt-4o-mini" into pricers.
+
+A spec is `NAME` or `NAME:ARG`. NAME picks a factory; ARG (everything after the first colon, which
+may hold more colons, as in `ft:gpt-4o-mini:org::id`) is passed as the factory's first argument.
+Built-in factories are imported only when used, so `import pricebench` stays light. Other packages
+add pricers through the entry-point group `pricebench.pricers` (name = spec NAME, value = factory).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any
+
+from pricebench.errors import SpecError
+from pricebench.pricer import Pricer
+
+ENTRY_POINT_GROUP = "pricebench.pricers"
+
+# NAME -> "module:attribute", imported on first use.
+_BUILTIN: dict[str, str] = {
+    "constant": "pricebench.baselines:ConstantPricer",
+    "random": "pricebench.baselines:RandomPricer",
+}
+_registered: dict[str, Callable[..., Pricer]] = {}
+
+
+def register(name: str, factory: Callable[..., Pricer]) -> None:
+    """Make `name` (and `name:ARG`) a spec that `make_pricer` understands."""
+    _registered[name] = factory
+
+
+def available() -> list[str]:
+    """Every spec name known now: built-in, registered and from installed entry points."""
+    names = set(_BUILTIN) | set(_registered)
+    names |= {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    return sorted(names)
+
+
+def make_pricer(spec: str, **options: Any) -> Pricer:
+    """The pricer a spec names. `options` go to its factory as keyword arguments."""
+    name, _, arg = spec.partition(":")
+    factory = _factory(name.strip())
+    try:
+        return factory(arg, **options) if arg else factory(**options)
+    except TypeError as error:
+        raise SpecError(f"pricer spec {spec!r}: {error}") from None
+
+
+def _factory(name: str) -> Callable[..., Pricer]:
+    if name in _registered:
+        return _registered[name]
+    if name in _BUILTIN:
+        module, _, attribute = _BUILTIN[name].partition(":")
+        return getattr(importlib.import_module(module), attribute)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name == name:
+            return ep.load()
+    raise SpecError(f"unknown pricer {name!r}; known pricers: {', '.join(available())}")

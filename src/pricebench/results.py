@@ -1,0 +1,299 @@
+"""A run's results: one record per item, a header, and the files that hold them.
+
+A run lives in a directory: `run.json` (the header, rewritten whole when the run's status changes)
+and `items.jsonl` (one record per priced item, appended and flushed as each item finishes). A crash
+or Ctrl-C loses at most the item in flight, and re-reading the directory gives the same `Results`.
+When an item appears twice (a failure retried on resume), the later record wins.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from functools import cached_property
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from pricebench._version import __version__
+from pricebench.errors import ResultsError
+from pricebench.metrics import Scores, Tolerance, score
+
+HEADER_FILE = "run.json"
+ITEMS_FILE = "items.jsonl"
+FORMAT_VERSION = 1
+
+Status = Literal["running", "complete", "stopped", "interrupted"]
+
+
+class ItemResult(BaseModel):
+    """One item's outcome. A failure has `failure` set and no guess; it is never scored as $0."""
+
+    id: str
+    title: str
+    truth: float
+    guess: float | None = None
+    error: float | None = None  # absolute error
+    squared_log_error: float | None = None
+    hit: bool | None = None
+    band: str | None = None  # green / orange / red
+    latency: float = 0.0  # seconds
+    failure: str | None = None
+    reply: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float = 0.0  # US dollars
+    cached: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return self.failure is not None
+
+
+class RunHeader(BaseModel):
+    """What was run on what: enough to tell whether two runs can be compared."""
+
+    format_version: int = FORMAT_VERSION
+    pricer: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    dataset: str = ""  # where the items came from
+    fingerprint: str  # of the evaluated items
+    n_items: int
+    tolerance: Tolerance = Field(default_factory=Tolerance)
+    currency: str = "USD"
+    mode: str = "interactive"
+    pricebench_version: str = __version__
+    started_at: str = Field(default_factory=lambda: _now())
+    finished_at: str | None = None
+    status: Status = "running"
+    note: str | None = None  # why a run stopped, for instance
+    fit_seconds: float | None = None
+    totals: dict[str, float] = Field(default_factory=dict)  # cost, tokens, time
+
+
+class Results:
+    """A run's header and item records, with its scores."""
+
+    def __init__(self, header: RunHeader, records: Sequence[ItemResult], path: Path | None = None):
+        self.header = header
+        self.records = list(records)
+        self.path = path
+
+    @property
+    def name(self) -> str:
+        return self.header.pricer
+
+    @property
+    def priced(self) -> list[ItemResult]:
+        return [r for r in self.records if not r.failed]
+
+    @property
+    def failures(self) -> list[ItemResult]:
+        return [r for r in self.records if r.failed]
+
+    @cached_property
+    def scores(self) -> Scores:
+        priced = self.priced
+        return score(
+            [r.error for r in priced],  # type: ignore[misc]
+            [r.squared_log_error for r in priced],  # type: ignore[misc]
+            [bool(r.hit) for r in priced],
+        )
+
+    @property
+    def mean_error(self) -> float:
+        return self.scores.mean_error
+
+    @property
+    def median_error(self) -> float:
+        return self.scores.median_error
+
+    @property
+    def rmsle(self) -> float:
+        return self.scores.rmsle
+
+    @property
+    def hit_rate(self) -> float:
+        return self.scores.hit_rate
+
+    @property
+    def n_priced(self) -> int:
+        return len(self.records) - self.n_failed
+
+    @property
+    def n_failed(self) -> int:
+        return sum(r.failed for r in self.records)
+
+    @property
+    def cost(self) -> float:
+        return sum(r.cost for r in self.records)
+
+    @property
+    def complete(self) -> bool:
+        return self.header.status == "complete"
+
+    def summary(self) -> str:
+        """One line: the headline metrics as the course printed them, with their 95% CIs."""
+        s, currency = self.scores, self.header.currency
+        return (
+            f"{self.name}: error {money(s.mean_error, currency)} "
+            f"[{s.mean_error_ci.low:,.2f}, {s.mean_error_ci.high:,.2f}]  "
+            f"RMSLE {s.rmsle:.2f} [{s.rmsle_ci.low:.2f}, {s.rmsle_ci.high:.2f}]  "
+            f"hits {s.hit_rate:.1%} [{s.hit_rate_ci.low:.1%}, {s.hit_rate_ci.high:.1%}]  "
+            f"n={self.n_priced} failed={self.n_failed}"
+        )
+
+    def chart(self, path: str | Path | None = None):  # -> matplotlib Figure
+        """Truth-vs-guess scatter and running mean error; saved as PNG when `path` is given."""
+        from pricebench.charts import run_chart
+
+        return run_chart(self, path)
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return f"<pre>{escape(self.summary())}</pre>"
+
+    def __repr__(self) -> str:
+        return f"<Results {self.summary()}>"
+
+    @classmethod
+    def load(cls, path: str | Path) -> Results:
+        return read_run(Path(path))
+
+
+def read_run(path: Path) -> Results:
+    """Read a run directory written by `RunWriter`."""
+    header_file = path / HEADER_FILE
+    if not header_file.is_file():
+        raise ResultsError(f"{path}: not a pricebench run (no {HEADER_FILE})")
+    try:
+        header = RunHeader.model_validate_json(header_file.read_text(encoding="utf-8"))
+    except ValidationError as error:
+        reason = error.errors()[0]["msg"]
+        raise ResultsError(f"{header_file}: not a valid run header ({reason})") from None
+    if header.format_version != FORMAT_VERSION:
+        raise ResultsError(
+            f"{header_file}: results format {header.format_version}, this pricebench reads "
+            f"{FORMAT_VERSION}"
+        )
+    return Results(header, list(_read_records(path / ITEMS_FILE).values()), path)
+
+
+def _read_records(items_file: Path) -> dict[str, ItemResult]:
+    records: dict[str, ItemResult] = {}
+    if not items_file.exists():
+        return records
+    with items_file.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = ItemResult.model_validate_json(line)
+            except ValidationError:
+                if not line.endswith("\n"):  # the last line, cut by a crash mid-write
+                    break
+                message = f"{items_file}, line {number}: not a valid item record"
+                raise ResultsError(message) from None
+            records.pop(record.id, None)  # keep file order of the latest record per id
+            records[record.id] = record
+    return records
+
+
+class RunWriter:
+    """Writes a run directory as the run goes, and reopens one to resume it."""
+
+    def __init__(self, path: Path | None, header: RunHeader, records: dict[str, ItemResult]):
+        self.path = path
+        self.header = header
+        self.records = records
+        self._file: IO[str] | None = None
+
+    @classmethod
+    def open(cls, path: Path, header: RunHeader, *, overwrite: bool = False) -> RunWriter:
+        """Start the run at `path`, or continue the one there if it is the same run.
+
+        "The same run" means the same pricer name and the same evaluated items (fingerprint).
+        """
+        if (path / HEADER_FILE).exists() and not overwrite:
+            old = read_run(path)
+            if (old.header.pricer, old.header.fingerprint) != (header.pricer, header.fingerprint):
+                raise ResultsError(
+                    f"{path} holds a run of {old.header.pricer!r} on data {old.header.fingerprint},"
+                    f" not {header.pricer!r} on {header.fingerprint}: choose another output"
+                    " directory, or overwrite it"
+                )
+            header = old.header.model_copy(update={"status": "running", "finished_at": None})
+            records = {r.id: r for r in old.records}
+        else:
+            path.mkdir(parents=True, exist_ok=True)
+            (path / ITEMS_FILE).unlink(missing_ok=True)
+            records = {}
+        writer = cls(path, header, records)
+        writer.write_header()
+        return writer
+
+    @classmethod
+    def in_memory(cls, header: RunHeader) -> RunWriter:
+        """A writer that keeps the run in memory only (a Tester without an output directory)."""
+        return cls(None, header, {})
+
+    def add(self, record: ItemResult) -> None:
+        self.records[record.id] = record
+        if self.path is None:
+            return
+        if self._file is None:
+            self._file = (self.path / ITEMS_FILE).open("a", encoding="utf-8")
+        self._file.write(record.model_dump_json() + "\n")
+        self._file.flush()
+
+    def finish(self, status: Status, note: str | None = None, **totals: float) -> None:
+        self.close()
+        self.header = self.header.model_copy(
+            update={"status": status, "note": note, "finished_at": _now(), "totals": totals}
+        )
+        self.write_header()
+
+    def write_header(self) -> None:
+        if self.path is None:
+            return
+        tmp = self.path / (HEADER_FILE + ".tmp")
+        tmp.write_text(self.header.model_dump_json(indent=2), encoding="utf-8")
+        os.replace(tmp, self.path / HEADER_FILE)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def results(self) -> Results:
+        return Results(self.header, list(self.records.values()), self.path)
+
+
+def find_runs(paths: Iterable[str | Path]) -> list[Results]:
+    """Every run under the given paths (a run directory, or a directory of run directories)."""
+    runs = []
+    for given in paths:
+        path = Path(given)
+        if (path / HEADER_FILE).is_file():
+            runs.append(read_run(path))
+        elif path.is_dir():
+            found = sorted(p.parent for p in path.glob(f"*/{HEADER_FILE}"))
+            if not found:
+                raise ResultsError(f"{path}: no pricebench runs in this directory")
+            runs.extend(read_run(p) for p in found)
+        else:
+            raise ResultsError(f"{path}: no such run directory")
+    return runs
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def money(amount: float, currency: str = "USD") -> str:
+    """`amount` with its currency's sign, as the summaries print it."""
+    sign = {"USD": "$", "GBP": "£", "EUR": "€"}.get(currency, currency + " ")
+    return f"{sign}{amount:,.2f}"
