@@ -1,4 +1,4 @@
-"""Charts of a run: truth against guess by colour band, and the running mean error."""
+"""Charts of a run (truth against guess by colour band, the running mean error) and of a board."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import numpy as np
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from pricebench.compare import Board
     from pricebench.results import Results
 
 BAND_COLOURS = {"green": "#2ca02c", "orange": "#ff7f0e", "red": "#d62728"}
@@ -46,6 +47,54 @@ def run_chart(results: Results, path: str | Path | None = None) -> Figure:
     trend.set(xlabel="items priced", ylabel="mean absolute error", title="error as items are added")
     trend.legend(loc="upper right")
 
+    if path is not None:
+        figure.savefig(path, dpi=110)
+    return figure
+
+
+# Leaderboard bars: the best run, runs not significantly worse than it, runs significantly worse.
+BAR_COLOURS = {"best": "#2ca02c", "tied": "#1f77b4", "worse": "#b0b0b0"}
+
+
+def leaderboard_chart(board: Board, path: str | Path | None = None) -> Figure:
+    """Mean absolute error of each run on `board` with its 95% CI as whiskers, best on top.
+
+    Colours say whether a run is significantly worse than the best (paired test), since
+    overlapping whiskers alone do not settle it.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    rows = [row for row in board.rows if row.run.scores.n]
+    means = np.array([row.run.scores.mean_error for row in rows])
+    low = means - np.array([row.run.scores.mean_error_ci.low for row in rows])
+    high = np.array([row.run.scores.mean_error_ci.high for row in rows]) - means
+    colours = [
+        BAR_COLOURS["best"] if i == 0 else BAR_COLOURS["worse" if row.worse_than_best else "tied"]
+        for i, row in enumerate(rows)
+    ]
+    alpha = next((row.vs_best.alpha for row in rows if row.vs_best), 0.05)
+    figure = Figure(figsize=(9, 1.2 + 0.5 * max(len(rows), 1)), layout="constrained")
+    axes = figure.subplots()
+    positions = np.arange(len(rows))
+    axes.barh(positions, means, xerr=[low, high], color=colours, capsize=4, ecolor="#333333")
+    axes.set_yticks(positions, [row.label for row in rows])
+    axes.invert_yaxis()
+    for position, mean, upper in zip(positions, means, high, strict=True):
+        axes.text(mean + upper, position, f"  {mean:,.2f}", va="center", fontsize=9)
+    axes.set_xlim(0, (means + high).max(initial=1.0) * 1.18)
+    axes.set_xlabel(f"mean absolute error ({board.currency}), 95% bootstrap CI")
+    dataset = Path(board.dataset.split("#")[0]).name if board.dataset else board.fingerprint
+    axes.set_title(f"{dataset}: {board.n_items} items (data {board.fingerprint})")
+    axes.legend(
+        handles=[
+            Patch(color=BAR_COLOURS["best"], label="best"),
+            Patch(color=BAR_COLOURS["tied"], label="not significantly worse"),
+            Patch(color=BAR_COLOURS["worse"], label=f"significantly worse (paired, p < {alpha:g})"),
+        ],
+        loc="lower right",
+        fontsize=8,
+    )
     if path is not None:
         figure.savefig(path, dpi=110)
     return figure

@@ -150,7 +150,7 @@ def _read(
                     continue
                 item = columns.item(record, line)
             except ValidationError as error:
-                raise DataError(f"{path}, line {line}: {_describe(error)}") from None
+                raise DataError(f"{path}, line {line}: {_describe(error, columns.price)}") from None
             except KeyError as error:
                 raise DataError(
                     f"{path}, line {line}: field {error.args[0]!r} is missing"
@@ -201,13 +201,16 @@ class _Columns:
         )
 
 
-def _describe(error: ValidationError) -> str:
+def _describe(error: ValidationError, price_column: str) -> str:
     first = error.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "item"
-    message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "missing":
-        return f"field {where!r} is missing"
-    return f"{where}: {message}"
+    if first["type"] == "value_error":  # our own validators write whole sentences
+        message = first["msg"].removeprefix("Value error, ")
+    else:
+        message = f"{where}: {first['msg']}"
+    if where == "price" and price_column != "price":
+        message += f" (column {price_column!r})"
+    return message
 
 
 class _open_text:  # noqa: N801 - used like open()

@@ -30,7 +30,7 @@ class Item(BaseModel):
     @field_validator("price", mode="before")
     @classmethod
     def _price_is_a_positive_number(cls, value: Any) -> float:
-        if value is None:
+        if value is None or (isinstance(value, str) and not value.strip()):
             raise ValueError("price is missing")
         if isinstance(value, bool):
             raise ValueError(f"price must be a number, got {value!r}")

@@ -34,6 +34,8 @@ class Tester:
     `mode="batch"` hands all items to the pricer's `batch_estimates` (provider batch jobs).
     """
 
+    __test__ = False  # not a pytest test class, despite its name
+
     def __init__(
         self,
         pricer: Pricer | Callable[[Item], Any],

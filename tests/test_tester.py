@@ -1,0 +1,277 @@
+import json
+import math
+import threading
+import time
+
+import pytest
+
+from pricebench import (
+    ConstantPricer,
+    Estimate,
+    Item,
+    PricerError,
+    Results,
+    ResultsError,
+    StopRun,
+    Tester,
+    Tolerance,
+)
+
+GUESSES = {"i0": 20.0, "i1": 100.0, "i2": 100.0, "i3": 150.0, "i4": 800.0}
+
+
+class Lookup:
+    """Guesses from a table; counts its calls."""
+
+    name = "lookup"
+
+    def __init__(self, table=GUESSES):
+        self.table = table
+        self.calls = []
+
+    def predict(self, item: Item) -> float:
+        self.calls.append(item.id)
+        return self.table[item.id]
+
+
+def test_metrics_match_hand_computed_values(items):
+    results = Tester(Lookup(), items).run()
+    # errors: 10, 50, 0, 50, 400
+    assert results.mean_error == pytest.approx(102.0)
+    assert results.median_error == pytest.approx(50.0)
+    # hits: error < 40 or < 20% of truth -> i0 (10) and i2 (0)
+    assert results.hit_rate == pytest.approx(0.4)
+    sle = [(math.log1p(GUESSES[i.id]) - math.log1p(i.price)) ** 2 for i in items]
+    assert results.rmsle == pytest.approx(math.sqrt(sum(sle) / 5))
+    bands = {r.id: r.band for r in results.records}
+    assert bands == {"i0": "green", "i1": "orange", "i2": "green", "i3": "orange", "i4": "red"}
+    ci = results.scores.mean_error_ci
+    assert ci.low <= results.mean_error <= ci.high
+    assert (results.n_priced, results.n_failed) == (5, 0)
+
+
+def test_tolerance_changes_hits(items):
+    results = Tester(Lookup(), items, tolerance=Tolerance(absolute=60, relative=0.0)).run()
+    assert results.hit_rate == pytest.approx(0.8)  # every error but 400 is under 60
+
+
+def test_rmsle_clips_negative_guesses_at_zero(items):
+    results = Tester(lambda item: -5.0, items[:1]).run()
+    assert results.rmsle == pytest.approx(math.log1p(10.0))
+
+
+def test_failures_are_counted_apart_never_as_zero(items):
+    def flaky(item: Item):
+        if item.id == "i1":
+            raise RuntimeError("service down")
+        if item.id == "i3":
+            return "I cannot say"
+        if item.id == "i4":
+            return float("nan")
+        return GUESSES[item.id]
+
+    results = Tester(flaky, items).run()
+    assert (results.n_priced, results.n_failed) == (2, 3)
+    assert results.mean_error == pytest.approx(5.0)  # only i0 (10) and i2 (0)
+    failed = {r.id: r for r in results.failures}
+    assert failed["i1"].failure == "RuntimeError: service down"
+    assert failed["i3"].reply == "I cannot say" and failed["i3"].guess is None
+    assert "non-finite" in failed["i4"].failure
+
+
+def test_a_function_returning_text_is_parsed(items):
+    results = Tester(lambda item: f"Price is ${item.price:,.2f}", items).run()
+    assert results.mean_error == 0.0 and results.records[0].reply == "Price is $10.00"
+
+
+def test_function_name_becomes_the_pricer_name(items):
+    def my_guess(item):
+        return 1.0
+
+    assert Tester(my_guess, items).run().name == "my_guess"
+
+
+def test_results_are_written_as_they_go_and_read_back_identically(items, tmp_path):
+    out = tmp_path / "run"
+    results = Tester(Lookup(), items, out=out, dataset="fixture").run()
+    lines = (out / "items.jsonl").read_text().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == ["i0", "i1", "i2", "i3", "i4"]
+    again = Results.load(out)
+    assert again.header.status == "complete" and again.header.dataset == "fixture"
+    assert [r.model_dump() for r in again.records] == [r.model_dump() for r in results.records]
+    assert again.scores == results.scores
+
+
+def test_resume_after_a_crash_prices_only_what_is_left(items, tmp_path):
+    out = tmp_path / "run"
+
+    class Crashing(Lookup):
+        def predict(self, item):
+            if item.id == "i3":
+                raise KeyboardInterrupt  # Ctrl-C in the middle of the run
+            return super().predict(item)
+
+    with pytest.raises(KeyboardInterrupt):
+        Tester(Crashing(), items, out=out).run()
+    assert Results.load(out).header.status == "interrupted"
+    assert len(Results.load(out).records) == 3
+
+    pricer = Lookup()
+    results = Tester(pricer, items, out=out).run()
+    assert pricer.calls == ["i3", "i4"]
+    assert [r.id for r in results.records] == ["i0", "i1", "i2", "i3", "i4"]
+    assert results.mean_error == pytest.approx(102.0)
+    assert len((out / "items.jsonl").read_text().splitlines()) == 5  # no duplicates
+
+
+def test_resume_keeps_failures_unless_asked_to_retry(items, tmp_path):
+    out = tmp_path / "run"
+
+    def first(item):
+        if item.id == "i2":
+            raise ValueError("flaky")
+        return GUESSES[item.id]
+
+    first.__name__ = "lookup"
+    Tester(first, items, out=out).run()
+    pricer = Lookup()
+    assert Tester(pricer, items, out=out).run().n_failed == 1
+    assert pricer.calls == []
+    results = Tester(pricer, items, out=out, retry_failures=True).run()
+    assert pricer.calls == ["i2"]
+    assert results.n_failed == 0 and len(results.records) == 5
+    assert Results.load(out).n_failed == 0  # the later record wins on reading
+
+
+def test_a_half_written_last_line_is_ignored_on_resume(items, tmp_path):
+    out = tmp_path / "run"
+    Tester(Lookup(), items[:2], out=out).run()
+    with (out / "items.jsonl").open("a") as f:
+        f.write('{"id": "i2", "tit')  # the crash came mid-write
+    assert len(Results.load(out).records) == 2
+
+
+def test_another_pricer_or_other_data_in_the_same_directory_is_refused(items, tmp_path):
+    out = tmp_path / "run"
+    Tester(Lookup(), items, out=out).run()
+    with pytest.raises(ResultsError, match="holds a run of 'lookup'"):
+        Tester(ConstantPricer().fit(items), items, out=out).run()
+    with pytest.raises(ResultsError, match="on data"):
+        Tester(Lookup(), items[:3], out=out).run()
+    fresh = Tester(Lookup(), items[:3], out=out, overwrite=True).run()
+    assert len(fresh.records) == 3
+
+
+def test_size_takes_the_first_items(items):
+    results = Tester(Lookup(), items, size=2).run()
+    assert [r.id for r in results.records] == ["i0", "i1"]
+    assert results.header.n_items == 2
+
+
+def test_threads_price_every_item_once(items):
+    pricer = Lookup()
+    results = Tester(pricer, items * 1, workers=4).run()
+    assert sorted(pricer.calls) == sorted(GUESSES)
+    assert results.mean_error == pytest.approx(102.0)
+
+
+def test_threads_run_slow_pricers_concurrently(items):
+    barrier = threading.Barrier(5, timeout=5)
+
+    def waits_for_all(item):
+        barrier.wait()  # only passes when five items are in flight at once
+        return 1.0
+
+    assert Tester(waits_for_all, items, workers=5).run().n_failed == 0
+
+
+def test_a_pricer_that_hangs_times_out_as_a_failure(items):
+    release = threading.Event()
+
+    def hangs_on_i1(item):
+        if item.id == "i1":
+            release.wait(10)
+        return GUESSES[item.id]
+
+    started = time.perf_counter()
+    results = Tester(hangs_on_i1, items, timeout=0.3, workers=2).run()
+    release.set()
+    assert time.perf_counter() - started < 5
+    failed = {r.id: r.failure for r in results.failures}
+    assert list(failed) == ["i1"] and "no answer within 0.3 s" in failed["i1"]
+
+
+def test_batch_pricers_are_used_in_bulk_and_isolated_on_failure(items):
+    class Bulk:
+        name = "bulk"
+
+        def __init__(self):
+            self.batches = []
+
+        def predict(self, item):
+            if item.id == "i3":
+                raise ValueError("bad item")
+            return GUESSES[item.id]
+
+        def predict_batch(self, batch):
+            self.batches.append(len(batch))
+            return [self.predict(item) for item in batch]
+
+    pricer = Bulk()
+    results = Tester(pricer, items, batch_size=2).run()
+    assert pricer.batches == [2, 2, 1]  # the chunk with i3 fell back to one-by-one
+    assert [r.id for r in results.failures] == ["i3"]
+    assert results.n_priced == 4
+
+
+def test_estimates_carry_cost_and_tokens(items):
+    def paid(item):
+        return Estimate(
+            price=item.price, reply="Price is $1", input_tokens=10, output_tokens=2, cost=0.001
+        )
+
+    results = Tester(paid, items).run()
+    assert results.cost == pytest.approx(0.005)
+    assert results.header.totals["input_tokens"] == 50
+
+
+def test_stop_run_ends_cleanly_and_can_resume(items, tmp_path):
+    out = tmp_path / "run"
+    spent = []
+
+    def budgeted(item):
+        if len(spent) == 2:
+            raise StopRun("budget of $0.02 reached")
+        spent.append(item.id)
+        return GUESSES[item.id]
+
+    budgeted.__name__ = "lookup"
+    stopped = Tester(budgeted, items, out=out).run()
+    assert stopped.header.status == "stopped" and "budget" in stopped.header.note
+    assert len(stopped.records) == 2
+    assert Tester(Lookup(), items, out=out).run().header.status == "complete"
+
+
+def test_no_items_and_bad_workers_are_clear_errors(items):
+    with pytest.raises(PricerError, match="no items"):
+        Tester(Lookup(), [])
+    with pytest.raises(PricerError, match="workers"):
+        Tester(Lookup(), items, workers=0)
+
+
+def test_batch_mode_needs_a_pricer_with_batch_jobs(items):
+    with pytest.raises(PricerError, match="has no batch mode"):
+        Tester(Lookup(), items, mode="batch").run()
+
+
+def test_verbose_prints_a_coloured_line_per_item(items, capsys):
+    Tester.test(Lookup(), items, size=3, progress=False)
+    captured = capsys.readouterr()
+    assert captured.err.count("Guess: $") == 3
+    assert "lookup: error $" in captured.out
+
+
+def test_chart_is_written(items, tmp_path):
+    figure = Tester(Lookup(), items).run().chart(tmp_path / "chart.png")
+    assert (tmp_path / "chart.png").stat().st_size > 10_000
+    assert len(figure.axes) == 2
