@@ -17,6 +17,7 @@ COMMANDS = (
     "pricebench.cli.run",
     "pricebench.cli.report",
     "pricebench.cli.pricers",
+    "pricebench.cli.leaderboard",
 )
 
 

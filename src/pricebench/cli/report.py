@@ -33,6 +33,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="write charts here (default: chart.png in each run directory)",
     )
     parser.add_argument("--no-charts", action="store_true", help="print the table only")
+    parser.add_argument(
+        "--html",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write one self-contained HTML page: leaderboard, charts, worst items, failures",
+    )
+    parser.add_argument(
+        "--reference",
+        action="store_true",
+        help="with --html: add the course's published leaderboards (not measured on your data)",
+    )
     parser.set_defaults(func=report_command)
 
 
@@ -49,4 +61,9 @@ def report_command(args: argparse.Namespace) -> int:
                 target = run.path / "chart.png"  # type: ignore[operator]
             run.chart(target)
             console.print(f"chart: {target}")
+    if args.html is not None:
+        from pricebench.report import html_report
+
+        html_report(runs, args.html, reference=args.reference)
+        Console(stderr=True, highlight=False).print(f"report: {args.html}")
     return 0

@@ -1,0 +1,125 @@
+"""`pricebench leaderboard`: rank saved runs per dataset, with CIs and paired tests."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from pricebench.compare import Board, leaderboard
+from pricebench.reference import NOT_MEASURED, ReferenceBoard, reference_boards
+from pricebench.results import find_runs, money
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "leaderboard",
+        help="rank saved runs by mean error, with 95%% CIs and paired tests",
+        description=(
+            "Rank the runs under RESULTS_DIR by mean absolute error, one table per set of "
+            "evaluated items (runs on different items are never ranked together). Each run is "
+            "tested against the best one on the items both priced; 'worse' marks a significant "
+            "difference."
+        ),
+    )
+    parser.add_argument(
+        "results",
+        nargs="*",
+        type=Path,
+        default=[Path("results")],
+        metavar="RESULTS_DIR",
+        help="run directories, or directories holding them (default: results)",
+    )
+    parser.add_argument(
+        "--chart",
+        type=Path,
+        default=None,
+        metavar="PNG",
+        help="write the bar chart with CI whiskers here (one file per table: -2, -3... added)",
+    )
+    parser.add_argument(
+        "--reference",
+        action="store_true",
+        help="also print the course's published leaderboards (not measured on your data)",
+    )
+    parser.add_argument(
+        "--alpha", type=float, default=0.05, help="significance level (default: 0.05)"
+    )
+    parser.set_defaults(func=leaderboard_command)
+
+
+def leaderboard_command(args: argparse.Namespace) -> int:
+    board = leaderboard(find_runs(args.results), alpha=args.alpha)
+    console = Console(highlight=False)
+    if not console.is_terminal:  # a pipe or a file: do not squeeze the table into 80 columns
+        console = Console(highlight=False, width=180)
+    for b in board:
+        console.print(board_table(b))
+    if args.reference:
+        for ref in reference_boards():
+            console.print(reference_table(ref))
+    if args.chart is not None:
+        from pricebench.charts import leaderboard_chart
+
+        messages = Console(stderr=True, highlight=False)
+        for number, b in enumerate(board, start=1):
+            if b.best is None:
+                continue
+            target = args.chart
+            if number > 1:
+                target = target.with_name(f"{target.stem}-{number}{target.suffix}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            leaderboard_chart(b, target)
+            messages.print(f"chart: {target}")
+    return 0
+
+
+def board_table(board: Board) -> Table:
+    c = board.currency
+    table = Table(
+        title=f"{board.dataset or '(unnamed data)'}: {board.n_items} items [{board.fingerprint}]"
+    )
+    for column in ("#", "pricer", "mean error [95% CI]", "RMSLE [95% CI]", "hit rate [95% CI]"):
+        table.add_column(column, justify="left" if column == "pricer" else "right")
+    for column in ("N", "failed", "cost", "time", "vs best [95% CI]", "p"):
+        table.add_column(column, justify="right")
+    table.add_column("")
+    for row in board.rows:
+        s, v = row.run.scores, row.vs_best
+        seconds = row.seconds
+        table.add_row(
+            str(row.rank),
+            row.label,
+            f"{money(s.mean_error, c)} [{s.mean_error_ci.low:,.2f}, {s.mean_error_ci.high:,.2f}]",
+            f"{s.rmsle:.2f} [{s.rmsle_ci.low:.2f}, {s.rmsle_ci.high:.2f}]",
+            f"{s.hit_rate:.1%} [{s.hit_rate_ci.low:.1%}, {s.hit_rate_ci.high:.1%}]",
+            str(s.n),
+            str(row.run.n_failed),
+            f"${row.run.cost:,.4f}",
+            "" if seconds is None else f"{seconds:,.1f} s",
+            "" if v is None else f"{v.difference:+,.2f} [{v.ci.low:+,.2f}, {v.ci.high:+,.2f}]",
+            "" if v is None else f"{v.p_value:.3g}",
+            "[red]worse[/red]" if row.worse_than_best else ("best" if row is board.best else ""),
+        )
+    return table
+
+
+def reference_table(ref: ReferenceBoard) -> Table:
+    table = Table(
+        title=f"Course {ref.edition} edition: {NOT_MEASURED}",
+        caption=f"{ref.dataset}; N = {ref.n} ({ref.note})",
+        title_style="bold yellow",
+    )
+    for column in ("pricer", "mean error", "RMSLE", "hit rate", "N"):
+        table.add_column(column, justify="left" if column == "pricer" else "right")
+    for row in ref.sorted_rows():
+        table.add_row(
+            row.pricer,
+            money(row.mean_error, ref.currency),
+            "" if row.rmsle is None else f"{row.rmsle:.2f}",
+            "" if row.hit_rate is None else f"{row.hit_rate:.1%}",
+            str(row.n or ref.n),
+        )
+    return table

@@ -1,0 +1,189 @@
+"""A self-contained HTML report of saved runs: one file, charts inlined, no server and no CDN.
+
+It holds the leaderboard of each set of items (table and bar chart), then for every run its
+scatter and error-trend chart, its worst-priced items and its failures. Every piece of text from
+the runs (titles, failure messages) is escaped, since it comes from product data and model replies.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pricebench._version import __version__
+from pricebench.charts import leaderboard_chart, run_chart
+from pricebench.compare import Board, Leaderboard, leaderboard
+from pricebench.reference import NOT_MEASURED, reference_boards, reference_source
+from pricebench.results import Results, money
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+_STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;
+       max-width: 1200px; padding: 0 1em; color: #222; }
+h1 { margin-bottom: 0.2em; } h2 { border-bottom: 2px solid #ddd; padding-bottom: 0.2em; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
+th, td { border: 1px solid #ddd; padding: 0.3em 0.6em; }
+th { background: #f3f3f3; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.worse td { color: #888; } tr.best td { font-weight: 600; }
+img { max-width: 100%; } .meta { color: #666; font-size: 0.9em; }
+.reference { background: #fff8e1; border-left: 4px solid #f0b400; padding: 0.5em 1em; }
+.failure { color: #a00; font-family: monospace; }
+"""
+
+
+def html_report(
+    runs: Sequence[Results],
+    path: str | Path | None = None,
+    *,
+    worst: int = 10,
+    reference: bool = False,
+    title: str = "pricebench report",
+) -> str:
+    """The report as one HTML string; also written to `path` when given."""
+    board = leaderboard(runs)
+    parts = [
+        f"<h1>{escape(title)}</h1>",
+        f'<p class="meta">{len(runs)} run(s), made with pricebench {escape(__version__)}, '
+        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC</p>",
+        _leaderboard_section(board),
+    ]
+    if reference:
+        parts.append(_reference_section())
+    parts.extend(_run_section(row.run, row.label, worst) for b in board for row in b.rows)
+    page = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>\n<body>\n"
+        + "\n".join(parts)
+        + "\n</body></html>\n"
+    )
+    if path is not None:
+        Path(path).write_text(page, encoding="utf-8")
+    return page
+
+
+def _leaderboard_section(board: Leaderboard) -> str:
+    parts = ["<h2>Leaderboard</h2>"]
+    if len(board) > 1:
+        parts.append(
+            "<p>These runs were made on different items, so each set of items has its own "
+            "table; runs on different items are not ranked against each other.</p>"
+        )
+    for b in board:
+        parts.append(_board_table(b))
+        if b.best is not None:
+            parts.append(_png(leaderboard_chart(b), f"leaderboard of {b.dataset}"))
+    return "\n".join(parts)
+
+
+def _board_table(board: Board) -> str:
+    c = board.currency
+    head = (
+        "<tr><th>#</th><th>pricer</th><th>mean error [95% CI]</th><th>RMSLE [95% CI]</th>"
+        "<th>hit rate [95% CI]</th><th>N</th><th>failed</th><th>cost</th><th>time</th>"
+        "<th>vs best: difference [95% CI], p</th></tr>"
+    )
+    rows = []
+    for row in board.rows:
+        s, run = row.run.scores, row.run
+        if row.vs_best is None:
+            versus = "best" if row.rank == 1 and s.n else ""
+        else:
+            v = row.vs_best
+            versus = f"{v.difference:+,.2f} [{v.ci.low:+,.2f}, {v.ci.high:+,.2f}], p = {v.p_value:.3g}"
+            versus += " (worse)" if row.worse_than_best else ""
+        seconds = row.seconds
+        css = "best" if row.rank == 1 else ("worse" if row.worse_than_best else "")
+        rows.append(
+            f'<tr class="{css}"><td class="num">{row.rank}</td><td>{escape(row.label)}</td>'
+            f'<td class="num">{money(s.mean_error, c)} [{s.mean_error_ci.low:,.2f}, '
+            f"{s.mean_error_ci.high:,.2f}]</td>"
+            f'<td class="num">{s.rmsle:.2f} [{s.rmsle_ci.low:.2f}, {s.rmsle_ci.high:.2f}]</td>'
+            f'<td class="num">{s.hit_rate:.1%} [{s.hit_rate_ci.low:.1%}, '
+            f"{s.hit_rate_ci.high:.1%}]</td>"
+            f'<td class="num">{s.n}</td><td class="num">{run.n_failed}</td>'
+            f'<td class="num">${run.cost:,.4f}</td>'
+            f'<td class="num">{"" if seconds is None else f"{seconds:,.1f} s"}</td>'
+            f"<td>{escape(versus)}</td></tr>"
+        )
+    caption = (
+        f"{escape(board.dataset or '(unnamed data)')}: {board.n_items} items, "
+        f"data fingerprint {escape(board.fingerprint)}"
+    )
+    return f"<table><caption>{caption}</caption>{head}{''.join(rows)}</table>"
+
+
+def _reference_section() -> str:
+    parts = [
+        "<h2>Course reference figures</h2>",
+        f'<div class="reference"><p><strong>Not measured on your data.</strong> '
+        f"{escape(NOT_MEASURED.capitalize())}; source: {escape(reference_source())}. "
+        "Compare them with your runs only loosely: different items, different sizes.</p>",
+    ]
+    for ref in reference_boards():
+        rows = "".join(
+            f"<tr><td>{escape(r.pricer)}</td><td class='num'>{money(r.mean_error, ref.currency)}"
+            f"</td><td class='num'>{'' if r.rmsle is None else f'{r.rmsle:.2f}'}</td>"
+            f"<td class='num'>{'' if r.hit_rate is None else f'{r.hit_rate:.1%}'}</td>"
+            f"<td class='num'>{r.n or ref.n}</td></tr>"
+            for r in ref.sorted_rows()
+        )
+        parts.append(
+            f"<table><caption>{escape(ref.edition)} edition: {escape(ref.dataset)}; "
+            f"{escape(ref.note)}</caption><tr><th>pricer</th><th>mean error</th><th>RMSLE</th>"
+            f"<th>hit rate</th><th>N</th></tr>{rows}</table>"
+        )
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
+def _run_section(run: Results, label: str, worst: int) -> str:
+    h = run.header
+    parts = [
+        f"<h2>{escape(label)}</h2>",
+        f'<p class="meta">{escape(h.dataset)}, {h.n_items} items, status {escape(h.status)}'
+        f"{', ' + escape(h.note) if h.note else ''}; started {escape(h.started_at)}; "
+        f"params {escape(str(h.params))}</p>",
+        f"<p>{escape(run.summary())}</p>",
+    ]
+    if run.priced:
+        parts.append(_png(run_chart(run), f"charts of {label}"))
+        parts.append(_worst_table(run, worst))
+    if run.failures:
+        items = "".join(
+            f"<li>{escape(r.title[:80])}: <span class='failure'>{escape(r.failure or '')}</span>"
+            "</li>"
+            for r in run.failures
+        )
+        parts.append(f"<h3>Failures ({len(run.failures)})</h3><ul>{items}</ul>")
+    else:
+        parts.append("<p>No failures.</p>")
+    return "\n".join(parts)
+
+
+def _worst_table(run: Results, worst: int) -> str:
+    c = run.header.currency
+    records = sorted(run.priced, key=lambda r: r.error or 0.0, reverse=True)[:worst]
+    rows = "".join(
+        f"<tr><td>{escape(r.title[:90])}</td><td class='num'>{money(r.truth, c)}</td>"
+        f"<td class='num'>{money(r.guess or 0.0, c)}</td>"
+        f"<td class='num'>{money(r.error or 0.0, c)}</td></tr>"
+        for r in records
+    )
+    return (
+        f"<h3>Worst {len(records)} items</h3><table><tr><th>item</th><th>truth</th>"
+        f"<th>guess</th><th>error</th></tr>{rows}</table>"
+    )
+
+
+def _png(figure: Figure, alt: str) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<img alt="{escape(alt)}" src="data:image/png;base64,{data}">'
