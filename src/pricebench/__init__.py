@@ -62,3 +62,25 @@ __all__ = [
     "PriceParseError",
     "StopRun",
 ]
+
+# Imported on first use: these pull in an SDK (openai, anthropic) or build on one.
+_LAZY: dict[str, str] = {
+    "OpenAIPricer": "pricebench.providers.openai",
+    "AnthropicPricer": "pricebench.providers.anthropic",
+    "ChatPricer": "pricebench.providers.base",
+    "PromptTemplate": "pricebench.prompts",
+    "COURSE_PROMPT": "pricebench.prompts",
+    "ResponseCache": "pricebench.cache",
+    "SimilarItems": "pricebench.context",
+    "TfidfIndex": "pricebench.context",
+    "EmbeddingIndex": "pricebench.context",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pricebench' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

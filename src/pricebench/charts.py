@@ -74,7 +74,7 @@ def leaderboard_chart(board: Board, path: str | Path | None = None) -> Figure:
         for i, row in enumerate(rows)
     ]
     alpha = next((row.vs_best.alpha for row in rows if row.vs_best), 0.05)
-    figure = Figure(figsize=(9, 1.2 + 0.5 * max(len(rows), 1)), layout="constrained")
+    figure = Figure(figsize=(9, 1.6 + 0.45 * max(len(rows), 1)), layout="constrained")
     axes = figure.subplots()
     positions = np.arange(len(rows))
     axes.barh(positions, means, xerr=[low, high], color=colours, capsize=4, ecolor="#333333")
@@ -86,14 +86,16 @@ def leaderboard_chart(board: Board, path: str | Path | None = None) -> Figure:
     axes.set_xlabel(f"mean absolute error ({board.currency}), 95% bootstrap CI")
     dataset = Path(board.dataset.split("#")[0]).name if board.dataset else board.fingerprint
     axes.set_title(f"{dataset}: {board.n_items} items (data {board.fingerprint})")
-    axes.legend(
+    figure.legend(
         handles=[
             Patch(color=BAR_COLOURS["best"], label="best"),
             Patch(color=BAR_COLOURS["tied"], label="not significantly worse"),
             Patch(color=BAR_COLOURS["worse"], label=f"significantly worse (paired, p < {alpha:g})"),
         ],
-        loc="lower right",
+        loc="outside lower center",
+        ncols=3,
         fontsize=8,
+        frameon=False,
     )
     if path is not None:
         figure.savefig(path, dpi=110)

@@ -152,8 +152,9 @@ def validate_examples(
             if unknown:
                 raise TrainingFileError(f"{field} has unknown key(s) {sorted(unknown)}")
             if message.get("role") not in ROLES:
-                raise TrainingFileError(f"{field}.role is {message.get('role')!r}, not one of "
-                                        f"{sorted(ROLES)}")
+                raise TrainingFileError(
+                    f"{field}.role is {message.get('role')!r}, not one of {sorted(ROLES)}"
+                )
             content = message.get("content")
             if not isinstance(content, str) or not content.strip():
                 raise TrainingFileError(f"{field}.content is empty")
@@ -544,7 +545,9 @@ def describe_event(event: Any) -> str:
     """One line for a job event: its message, or the step's losses for a metrics event."""
     data = event.data if isinstance(event.data, dict) else {}
     if event.type == "metrics" and "step" in data:
-        parts = [f"step {data['step']}" + (f"/{data['total_steps']}" if "total_steps" in data else "")]
+        parts = [
+            f"step {data['step']}" + (f"/{data['total_steps']}" if "total_steps" in data else "")
+        ]
         for field in ("train_loss", "valid_loss", "train_mean_token_accuracy"):
             if isinstance(data.get(field), (int, float)):
                 parts.append(f"{field.replace('_', ' ')} {data[field]:.4f}")

@@ -22,6 +22,9 @@ ENTRY_POINT_GROUP = "pricebench.pricers"
 _BUILTIN: dict[str, str] = {
     "constant": "pricebench.baselines:ConstantPricer",
     "random": "pricebench.baselines:RandomPricer",
+    "openai": "pricebench.providers.openai:OpenAIPricer",
+    "openai-compatible": "pricebench.providers.openai:openai_compatible",
+    "anthropic": "pricebench.providers.anthropic:AnthropicPricer",
 }
 _registered: dict[str, Callable[..., Pricer]] = {}
 

@@ -241,10 +241,12 @@ def parse_details(value: Any) -> tuple[dict[str, Any], str | None]:
 # --- text ---------------------------------------------------------------------------------------
 
 _MARKUP = re.compile(r'[\[\]{}"【】\s]+')
-# One approximate token: a run of up to 6 letters, 1-3 digits, or one other symbol. Llama-3-style
-# tokenizers split numbers into groups of three digits and common words into one or two pieces;
-# this lands within a few percent of them on product text without downloading a tokenizer.
-_TOKEN = re.compile(r"[^\W\d_]{1,6}|\d{1,3}|[^\w\s]|_")
+# One approximate token: a run of up to 7 letters, 1-3 digits, or one other symbol. Llama-3-style
+# tokenizers split numbers into groups of three digits and most words into one or two pieces.
+# Calibrated on the 1,098 `raw` items of course-items.jsonl (cut by the course at 150-160 Llama 3
+# tokens): this count's median there is 160, so it tracks the real tokenizer within a few percent
+# without downloading one.
+_TOKEN = re.compile(r"[^\W\d_]{1,7}|\d{1,3}|[^\w\s]|_")
 
 
 def count_tokens(text: str) -> int:

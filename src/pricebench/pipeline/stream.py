@@ -1,0 +1,256 @@
+"""Curating a raw JSONL file at constant memory, in chunks fanned out over processes.
+
+The parent never reads the file: it cuts it into byte ranges that end on line ends (a seek and one
+readline per chunk) and workers read their own range. At most a few chunks are in flight, and
+results are written in file order as they come, so memory stays flat whatever the file size and the
+output is the same for any number of workers.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pricebench.errors import DataError
+from pricebench.pipeline.curate import (
+    BLANK_LINE,
+    BROKEN_JSON,
+    INVALID_UTF8,
+    KEPT,
+    MISSING_PRICE,
+    CurationConfig,
+    Rejected,
+    curate_record,
+)
+
+CHUNK_BYTES = 4 << 20
+EXAMPLES_PER_KIND = 3
+_NULL_PRICE = b'"price": null'
+_PRICE_KEY = b'"price":'
+
+
+@dataclass
+class CurationReport:
+    """What curating one source did: records read, kept, and how many of each drop reason."""
+
+    source: str
+    records: int = 0  # lines read, blank ones included
+    counts: Counter[str] = field(default_factory=Counter)  # outcome -> records
+    notes: Counter[str] = field(default_factory=Counter)  # note on kept records -> records
+    examples: dict[str, list[str]] = field(default_factory=dict)  # outcome -> "line N: ..."
+    seconds: float = 0.0
+
+    @property
+    def kept(self) -> int:
+        return self.counts[KEPT]
+
+    def add(self, chunk: _ChunkResult, first_line: int) -> None:
+        self.records += chunk.lines
+        self.counts.update(chunk.counts)
+        self.notes.update(chunk.notes)
+        for line, kind, snippet in chunk.examples:
+            shown = self.examples.setdefault(kind, [])
+            if len(shown) < EXAMPLES_PER_KIND:
+                shown.append(f"line {first_line + line}: {snippet}")
+
+    def as_dict(self) -> dict:
+        return {
+            "source": self.source,
+            "records": self.records,
+            "counts": dict(sorted(self.counts.items())),
+            "notes": dict(sorted(self.notes.items())),
+            "examples": self.examples,
+            "seconds": round(self.seconds, 3),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CurationReport:
+        return cls(
+            source=data["source"],
+            records=data["records"],
+            counts=Counter(data["counts"]),
+            notes=Counter(data["notes"]),
+            examples=data["examples"],
+            seconds=data["seconds"],
+        )
+
+
+@dataclass
+class _ChunkResult:
+    lines: int
+    items: list[str]  # JSON lines of kept items
+    counts: Counter[str]
+    notes: Counter[str]
+    examples: list[tuple[int, str, str]]  # (line within chunk, outcome, snippet)
+
+
+def curate_lines(
+    lines: Iterator[bytes] | list[bytes], config: CurationConfig, category: str | None
+) -> _ChunkResult:
+    """Curate raw JSONL lines (bytes). Every line gets exactly one outcome; nothing raises."""
+    counts: Counter[str] = Counter()
+    notes: Counter[str] = Counter()
+    items: list[str] = []
+    examples: list[tuple[int, str, str]] = []
+    seen_kinds: set[str] = set()
+    n = 0
+    for n, raw in enumerate(lines, start=1):  # noqa: B007 - n is the chunk's line count
+        kind = _outcome(raw, config, category, items, notes)
+        counts[kind] += 1
+        if kind != KEPT and kind not in seen_kinds:
+            seen_kinds.add(kind)
+            examples.append((n, kind, raw[:80].decode("utf-8", "replace").strip()))
+    return _ChunkResult(n, items, counts, notes, examples)
+
+
+def _outcome(
+    raw: bytes,
+    config: CurationConfig,
+    category: str | None,
+    items: list[str],
+    notes: Counter[str],
+) -> str:
+    if not raw.strip():
+        return BLANK_LINE
+    # Most raw records have no price. A single `"price": null` is the top-level key (inside a JSON
+    # string the quotes would be escaped), so these lines are dropped without being decoded.
+    if raw.count(_PRICE_KEY) == 1 and _NULL_PRICE in raw:
+        return MISSING_PRICE
+    try:
+        record = json.loads(raw)
+    except UnicodeDecodeError:
+        return INVALID_UTF8
+    except json.JSONDecodeError:
+        return BROKEN_JSON
+    try:
+        curated = curate_record(record, config, category)
+    except Rejected as verdict:
+        return verdict.kind
+    items.append(json.dumps(curated.fields, ensure_ascii=False))
+    notes.update(curated.notes)
+    return KEPT
+
+
+def _curate_range(
+    path: str, start: int, end: int, config: CurationConfig, category: str | None
+) -> _ChunkResult:
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        data = handle.read(end - start)
+    return curate_lines(data.splitlines(), config, category)
+
+
+def byte_ranges(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[int, int]]:
+    """(start, end) byte ranges covering the file, each ending just after a newline (or at EOF)."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        start = 0
+        while start < size:
+            handle.seek(min(start + chunk_bytes, size))
+            if handle.tell() < size:
+                handle.readline()
+            end = max(handle.tell(), start + 1)
+            yield start, min(end, size)
+            start = end
+
+
+def _gzip_chunks(path: Path, chunk_bytes: int) -> Iterator[list[bytes]]:
+    """Line lists of about `chunk_bytes`, for compressed input that cannot be seeked."""
+    chunk: list[bytes] = []
+    size = 0
+    with gzip.open(path, "rb") as handle:
+        try:
+            for line in handle:
+                chunk.append(line)
+                size += len(line)
+                if size >= chunk_bytes:
+                    yield chunk
+                    chunk, size = [], 0
+        except (OSError, EOFError) as error:
+            raise DataError(f"{path}: cannot read ({error})") from None
+    if chunk:
+        yield chunk
+
+
+def category_from_name(path: Path) -> str | None:
+    """"meta_Appliances.jsonl" -> "Appliances" (the file names of Amazon Reviews 2023)."""
+    name = path.name.split(".")[0]
+    return name.removeprefix("meta_") if name.startswith("meta_") else None
+
+
+def curate_file(
+    source: str | Path,
+    out: str | Path,
+    *,
+    config: CurationConfig | None = None,
+    category: str | None = None,
+    workers: int | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
+    on_progress: Callable[[int], None] | None = None,
+) -> CurationReport:
+    """Curate the raw JSONL (or JSONL.gz) `source` into pricebench JSONL at `out`.
+
+    `category` defaults to the one in the file name (`meta_<Category>.jsonl`). `workers`: processes
+    (default: CPU count; 1 curates in this process). `on_progress(n)` is called with the number of
+    source bytes done (compressed input: lines done). Bad records are counted, never fatal.
+    """
+    source, out = Path(source), Path(out)
+    if not source.is_file():
+        raise DataError(f"{source}: no such file")
+    config = config or CurationConfig()
+    category = category or category_from_name(source)
+    workers = workers or os.cpu_count() or 1
+    report = CurationReport(str(source))
+    started = time.perf_counter()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".part")
+    with open(partial, "w", encoding="utf-8") as sink:
+        for done, result in _results(source, config, category, workers, chunk_bytes):
+            report.add(result, first_line=report.records)
+            if result.items:
+                sink.write("\n".join(result.items) + "\n")
+            if on_progress is not None:
+                on_progress(done)
+    partial.replace(out)  # only a finished file carries the final name
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _jobs(source: Path, chunk_bytes: int) -> Iterator[tuple[int, Callable, tuple]]:
+    """(progress mark, function, its leading arguments) for each chunk of the source."""
+    if source.suffix.lower() == ".gz":
+        done = 0
+        for lines in _gzip_chunks(source, chunk_bytes):
+            done += len(lines)
+            yield done, curate_lines, (lines,)
+    else:
+        for start, end in byte_ranges(source, chunk_bytes):
+            yield end, _curate_range, (str(source), start, end)
+
+
+def _results(
+    source: Path, config: CurationConfig, category: str | None, workers: int, chunk_bytes: int
+) -> Iterator[tuple[int, _ChunkResult]]:
+    jobs = _jobs(source, chunk_bytes)
+    if workers == 1:
+        for mark, function, args in jobs:
+            yield mark, function(*args, config, category)
+        return
+    window = workers * 2  # chunks in flight: enough to keep every worker busy, and no more
+    pending: deque[tuple[int, Future[_ChunkResult]]] = deque()
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for mark, function, args in jobs:
+            pending.append((mark, pool.submit(function, *args, config, category)))
+            if len(pending) >= window:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
