@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -92,8 +93,6 @@ class MockAPI:
         self._lock = threading.Lock()
 
     def __call__(self, request: httpx2.Request) -> httpx2.Response:
-        import time
-
         with self._lock:
             self.requests.append(request)
             self.times.append(time.monotonic())

@@ -162,3 +162,10 @@ def test_mixed_split_fields_are_an_error(tmp_path):
     path = write_jsonl(tmp_path / "x.jsonl", [record(1, split="train"), record(2)])
     with pytest.raises(DataError, match="some items have a split field and some do not"):
         load_dataset(path)
+
+
+def test_a_corrupt_gzip_is_a_data_error(tmp_path):
+    path = tmp_path / "items.jsonl.gz"
+    path.write_bytes(gzip.compress(b'{"id": "a", "text": "t", "price": 3}\n' * 50)[:40])
+    with pytest.raises(DataError, match=r"items.jsonl.gz: cannot read"):
+        load_items(path)

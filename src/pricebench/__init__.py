@@ -27,6 +27,9 @@ from pricebench.registry import make_pricer, register
 from pricebench.results import ItemResult, Results, RunHeader, find_runs
 from pricebench.tester import Tester
 
+# Imported eagerly: a lazy `tune` would be shadowed by the submodule of the same name.
+from pricebench.tune import tune  # noqa: E402
+
 __all__ = [
     "__version__",
     # items and data
@@ -53,6 +56,7 @@ __all__ = [
     "ItemResult",
     "RunHeader",
     "find_runs",
+    "tune",
     # errors
     "PricebenchError",
     "DataError",
@@ -74,6 +78,7 @@ _LAZY: dict[str, str] = {
     "SimilarItems": "pricebench.context",
     "TfidfIndex": "pricebench.context",
     "EmbeddingIndex": "pricebench.context",
+    "OpenAIFineTuned": "pricebench.finetune",
 }
 
 

@@ -14,7 +14,7 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -140,32 +140,30 @@ def _read(
     items: list[Item] = []
     dropped = 0
     seen: dict[str, int] = {}
-    with _open_text(path) as lines:
-        rows = _csv_rows(path, lines, columns) if is_csv else _jsonl_rows(path, lines)
-        for line, record in rows:
-            try:
-                raw_price = record.get(columns.price)
-                if drop_unpriced and (raw_price is None or str(raw_price).strip() == ""):
-                    dropped += 1
-                    continue
-                item = columns.item(record, line)
-            except ValidationError as error:
-                raise DataError(f"{path}, line {line}: {_describe(error, columns.price)}") from None
-            except KeyError as error:
-                raise DataError(
-                    f"{path}, line {line}: field {error.args[0]!r} is missing"
-                ) from None
-            except ValueError as error:
-                raise DataError(f"{path}, line {line}: {error}") from None
-            if price_range and not price_range[0] <= item.price <= price_range[1]:
+    lines = _numbered_lines(path)
+    rows = _csv_rows(path, lines, columns) if is_csv else _jsonl_rows(path, lines)
+    for line, record in rows:
+        try:
+            raw_price = record.get(columns.price)
+            if drop_unpriced and (raw_price is None or str(raw_price).strip() == ""):
                 dropped += 1
                 continue
-            if item.id in seen:
-                raise DataError(
-                    f"{path}, line {line}: id {item.id!r} already used on line {seen[item.id]}"
-                )
-            seen[item.id] = line
-            items.append(item)
+            item = columns.item(record, line)
+        except ValidationError as error:
+            raise DataError(f"{path}, line {line}: {_describe(error, columns.price)}") from None
+        except KeyError as error:
+            raise DataError(f"{path}, line {line}: field {error.args[0]!r} is missing") from None
+        except ValueError as error:
+            raise DataError(f"{path}, line {line}: {error}") from None
+        if price_range and not price_range[0] <= item.price <= price_range[1]:
+            dropped += 1
+            continue
+        if item.id in seen:
+            raise DataError(
+                f"{path}, line {line}: id {item.id!r} already used on line {seen[item.id]}"
+            )
+        seen[item.id] = line
+        items.append(item)
     if not items:
         what = "holds no items" if not dropped else f"holds no usable items ({dropped} dropped)"
         raise DataError(f"{path}: {what}")
@@ -213,35 +211,22 @@ def _describe(error: ValidationError, price_column: str) -> str:
     return message
 
 
-class _open_text:  # noqa: N801 - used like open()
-    """Yield (line number, decoded line) from a plain or gzipped file, naming bad bytes' line."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.handle: IO[bytes] | None = None
-
-    def __enter__(self) -> Iterator[tuple[int, str]]:
-        gz = self.path.suffix.lower() == ".gz"
-        self.handle = gzip.open(self.path, "rb") if gz else open(self.path, "rb")  # noqa: SIM115
-        return self._lines()
-
-    def __exit__(self, *exc: object) -> None:
-        assert self.handle is not None
-        self.handle.close()
-
-    def _lines(self) -> Iterator[tuple[int, str]]:
-        assert self.handle is not None
-        try:
-            for number, raw in enumerate(self.handle, start=1):
+def _numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, decoded line) of a plain or gzipped file; bad bytes name their line."""
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            for number, raw in enumerate(handle, start=1):
                 try:
-                    yield number, raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                    text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
                 except UnicodeDecodeError as error:
                     raise DataError(
-                        f"{self.path}, line {number}: not valid UTF-8 "
+                        f"{path}, line {number}: not valid UTF-8 "
                         f"(byte 0x{raw[error.start]:02x} at column {error.start + 1})"
                     ) from None
-        except (OSError, EOFError) as error:  # a corrupt or truncated gzip stream
-            raise DataError(f"{self.path}: cannot read ({error})") from None
+                yield number, text
+    except (OSError, EOFError) as error:  # a corrupt or truncated gzip stream
+        raise DataError(f"{path}: cannot read ({error})") from None
 
 
 def _jsonl_rows(path: Path, lines: Iterator[tuple[int, str]]) -> Iterator[tuple[int, dict]]:

@@ -9,6 +9,7 @@ add pricers through the entry-point group `pricebench.pricers` (name = spec NAME
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
@@ -25,6 +26,7 @@ _BUILTIN: dict[str, str] = {
     "openai": "pricebench.providers.openai:OpenAIPricer",
     "openai-compatible": "pricebench.providers.openai:openai_compatible",
     "anthropic": "pricebench.providers.anthropic:AnthropicPricer",
+    "ft": "pricebench.finetune:fine_tuned_pricer",
 }
 _registered: dict[str, Callable[..., Pricer]] = {}
 
@@ -45,10 +47,14 @@ def make_pricer(spec: str, **options: Any) -> Pricer:
     """The pricer a spec names. `options` go to its factory as keyword arguments."""
     name, _, arg = spec.partition(":")
     factory = _factory(name.strip())
-    try:
-        return factory(arg, **options) if arg else factory(**options)
+    args = (arg,) if arg else ()
+    try:  # check the arguments first, so a TypeError inside the factory is not misreported
+        inspect.signature(factory).bind(*args, **options)
     except TypeError as error:
         raise SpecError(f"pricer spec {spec!r}: {error}") from None
+    except ValueError:  # no signature to check (a builtin): let the call decide
+        pass
+    return factory(*args, **options)
 
 
 def _factory(name: str) -> Callable[..., Pricer]:

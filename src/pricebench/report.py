@@ -30,7 +30,7 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2e
 h1 { margin-bottom: 0.2em; } h2 { border-bottom: 2px solid #ddd; padding-bottom: 0.2em; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
 th, td { border: 1px solid #ddd; padding: 0.3em 0.6em; }
-th { background: #f3f3f3; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+th { background: #f3f3f3; } td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.worse td { color: #888; } tr.best td { font-weight: 600; }
 img { max-width: 100%; } .meta { color: #666; font-size: 0.9em; }
 .reference { background: #fff8e1; border-left: 4px solid #f0b400; padding: 0.5em 1em; }
@@ -122,8 +122,8 @@ def _board_table(board: Board) -> str:
 def _reference_section() -> str:
     parts = [
         "<h2>Course reference figures</h2>",
-        f'<div class="reference"><p><strong>Not measured on your data.</strong> '
-        f"{escape(NOT_MEASURED.capitalize())}; source: {escape(reference_source())}. "
+        f'<div class="reference"><p><strong>{escape(NOT_MEASURED.capitalize())}.</strong> '
+        f"Source: {escape(reference_source())}. "
         "Compare them with your runs only loosely: different items, different sizes.</p>",
     ]
     for ref in reference_boards():

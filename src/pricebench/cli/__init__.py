@@ -18,6 +18,8 @@ COMMANDS = (
     "pricebench.cli.report",
     "pricebench.cli.pricers",
     "pricebench.cli.leaderboard",
+    "pricebench.cli.finetune",
+    "pricebench.cli.tune",
 )
 
 

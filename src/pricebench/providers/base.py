@@ -12,7 +12,7 @@ import json
 import math
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -49,6 +49,7 @@ class ChatPricer:
 
     provider: ClassVar[str] = ""
     default_max_tokens: ClassVar[int] = 16
+    batch_options: Any = None  # a `pricebench.batch.BatchOptions` for `batch_estimates`
 
     def __init__(
         self,
@@ -181,6 +182,12 @@ class ChatPricer:
 
     def predict(self, item: Item) -> float:
         return self.estimate(item).price
+
+    def batch_estimates(self, items: Sequence[Item], workdir: Path) -> Iterator[Any]:
+        """`Tester(mode="batch")`: price `items` with the provider's batch API, at batch prices."""
+        from pricebench.batch import run_batches
+
+        return run_batches(self, items, workdir)
 
     def cost(self, input_tokens: int, output_tokens: int, *, batch: bool = False) -> float:
         return costs.cost(self.model, input_tokens, output_tokens, batch=batch)
