@@ -34,8 +34,10 @@ def main() -> int:
     runs = find_runs(args.results)
     began = time.perf_counter()
     page = html_report(runs, args.out, reference=True)
-    print(f"report: {args.out} ({len(page) / 1024:,.0f} KiB, {len(runs)} runs) "
-          f"in {time.perf_counter() - began:.2f} s")
+    print(
+        f"report: {args.out} ({len(page) / 1024:,.0f} KiB, {len(runs)} runs) "
+        f"in {time.perf_counter() - began:.2f} s"
+    )
     outside = re.findall(r"""(?:src|href)=["'](?!data:|#)([^"']+)""", page)
     print(f"references to anything outside the page: {outside or 'none'}")
 

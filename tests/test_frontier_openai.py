@@ -7,12 +7,12 @@ import json
 import httpx2
 import pytest
 
-from tests.mock_api import MockAPI, openai_client, openai_reply, status
 from pricebench import Item, Tester, make_pricer
 from pricebench.cache import ResponseCache
 from pricebench.errors import PriceParseError, PricerError, StopRun
 from pricebench.prompts import COURSE_PROMPT, PromptTemplate
 from pricebench.providers.openai import OpenAIPricer
+from tests.mock_api import MockAPI, openai_client, openai_reply, status
 
 ITEMS = [
     Item(id=f"i{n}", title=f"Thing {n}", text=f"Title: Thing {n}\nA useful thing.", price=10.0 * n)
@@ -223,3 +223,32 @@ def test_pricer_is_usable_from_many_threads(tmp_path):
     results = Tester(pricer(api, tmp_path), items, workers=8).run()
     assert results.n_priced == 40 and api.count == 40
     assert len(ResponseCache(tmp_path / "cache.sqlite")) == 40
+
+
+def test_unparseable_replies_count_towards_the_budget(tmp_path):
+    api = MockAPI(default=openai_reply("no idea", prompt_tokens=1_000_000, completion_tokens=0))
+    p = pricer(api, tmp_path, budget=0.15, cache=False)
+    with pytest.raises(PriceParseError):
+        p.estimate(ITEMS[0])
+    assert p.spent_ == pytest.approx(0.15)
+    with pytest.raises(StopRun):
+        p.estimate(ITEMS[1])
+    assert api.count == 1
+
+
+def test_a_malformed_response_is_not_cached(tmp_path):
+    api = MockAPI({"id": "x", "object": "chat.completion", "choices": []}, openai_reply("$8"))
+    p = pricer(api, tmp_path)
+    with pytest.raises(PricerError, match="no choices"):
+        p.estimate(ITEMS[0])
+    assert p.estimate(ITEMS[0]).price == 8.0
+    assert api.count == 2
+
+
+def test_estimate_from_a_batch_result_body_bills_half(tmp_path):
+    p = pricer(MockAPI(), tmp_path)
+    body = openai_reply("Price is $15", prompt_tokens=1_000, completion_tokens=10)
+    full = p.estimate_from(body)
+    half = p.estimate_from(body, batch=True)
+    assert full.price == half.price == 15.0
+    assert half.cost == pytest.approx(full.cost / 2)

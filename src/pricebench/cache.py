@@ -15,17 +15,18 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import platformdirs
+
 from pricebench.errors import PricerError
 
 CACHE_ENV = "PRICEBENCH_CACHE"
 
 
 def default_cache_path() -> Path:
-    """`$PRICEBENCH_CACHE`, else `$XDG_CACHE_HOME/pricebench/responses.sqlite` (~/.cache)."""
+    """`$PRICEBENCH_CACHE`, else responses.sqlite in the user's cache directory for pricebench."""
     if os.environ.get(CACHE_ENV):
         return Path(os.environ[CACHE_ENV])
-    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(root) / "pricebench" / "responses.sqlite"
+    return Path(platformdirs.user_cache_dir("pricebench")) / "responses.sqlite"
 
 
 def cache_key(provider: str, model: str, request: dict[str, Any]) -> str:
@@ -50,14 +51,17 @@ class ResponseCache:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(
-                "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, response TEXT NOT NULL)"
+                "CREATE TABLE IF NOT EXISTS responses"
+                " (key TEXT PRIMARY KEY, response TEXT NOT NULL)"
             )
         except (OSError, sqlite3.Error) as error:
             raise PricerError(f"response cache {self.path}: {error}") from None
 
     def get(self, key: str) -> dict[str, Any] | None:
         with self._lock:
-            row = self._db.execute("SELECT response FROM responses WHERE key = ?", (key,)).fetchone()
+            row = self._db.execute(
+                "SELECT response FROM responses WHERE key = ?", (key,)
+            ).fetchone()
         return json.loads(row[0]) if row else None
 
     def put(self, key: str, response: dict[str, Any]) -> None:

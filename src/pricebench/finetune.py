@@ -213,7 +213,9 @@ class JobState(BaseModel):
         return states
 
     @classmethod
-    def find(cls, state_dir: Path, *, key: str | None = None, job_id: str | None = None):
+    def find(
+        cls, state_dir: Path, *, key: str | None = None, job_id: str | None = None
+    ) -> JobState | None:
         for state in cls.load_all(state_dir):
             if (key is not None and state.key == key) or (job_id and state.job_id == job_id):
                 return state
@@ -284,7 +286,7 @@ class OpenAIFineTuned:
             "hyperparameters": self.hyperparameters or {},
             "suffix": self.suffix,
             "seed": self.seed,
-            "prompt": self._prompt(),
+            "prompt": _prompt_dict(self._prompt()),
         }
         if "fine_tuned_model_" in self.__dict__:
             params["model"] = self.fine_tuned_model_
@@ -442,7 +444,8 @@ class OpenAIFineTuned:
             Console(stderr=True, highlight=False).print(
                 f"fine-tuning job {state.job_id} is still running at OpenAI. Re-attach with "
                 f"OpenAIFineTuned.resume({state.job_id!r}) or `pricebench finetune resume "
-                f"{state.job_id}`"
+                f"{state.job_id}`",
+                soft_wrap=True,
             )
             raise
         if job.status != "succeeded":
@@ -475,6 +478,8 @@ class OpenAIFineTuned:
                     seen.add(event.id)
                     self._console.print(describe_event(event))
             if job.status != state.status or job.fine_tuned_model != state.fine_tuned_model:
+                if job.status != state.status:
+                    self._console.print(f"[bold]job {job.id}: {job.status}[/bold]")
                 state.status, state.fine_tuned_model = job.status, job.fine_tuned_model
                 state.trained_tokens = job.trained_tokens
                 state.save(self._state_dir())
@@ -560,8 +565,12 @@ def _prompt_dict(prompt: PromptTemplate) -> dict[str, Any]:
     return {"system": prompt.system, "user": prompt.user, "prefill": prompt.prefill}
 
 
-def fine_tuned_pricer(model: str, **options: Any) -> Any:
-    """The `ft:` spec: `ft:gpt-4o-mini-2024-07-18:org::id` is that fine-tuned model's pricer."""
+def fine_tuned_pricer(model: str, *, cache: Any = True, **options: Any) -> Any:
+    """The `ft:` spec: `ft:gpt-4o-mini-2024-07-18:org::id` is that fine-tuned model's pricer.
+
+    `cache` is named so that `pricebench run --no-cache` knows this pricer takes it.
+    """
     from pricebench.providers.openai import OpenAIPricer
 
-    return OpenAIPricer(model if model.startswith("ft:") else f"ft:{model}", **options)
+    name = model if model.startswith("ft:") else f"ft:{model}"
+    return OpenAIPricer(name, cache=cache, **options)

@@ -43,7 +43,7 @@ class PromptTemplate:
         )
 
     def messages(self, item: Item, context: str = "", *, prefill: bool = True) -> list[Message]:
-        """Chat messages for `item`: system, user and (when set and wanted) the assistant prefill."""
+        """Chat messages for `item`: system, user and (when set and wanted) the prefill."""
         messages = [
             {"role": "system", "content": self.system},
             {"role": "user", "content": self.user_message(item, context)},

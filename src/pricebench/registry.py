@@ -23,6 +23,18 @@ ENTRY_POINT_GROUP = "pricebench.pricers"
 _BUILTIN: dict[str, str] = {
     "constant": "pricebench.baselines:ConstantPricer",
     "random": "pricebench.baselines:RandomPricer",
+    "feature-lr": "pricebench.local.course:FeatureLR",
+    "bow-lr": "pricebench.local.course:BowLR",
+    "w2v-lr": "pricebench.local.course:VectorLR",
+    "svr": "pricebench.local.course:VectorSVR",
+    "random-forest": "pricebench.local.course:RandomForestPricer",
+    "gbm": "pricebench.local.course:GBMPricer",
+    "nn": "pricebench.local.course:NNPricer",
+    "tfidf-ridge": "pricebench.local.strong:TfidfRidge",
+    "tfidf-svr": "pricebench.local.strong:TfidfSVR",
+    "knn": "pricebench.local.strong:NeighbourPrices",
+    "local-best": "pricebench.local.strong:LocalBest",
+    "ensemble": "pricebench.ensemble:ensemble_from_spec",
     "openai": "pricebench.providers.openai:OpenAIPricer",
     "openai-compatible": "pricebench.providers.openai:openai_compatible",
     "anthropic": "pricebench.providers.anthropic:AnthropicPricer",
@@ -55,6 +67,16 @@ def make_pricer(spec: str, **options: Any) -> Pricer:
     except ValueError:  # no signature to check (a builtin): let the call decide
         pass
     return factory(*args, **options)
+
+
+def accepts(spec: str, option: str) -> bool:
+    """Whether the pricer a spec names takes the keyword `option` (e.g. `cache`)."""
+    factory = _factory(spec.partition(":")[0].strip())
+    try:
+        parameters = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False
+    return option in parameters  # named, not swallowed by **options, on purpose
 
 
 def _factory(name: str) -> Callable[..., Pricer]:

@@ -30,7 +30,8 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2e
 h1 { margin-bottom: 0.2em; } h2 { border-bottom: 2px solid #ddd; padding-bottom: 0.2em; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
 th, td { border: 1px solid #ddd; padding: 0.3em 0.6em; }
-th { background: #f3f3f3; } td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+th { background: #f3f3f3; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.worse td { color: #888; } tr.best td { font-weight: 600; }
 img { max-width: 100%; } .meta { color: #666; font-size: 0.9em; }
 .reference { background: #fff8e1; border-left: 4px solid #f0b400; padding: 0.5em 1em; }
@@ -96,8 +97,8 @@ def _board_table(board: Board) -> str:
             versus = "best" if row.rank == 1 and s.n else ""
         else:
             v = row.vs_best
-            versus = f"{v.difference:+,.2f} [{v.ci.low:+,.2f}, {v.ci.high:+,.2f}], p = {v.p_value:.3g}"
-            versus += " (worse)" if row.worse_than_best else ""
+            versus = f"{v.difference:+,.2f} [{v.ci.low:+,.2f}, {v.ci.high:+,.2f}]"
+            versus += f", p = {v.p_value:.3g}" + (" (worse)" if row.worse_than_best else "")
         seconds = row.seconds
         css = "best" if row.rank == 1 else ("worse" if row.worse_than_best else "")
         rows.append(
@@ -116,7 +117,13 @@ def _board_table(board: Board) -> str:
         f"{escape(board.dataset or '(unnamed data)')}: {board.n_items} items, "
         f"data fingerprint {escape(board.fingerprint)}"
     )
-    return f"<table><caption>{caption}</caption>{head}{''.join(rows)}</table>"
+    table = f"<table><caption>{caption}</caption>{head}{''.join(rows)}</table>"
+    if any(row.run.n_failed for row in board.rows):
+        table += (
+            '<p class="meta">A run with failures is scored on the items it priced; its "vs best" '
+            "test uses only the items both runs priced. Read its rank with its failures.</p>"
+        )
+    return table
 
 
 def _reference_section() -> str:

@@ -32,7 +32,7 @@ from pricebench.errors import PricebenchError, ResultsError, StopRun
 from pricebench.items import Item, fingerprint
 from pricebench.pricer import Estimate, Pricer, estimate_one
 from pricebench.registry import make_pricer
-from pricebench.results import Results
+from pricebench.results import HEADER_FILE, Results
 from pricebench.tester import Tester
 
 METRICS = {"mean_error": min, "median_error": min, "rmsle": min, "hit_rate": max}
@@ -226,6 +226,7 @@ def tune(
         budget.add(trial.calls, trial.cost)
     trials: list[Trial] = []
     stopped: str | None = None
+    originals = {_trial_id(params): params for params in configs}
     for number, params in enumerate(configs, start=1):
         trial_id = _trial_id(params)
         if trial_id in done:
@@ -262,7 +263,13 @@ def tune(
         console.print(f"[yellow]search stopped: {stopped}[/yellow]")
     if best is not None and test:
         result.test = _test_run(
-            pricer, {**(fixed or {}), **best.params}, data, refit, test_size, out_path, workers
+            pricer,
+            {**(fixed or {}), **originals[best.id]},  # the objects themselves, not their JSON
+            data,
+            refit,
+            test_size,
+            out_path,
+            workers,
         )
     if out_path is not None and best is not None:
         best_file = {"params": best.params, "trial": best.id, "metric": metric}
@@ -294,7 +301,14 @@ def _run_trial(
     budget: _Budget,
     workers: int,
 ) -> Trial:
+    # Kept JSON-friendly in the trial file: objects (a PromptTemplate) by their repr.
+    params = json.loads(json.dumps(params, default=repr))
     began = time.perf_counter()
+    run_dir = out / "trials" / trial_id if out is not None else None
+    if budget.limited and run_dir is not None and (run_dir / HEADER_FILE).exists():
+        # A trial stopped earlier resumes; what its first part spent counts against the budget.
+        earlier = Results.load(run_dir)
+        budget.add(_calls(earlier), earlier.cost)
     try:
         model = _fitted(pricer, options, train)
         guarded = budget.guard(model) if budget.limited else model
@@ -302,7 +316,7 @@ def _run_trial(
             guarded,
             validation,
             workers=workers,
-            out=out / "trials" / trial_id if out is not None else None,
+            out=run_dir,
             progress=False,
             dataset="validation",
         ).run()
@@ -315,7 +329,7 @@ def _run_trial(
             error=str(error),
             seconds=time.perf_counter() - began,
         )
-    calls = sum(1 for r in results.records if not r.cached and r.input_tokens + r.output_tokens)
+    calls = _calls(results)
     cost = results.cost + float(getattr(model, "training_cost_", 0.0) or 0.0)
     if not budget.limited:
         budget.add(calls, cost)
@@ -341,6 +355,11 @@ def _run_trial(
         seconds=round(time.perf_counter() - began, 3),
         error=note,
     )
+
+
+def _calls(results: Results) -> int:
+    """API calls a run paid for: answers with tokens that did not come from the cache."""
+    return sum(1 for r in results.records if not r.cached and r.input_tokens + r.output_tokens)
 
 
 def _fitted(pricer: str | PricerFactory, options: dict[str, Any], train: list[Item]) -> Pricer:

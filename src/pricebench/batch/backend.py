@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
 from pricebench.batch.replies import BatchReply
 from pricebench.batch.requests import Limits
 from pricebench.batch.state import BatchJob
+from pricebench.errors import PricebenchError, PricerError
 
 
 class BatchBackend(Protocol):
@@ -45,3 +47,17 @@ class BatchBackend(Protocol):
 def part_path(path: Path) -> Path:
     """Where a download goes until it is complete, so a cut download is never read as whole."""
     return path.with_name(path.name + ".part")
+
+
+@contextmanager
+def api_errors(provider: str, what: str, workdir: Path) -> Iterator[None]:
+    """An SDK error (after the SDK's own retries) as one clear error that says how to resume."""
+    try:
+        yield
+    except PricebenchError:
+        raise
+    except Exception as error:
+        raise PricerError(
+            f"{provider} batch API, {what}: {type(error).__name__}: {error}. Nothing is lost: "
+            f"run the same command again, or `pricebench batch status {workdir}`"
+        ) from error

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pricebench.batch.backend import api_errors
 from pricebench.batch.requests import read_manifest
 from pricebench.batch.runner import backend_for, batch_directory
 from pricebench.batch.state import BatchState, load_state, save_state
@@ -27,7 +28,8 @@ def refresh_status(pricer: Any, workdir: str | Path) -> BatchState:
     backend = backend_for(pricer)
     for job in state.jobs:
         if job.submitted and not job.ended:
-            backend.refresh(job)
+            with api_errors(state.provider, f"checking batch {job.batch_id}", Path(workdir)):
+                backend.refresh(job)
             save_state(batch_directory(workdir), state)
     return state
 
@@ -39,7 +41,8 @@ def cancel_batches(pricer: Any, workdir: str | Path) -> list[str]:
     cancelled = []
     for job in state.jobs:
         if job.submitted and not job.ended:
-            backend.cancel(job)
+            with api_errors(state.provider, f"cancelling batch {job.batch_id}", Path(workdir)):
+                backend.cancel(job)
             save_state(batch_directory(workdir), state)
             cancelled.append(job.batch_id or "")
     return cancelled

@@ -40,6 +40,14 @@ class OpenAIBatches:
                 uploaded = self.client.files.create(file=(job.requests_file, file), purpose="batch")
             job.input_file_id = uploaded.id
             save()
+        else:
+            # Resuming after a crash around create: the batch may exist though its id was lost.
+            existing = self._batch_on(job.input_file_id)
+            if existing is not None:
+                job.batch_id = existing.id
+                self._update(job, existing)
+                save()
+                return
         batch = self.client.batches.create(
             input_file_id=job.input_file_id,
             endpoint=ENDPOINT,
@@ -71,6 +79,13 @@ class OpenAIBatches:
 
     def cancel(self, job: BatchJob) -> None:
         self._update(job, self.client.batches.cancel(job.batch_id))
+
+    def _batch_on(self, input_file_id: str) -> Any:
+        """The most recent batch made from that uploaded file, if any (newest come first)."""
+        for batch in self.client.batches.list(limit=100).data:
+            if batch.input_file_id == input_file_id:
+                return batch
+        return None
 
     @staticmethod
     def _update(job: BatchJob, batch: Any) -> None:

@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from pydantic import BaseModel
-
-from pricebench.errors import PricerError
+from pricebench.errors import PricerError, ResultsError
 
 # Anthropic's documented custom_id pattern; OpenAI accepts any string, so one rule serves both.
 _CUSTOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -41,14 +39,25 @@ class Limits:
             raise PricerError(f"batch limits must be positive, got {self}")
 
 
-class ManifestEntry(BaseModel):
-    """What collecting needs to know about one item sent in a batch (no text: it may be long)."""
+@dataclass(frozen=True, slots=True)
+class ManifestEntry:
+    """What collecting needs to know about one item sent in a batch (no text: it may be long).
+
+    Plain JSON and slots rather than a pydantic model: a batch holds up to 100,000 of them.
+    """
 
     custom_id: str
     id: str
     title: str
     price: float
     key: str | None = None  # response-cache key of its request
+
+    def to_line(self) -> str:
+        return json.dumps([self.custom_id, self.id, self.title, self.price, self.key]) + "\n"
+
+    @classmethod
+    def from_line(cls, line: str) -> ManifestEntry:
+        return cls(*json.loads(line))
 
 
 @dataclass(frozen=True)
@@ -101,7 +110,7 @@ class RequestFileWriter:
             self._roll()
         assert self._requests is not None and self._manifest is not None
         self._requests.write(data)
-        self._manifest.write(entry.model_dump_json() + "\n")
+        self._manifest.write(entry.to_line())
         self._count += 1
         self._bytes += len(data)
         return self.index
@@ -145,9 +154,15 @@ class RequestFileWriter:
 def read_manifest(path: Path) -> dict[str, ManifestEntry]:
     """A manifest file as custom_id -> entry."""
     entries: dict[str, ManifestEntry] = {}
-    with path.open(encoding="utf-8") as lines:
-        for line in lines:
-            if line.strip():
-                entry = ManifestEntry.model_validate_json(line)
-                entries[entry.custom_id] = entry
+    try:
+        with path.open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines, start=1):
+                if line.strip():
+                    try:
+                        entry = ManifestEntry.from_line(line)
+                    except (ValueError, TypeError):
+                        raise ResultsError(f"{path}, line {number}: not a manifest entry") from None
+                    entries[entry.custom_id] = entry
+    except FileNotFoundError:
+        raise ResultsError(f"{path}: batch manifest missing") from None
     return entries

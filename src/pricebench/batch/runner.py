@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 from rich.console import Console
 
 from pricebench.batch.anthropic import AnthropicBatches
-from pricebench.batch.backend import BatchBackend
+from pricebench.batch.backend import BatchBackend, api_errors
 from pricebench.batch.openai import OpenAIBatches
 from pricebench.batch.replies import BatchReply
 from pricebench.batch.requests import (
@@ -77,7 +78,9 @@ def backend_for(pricer: Any, options: BatchOptions | None = None) -> BatchBacken
         return OpenAIBatches(pricer.client, options.completion_window)
     if provider == "anthropic":
         return AnthropicBatches(pricer.client)
-    raise PricerError(f"{getattr(pricer, 'name', pricer)!r}: no batch API for provider {provider!r}")
+    raise PricerError(
+        f"{getattr(pricer, 'name', pricer)!r}: no batch API for provider {provider!r}"
+    )
 
 
 def run_batches(
@@ -118,18 +121,23 @@ class _Run:
     def save(self) -> None:
         save_state(self.directory, self.state)
 
+    def _api(self, what: str) -> AbstractContextManager[None]:
+        return api_errors(self.state.provider, what, self.directory.parent)
+
     def outcomes(self, items: Sequence[Item]) -> Iterator[Outcome]:
         waiting = self._waiting_ids()
         fresh = [item for item in items if item.id not in waiting]
         yield from self._prepare(fresh)
         for job in self.state.unfinished:
             if not job.submitted:
-                self.backend.submit(job, self.directory, self.save)
+                with self._api(f"creating batch {job.index}"):
+                    self.backend.submit(job, self.directory, self.save)
                 self._show(job)
         while True:
             for job in self.state.unfinished:
                 if not job.ended:
-                    self.backend.refresh(job)
+                    with self._api(f"checking batch {job.batch_id}"):
+                        self.backend.refresh(job)
                     self.save()
                     self._show(job)
                 if job.ended:
@@ -148,7 +156,9 @@ class _Run:
         """Ids of items already sent in batches whose results are not collected yet."""
         ids: set[str] = set()
         for job in self.state.unfinished:
-            ids.update(entry.id for entry in read_manifest(self.directory / job.manifest_file).values())
+            ids.update(
+                entry.id for entry in read_manifest(self.directory / job.manifest_file).values()
+            )
         return ids
 
     def _prepare(self, items: list[Item]) -> Iterator[Outcome]:
@@ -159,7 +169,9 @@ class _Run:
             for item in items:
                 cid = custom_id(item.id)
                 if cid in seen:
-                    raise PricerError(f"item id {item.id!r} appears twice: batch ids must be unique")
+                    raise PricerError(
+                        f"item id {item.id!r} appears twice: batch ids must be unique"
+                    )
                 seen.add(cid)
                 request = self.pricer.request(item)
                 key = cache_key(self.pricer.cache_namespace, self.pricer.model, request)
@@ -192,7 +204,8 @@ class _Run:
     def _collect(self, job: BatchJob) -> Iterator[Outcome]:
         """Every item of an ended job: its estimate, or why it has none."""
         if not job.downloaded:
-            job.result_files = self.backend.download(job, self.directory)
+            with self._api(f"downloading the results of batch {job.batch_id}"):
+                job.result_files = self.backend.download(job, self.directory)
             job.downloaded = True
             self.save()
         entries = read_manifest(self.directory / job.manifest_file)
@@ -240,8 +253,7 @@ class _Run:
         self._shown[job.index] = seen
         counts = ", ".join(f"{k} {v:,}" for k, v in job.counts.items() if v)
         self.console.print(
-            f"batch {job.index} ({job.batch_id}): {job.status}"
-            + (f" [{counts}]" if counts else "")
+            f"batch {job.index} ({job.batch_id}): {job.status}" + (f" [{counts}]" if counts else "")
         )
 
 

@@ -70,9 +70,13 @@ def load_state(directory: Path) -> BatchState | None:
     try:
         state = BatchState.model_validate_json(path.read_text(encoding="utf-8"))
     except ValidationError as error:
-        raise ResultsError(f"{path}: not a valid batch state ({error.errors()[0]['msg']})") from None
+        raise ResultsError(
+            f"{path}: not a valid batch state ({error.errors()[0]['msg']})"
+        ) from None
     if state.format_version != FORMAT_VERSION:
-        raise ResultsError(f"{path}: batch state format {state.format_version}, not {FORMAT_VERSION}")
+        raise ResultsError(
+            f"{path}: batch state format {state.format_version}, not {FORMAT_VERSION}"
+        )
     return state
 
 

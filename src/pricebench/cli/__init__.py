@@ -15,11 +15,13 @@ from pricebench.errors import PricebenchError
 # Modules with an `add_parser(subparsers)` function, one per subcommand (or group of them).
 COMMANDS = (
     "pricebench.cli.run",
+    "pricebench.cli.batch",
     "pricebench.cli.report",
     "pricebench.cli.pricers",
     "pricebench.cli.leaderboard",
     "pricebench.cli.finetune",
     "pricebench.cli.tune",
+    "pricebench.cli.data",
 )
 
 

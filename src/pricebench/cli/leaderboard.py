@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pricebench.compare import Board, leaderboard
@@ -79,19 +80,23 @@ def leaderboard_command(args: argparse.Namespace) -> int:
 def board_table(board: Board) -> Table:
     c = board.currency
     table = Table(
-        title=f"{board.dataset or '(unnamed data)'}: {board.n_items} items [{board.fingerprint}]"
+        title=escape(
+            f"{board.dataset or '(unnamed data)'}: {board.n_items} items [{board.fingerprint}]"
+        )
     )
-    for column in ("#", "pricer", "mean error [95% CI]", "RMSLE [95% CI]", "hit rate [95% CI]"):
-        table.add_column(column, justify="left" if column == "pricer" else "right")
-    for column in ("N", "failed", "cost", "time", "vs best [95% CI]", "p"):
-        table.add_column(column, justify="right")
+    table.add_column("#", justify="right")
+    table.add_column("pricer", overflow="fold")  # long ensemble names wrap, numbers do not
+    for column in ("mean error [95% CI]", "RMSLE [95% CI]", "hit rate [95% CI]", "N", "failed"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for column in ("cost", "time", "vs best [95% CI]", "p"):
+        table.add_column(column, justify="right", no_wrap=True)
     table.add_column("")
     for row in board.rows:
         s, v = row.run.scores, row.vs_best
         seconds = row.seconds
         table.add_row(
             str(row.rank),
-            row.label,
+            escape(row.label),  # pricer names may hold brackets, which rich reads as markup
             f"{money(s.mean_error, c)} [{s.mean_error_ci.low:,.2f}, {s.mean_error_ci.high:,.2f}]",
             f"{s.rmsle:.2f} [{s.rmsle_ci.low:.2f}, {s.rmsle_ci.high:.2f}]",
             f"{s.hit_rate:.1%} [{s.hit_rate_ci.low:.1%}, {s.hit_rate_ci.high:.1%}]",
@@ -116,7 +121,7 @@ def reference_table(ref: ReferenceBoard) -> Table:
         table.add_column(column, justify="left" if column == "pricer" else "right")
     for row in ref.sorted_rows():
         table.add_row(
-            row.pricer,
+            escape(row.pricer),
             money(row.mean_error, ref.currency),
             "" if row.rmsle is None else f"{row.rmsle:.2f}",
             "" if row.hit_rate is None else f"{row.hit_rate:.1%}",

@@ -11,7 +11,7 @@ from rich.console import Console
 from pricebench.cli.common import add_data_options, load_data, parse_params, print_table, slug
 from pricebench.errors import PricebenchError
 from pricebench.metrics import Tolerance
-from pricebench.registry import make_pricer
+from pricebench.registry import accepts, make_pricer
 from pricebench.tester import Tester
 
 
@@ -68,6 +68,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=(40.0, 0.2),
         help="hit if error < ABS or < REL x truth",
     )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="ask API pricers again instead of answering from the response cache",
+    )
+    parser.add_argument(
+        "--batch",
+        action="store_true",
+        help="send the items as provider batch jobs (half price, results within 24 h); "
+        "see `pricebench batch`",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="print a line per item")
     parser.set_defaults(func=run_command)
 
@@ -82,7 +93,10 @@ def run_command(args: argparse.Namespace) -> int:
     params = parse_params(args.param)
     runs = []
     for spec in args.specs:
-        pricer = make_pricer(spec, **params)
+        options = dict(params)
+        if args.no_cache and accepts(spec, "cache"):
+            options["cache"] = False
+        pricer = make_pricer(spec, **options)
         fit_seconds = None
         if hasattr(pricer, "fit"):
             console.print(f"fitting {pricer.name} on {len(dataset.train)} training items")
@@ -99,6 +113,7 @@ def run_command(args: argparse.Namespace) -> int:
             out=args.out / slug(pricer.name),
             overwrite=args.overwrite,
             retry_failures=args.retry_failures,
+            mode="batch" if args.batch else "interactive",
             dataset=f"{dataset.source}#{args.split}",
             currency=args.currency,
             verbose=args.verbose,

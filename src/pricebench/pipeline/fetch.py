@@ -145,7 +145,9 @@ def fetch(
         )
     part.replace(target)
     result = Download(target, url, target.stat().st_size, digest, resumed_from)
-    sidecar.write_text(json.dumps({k: str(v) if k == "path" else v for k, v in asdict(result).items()}))
+    sidecar.write_text(
+        json.dumps({k: str(v) if k == "path" else v for k, v in asdict(result).items()})
+    )
     return result
 
 
@@ -154,10 +156,17 @@ def _announced(
 ) -> tuple[int | None, str | None]:
     """(size, sha256) from a HEAD: the hub sends them as X-Linked-Size / X-Linked-Etag on the
     redirect to its storage for large (LFS) files, and as Content-Length / ETag otherwise."""
-    response = _send(client, "HEAD", url, {**headers, "Accept-Encoding": "identity"}, redirects=False)
+    response = _send(
+        client, "HEAD", url, {**headers, "Accept-Encoding": "identity"}, redirects=False
+    )
     _raise_for_status(response, url, category)
-    size = response.headers.get("X-Linked-Size") or response.headers.get("Content-Length")
-    etag = (response.headers.get("X-Linked-Etag") or response.headers.get("ETag") or "").strip()
+    direct = response.status_code == 200  # a redirect's own length and tag are not the file's
+    size = response.headers.get("X-Linked-Size") or (
+        response.headers.get("Content-Length") if direct else None
+    )
+    etag = (response.headers.get("X-Linked-Etag") or "").strip()
+    if not etag and direct:
+        etag = response.headers.get("ETag", "")
     etag = etag.removeprefix("W/").strip('"').lower()
     return (int(size) if size and size.isdigit() else None), (
         etag if _SHA256.fullmatch(etag) else None
@@ -178,10 +187,13 @@ def _download(
     digest = hashlib.sha256()
     have = 0
     if part.exists():
-        with open(part, "rb") as handle:
-            while block := handle.read(CHUNK):
-                digest.update(block)
-                have += len(block)
+        if size is not None and part.stat().st_size > size:
+            part.unlink()  # not a prefix of this file
+        else:
+            with open(part, "rb") as handle:
+                while block := handle.read(CHUNK):
+                    digest.update(block)
+                    have += len(block)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -194,18 +206,25 @@ def _download(
         task = bar.add_task(f"meta_{category}.jsonl", total=size, completed=have)
         attempt = 0
         while size is None or have < size:
-            ranged = {**headers, "Range": f"bytes={have}-"} if have else headers
+            # identity: byte offsets must count file bytes, not compressed ones
+            ranged = {**headers, "Accept-Encoding": "identity"}
+            if have:
+                ranged["Range"] = f"bytes={have}-"
             try:
                 with client.stream("GET", url, headers=ranged, follow_redirects=True) as response:
                     if response.status_code == 416 and size is not None and have >= size:
                         break  # nothing left to send: the file is complete
+                    if response.status_code == 416:  # the part is no prefix of the file: restart
+                        digest, have = hashlib.sha256(), 0
+                        part.write_bytes(b"")
+                        continue
                     _raise_for_status(response, url, category)
-                    if have and response.status_code != 206:  # Range ignored: start over
+                    if have and response.status_code != 206:  # Range ignored or refused: restart
                         digest, have = hashlib.sha256(), 0
                         part.write_bytes(b"")
                         bar.update(task, completed=0)
                     with open(part, "ab") as sink:
-                        for block in response.iter_bytes(CHUNK):
+                        for block in response.iter_bytes():  # written as it comes
                             sink.write(block)
                             digest.update(block)
                             have += len(block)
@@ -244,7 +263,7 @@ def _send(
 
 def _raise_for_status(response: httpx.Response, url: str, category: str) -> None:
     code = response.status_code
-    if code < 400 or code == 416:
+    if code < 400:
         return
     if code in (401, 403):
         raise FetchError(

@@ -32,8 +32,21 @@ from pricebench.pipeline.curate import (
 
 CHUNK_BYTES = 4 << 20
 EXAMPLES_PER_KIND = 3
-_NULL_PRICE = b'"price": null'
-_PRICE_KEY = b'"price":'
+_PRICE_KEY = b'"price": '
+_IMAGES_KEY = b', "images": '
+_STORE_KEY = b', "store": '
+_USED_KEYS = frozenset(
+    (
+        "main_category",
+        "title",
+        "features",
+        "description",
+        "price",
+        "store",
+        "details",
+        "parent_asin",
+    )
+)
 
 
 @dataclass
@@ -99,13 +112,12 @@ def curate_lines(
     notes: Counter[str] = Counter()
     items: list[str] = []
     examples: list[tuple[int, str, str]] = []
-    seen_kinds: set[str] = set()
     n = 0
     for n, raw in enumerate(lines, start=1):  # noqa: B007 - n is the chunk's line count
         kind = _outcome(raw, config, category, items, notes)
         counts[kind] += 1
-        if kind != KEPT and kind not in seen_kinds:
-            seen_kinds.add(kind)
+        # the first few of each kind per chunk, so that the file's first few survive any chunking
+        if kind != KEPT and counts[kind] <= EXAMPLES_PER_KIND:
             examples.append((n, kind, raw[:80].decode("utf-8", "replace").strip()))
     return _ChunkResult(n, items, counts, notes, examples)
 
@@ -119,12 +131,15 @@ def _outcome(
 ) -> str:
     if not raw.strip():
         return BLANK_LINE
-    # Most raw records have no price. A single `"price": null` is the top-level key (inside a JSON
-    # string the quotes would be escaped), so these lines are dropped without being decoded.
-    if raw.count(_PRICE_KEY) == 1 and _NULL_PRICE in raw:
+    # Most raw records have no price. The first `"price": ` of a line is the top-level key (inside
+    # a JSON string its quotes would be escaped, and no nested object comes before it in this
+    # schema); when it is null and the only one, the line is dropped without being decoded.
+    at = raw.find(_PRICE_KEY)
+    unpriced = at >= 0 and raw.startswith(b"null", at + len(_PRICE_KEY))
+    if unpriced and raw.find(_PRICE_KEY, at + 1) < 0:
         return MISSING_PRICE
     try:
-        record = json.loads(raw)
+        record = _decode(raw)
     except UnicodeDecodeError:
         return INVALID_UTF8
     except json.JSONDecodeError:
@@ -133,9 +148,28 @@ def _outcome(
         curated = curate_record(record, config, category)
     except Rejected as verdict:
         return verdict.kind
-    items.append(json.dumps(curated.fields, ensure_ascii=False))
+    items.append(json.dumps(curated.fields))  # ASCII escapes: the C fast path
     notes.update(curated.notes)
     return KEPT
+
+
+def _decode(raw: bytes) -> object:
+    """The record, decoded without its image and video lists when they can be cut out safely.
+
+    Those lists (unused here) are half of a record's bytes and most of its JSON objects. They sit
+    between the top-level keys "images" and "store"; the cut is kept only if it decodes and still
+    holds every field curation reads, which it cannot when the file's key order is different.
+    """
+    start = raw.find(_IMAGES_KEY)
+    end = raw.find(_STORE_KEY, start) if start >= 0 else -1
+    if end > start:
+        try:
+            lean = json.loads(raw[:start] + raw[end:])
+        except ValueError:
+            lean = None
+        if isinstance(lean, dict) and _USED_KEYS.issubset(lean):
+            return lean
+    return json.loads(raw)
 
 
 def _curate_range(
@@ -180,7 +214,7 @@ def _gzip_chunks(path: Path, chunk_bytes: int) -> Iterator[list[bytes]]:
 
 
 def category_from_name(path: Path) -> str | None:
-    """"meta_Appliances.jsonl" -> "Appliances" (the file names of Amazon Reviews 2023)."""
+    """ "meta_Appliances.jsonl" -> "Appliances" (the file names of Amazon Reviews 2023)."""
     name = path.name.split(".")[0]
     return name.removeprefix("meta_") if name.startswith("meta_") else None
 

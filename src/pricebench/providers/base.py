@@ -141,6 +141,11 @@ class ChatPricer:
         return key
 
     @property
+    def response_cache(self) -> ResponseCache | None:
+        """The cache this pricer reads and fills, or None when caching is off."""
+        return self._cache
+
+    @property
     def cache_namespace(self) -> str:
         """The provider part of the cache key (OpenAI-compatible servers add their URL)."""
         return self.provider
@@ -159,18 +164,33 @@ class ChatPricer:
         request = self.request(item)
         key = cache_key(self.cache_namespace, self.model, request)
         response = self._cache.get(key) if self._cache is not None else None
-        cached = response is not None
-        if response is None:
-            self._check_budget()
-            response = self.send(request)
-            if self._cache is not None:
-                self._cache.put(key, response)
-        text, input_tokens, output_tokens = self.read(response)
+        if response is not None:
+            return self.estimate_from(response, cached=True)
+        self._check_budget()
+        response = self.send(request)
+        reply = self.read(response)  # a malformed response raises here and is not cached
+        if self._cache is not None:
+            # Cached even when the reply holds no price: it was paid for, and is the answer.
+            self._cache.put(key, response)
+        with self._lock:  # counted before parsing: an unparseable reply was paid for too
+            self.spent_ += self.cost(reply[1], reply[2])
+        return self.estimate_from(response, reply=reply)
+
+    def estimate_from(
+        self,
+        response: dict[str, Any],
+        *,
+        cached: bool = False,
+        batch: bool = False,
+        reply: tuple[str, int, int] | None = None,
+    ) -> Estimate:
+        """The `Estimate` in a raw response (also a batch result body, with `batch=True`).
+
+        A cached response costs nothing: it was paid for when it was first asked.
+        """
+        text, input_tokens, output_tokens = reply or self.read(response)
         price = self.parse(text)
-        paid = 0.0 if cached else self.cost(input_tokens, output_tokens)
-        if not cached:
-            with self._lock:
-                self.spent_ += paid
+        paid = 0.0 if cached else self.cost(input_tokens, output_tokens, batch=batch)
         return Estimate(
             price=price,
             reply=text,

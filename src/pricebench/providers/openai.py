@@ -124,10 +124,12 @@ class OpenAIPricer(ChatPricer):
         return {**super().get_params(), "base_url": self.base_url, "seed": self.seed}
 
 
-def openai_compatible(spec: str, **options: Any) -> OpenAIPricer:
+def openai_compatible(
+    spec: str, *, cache: ResponseCache | str | Path | bool | None = True, **options: Any
+) -> OpenAIPricer:
     """`MODEL@URL` -> an `OpenAIPricer` talking to the server at URL."""
     model, url = _split_model_url(spec)
-    return OpenAIPricer(model, base_url=url, **options)
+    return OpenAIPricer(model, base_url=url, cache=cache, **options)
 
 
 def _split_model_url(spec: str) -> tuple[str, str]:

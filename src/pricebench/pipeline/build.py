@@ -1,0 +1,197 @@
+"""fetch + curate + dedupe + balance + split + save, in one call (`pricebench data build`).
+
+Each source's curated items are kept under `<out>/curated/` with a report; building again with the
+same rules and source reuses them instead of curating again, so a cut-off build resumes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import httpx
+
+from pricebench.data import load_items
+from pricebench.errors import DataError
+from pricebench.items import Item
+from pricebench.pipeline.balance import (
+    COURSE_2024_WEIGHTS,
+    COURSE_2025_WEIGHTS,
+    balance_slots,
+    balance_weighted,
+    dedupe,
+)
+from pricebench.pipeline.curate import KEPT, CurationConfig
+from pricebench.pipeline.fetch import fetch
+from pricebench.pipeline.manifest import Manifest, SourceInfo, write_manifest
+from pricebench.pipeline.split import split_items
+from pricebench.pipeline.store import save_items
+from pricebench.pipeline.stream import CurationReport, category_from_name, curate_file
+
+Recipe = Literal["none", "slots", "weighted"]
+
+
+@dataclass(frozen=True)
+class BalanceOptions:
+    """`slots` (2024): cap per whole-dollar slot; `weighted` (2025): `size` items drawn with
+    weights growing with price. `category_weights` None means the course's weights."""
+
+    recipe: Recipe = "none"
+    slot_cap: int = 1200
+    keep_above: float = 240
+    size: int | None = None
+    exponent: float = 2.0
+    category_weights: dict[str, float] | None = None
+
+    def apply(self, items: list[Item], seed: int) -> tuple[list[Item], dict]:
+        if self.recipe == "slots":
+            weights = (
+                COURSE_2024_WEIGHTS if self.category_weights is None else self.category_weights
+            )
+            sample = balance_slots(
+                items,
+                cap=self.slot_cap,
+                keep_above=self.keep_above,
+                category_weights=weights,
+                seed=seed,
+            )
+            params = {"slot_cap": self.slot_cap, "keep_above": self.keep_above}
+        elif self.recipe == "weighted":
+            weights = (
+                COURSE_2025_WEIGHTS if self.category_weights is None else self.category_weights
+            )
+            size = self.size if self.size is not None else len(items)
+            sample = balance_weighted(
+                items,
+                min(size, len(items)),
+                exponent=self.exponent,
+                category_weights=weights,
+                seed=seed,
+            )
+            params = {"size": size, "exponent": self.exponent}
+        else:
+            return items, {"recipe": "none"}
+        return sample, {"recipe": self.recipe, **params, "category_weights": weights, "seed": seed}
+
+
+@dataclass
+class Source:
+    """A raw file to curate: downloaded from the hub (`url` set) or local."""
+
+    path: Path
+    category: str | None = None
+    url: str | None = None
+    sha256: str | None = None
+    report: CurationReport | None = field(default=None, repr=False)
+
+
+def build_dataset(
+    out: str | Path,
+    *,
+    categories: Sequence[str] = (),
+    raw_files: Sequence[str | Path] = (),
+    train: int | float | None = None,
+    test: int | float = 0.1,
+    validation: int | float = 0,
+    balance: BalanceOptions | None = None,
+    config: CurationConfig | None = None,
+    seed: int = 42,
+    workers: int | None = None,
+    cache_dir: str | Path | None = None,
+    client: httpx.Client | None = None,
+    progress: bool = False,
+    say: Callable[[str], None] = lambda message: None,
+) -> Manifest:
+    """Build a dataset directory (`items.jsonl`, `manifest.json`) from hub categories and/or local
+    raw JSONL files; returns its manifest. `say` receives one line per step."""
+    if not categories and not raw_files:
+        raise DataError("nothing to build from: give at least one category or raw file")
+    out = Path(out)
+    config = config or CurationConfig()
+    balance = balance or BalanceOptions()
+    sources: list[Source] = []
+    for category in categories:
+        download = fetch(category, cache_dir=cache_dir, client=client, progress=progress)
+        how = "cached" if download.cached else "downloaded"
+        say(f"{how}: {download.path} ({download.size:,} bytes)")
+        sources.append(Source(download.path, category, download.url, download.sha256))
+    for raw in raw_files:
+        path = Path(raw)
+        sources.append(Source(path, category_from_name(path)))
+
+    curated_dir = out / "curated"
+    items: list[Item] = []
+    for source in sources:
+        curated = curated_dir / f"{source.path.name.split('.')[0]}.jsonl"
+        source.report = _curate_once(source, curated, config, workers)
+        kept, records = source.report.kept, source.report.records
+        say(f"curated {source.path.name}: {kept:,} of {records:,} records kept")
+        if source.report.kept:
+            items.extend(load_items(curated))
+    if not items:
+        raise DataError("curation kept no item from the sources (see the counts with --verbose)")
+
+    unique, dropped = dedupe(items)
+    balanced, balance_info = balance.apply(unique, seed)
+    final = split_items(balanced, train=train, test=test, validation=validation, seed=seed)
+    files = [path.name for path in save_items(final, out)]
+    totals: Counter[str] = Counter()
+    for source in sources:
+        assert source.report is not None
+        totals.update(source.report.counts)
+    manifest = Manifest(
+        sources=[_source_info(source) for source in sources],
+        curation=config,
+        counts=dict(sorted(totals.items())),
+        deduplicated=dict(dropped),
+        balance=balance_info,
+        files=[*files, "manifest.json"],
+    ).describe_items(final)
+    write_manifest(manifest, out)
+    say(f"saved {len(final):,} items to {out} (fingerprint {manifest.fingerprint})")
+    return manifest
+
+
+def _curate_once(
+    source: Source, curated: Path, config: CurationConfig, workers: int | None
+) -> CurationReport:
+    """Curate `source` into `curated`, or reuse an earlier result made by the same rules."""
+    report_path = curated.with_name(curated.name + ".report.json")
+    stamp = {
+        "config": config.model_dump(mode="json"),
+        "source_size": source.path.stat().st_size if source.path.exists() else None,
+        "source_mtime_ns": source.path.stat().st_mtime_ns if source.path.exists() else None,
+    }
+    if curated.is_file() and report_path.is_file():
+        saved = json.loads(report_path.read_text())
+        if saved.get("stamp") == stamp:
+            return CurationReport.from_dict(saved["report"])
+    report = curate_file(
+        source.path, curated, config=config, category=source.category, workers=workers
+    )
+    report_path.write_text(json.dumps({"stamp": stamp, "report": report.as_dict()}, indent=1))
+    return report
+
+
+def _source_info(source: Source) -> SourceInfo:
+    report = source.report
+    assert report is not None
+    return SourceInfo(
+        path=str(source.path),
+        url=source.url,
+        category=source.category,
+        size=source.path.stat().st_size,
+        sha256=source.sha256,
+        records=report.records,
+        counts=dict(sorted(report.counts.items())),
+        notes=dict(sorted(report.notes.items())),
+        examples=report.examples,
+        seconds=round(report.seconds, 3),
+    )
+
+
+__all__ = ["BalanceOptions", "build_dataset", "KEPT"]

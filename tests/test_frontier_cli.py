@@ -1,0 +1,64 @@
+"""`pricebench run openai:...` end to end, the SDK answered by a mock endpoint."""
+
+from __future__ import annotations
+
+import pytest
+
+from pricebench.cli import main
+from pricebench.providers.openai import OpenAIPricer
+from pricebench.results import Results
+from tests.conftest import COURSE_ITEMS
+from tests.mock_api import MockAPI, openai_client, openai_reply
+
+pytestmark = pytest.mark.skipif(not COURSE_ITEMS.exists(), reason="shared data not present")
+SECRET = "sk-proj-cli-SECRET-0000"
+
+
+@pytest.fixture
+def api(monkeypatch, tmp_path) -> MockAPI:
+    api = MockAPI(default=openai_reply("Price is $99.00", prompt_tokens=150, completion_tokens=3))
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    monkeypatch.setenv("PRICEBENCH_CACHE", str(tmp_path / "cache.sqlite"))
+    monkeypatch.setattr(
+        OpenAIPricer, "_make_client", lambda self, key: openai_client(api, api_key=key)
+    )
+    return api
+
+
+def run(tmp_path, *extra: str) -> int:
+    out = tmp_path / "results"
+    base = ["run", "openai:gpt-4o-mini", "--data", str(COURSE_ITEMS), "--size", "6"]
+    return main([*base, "--out", str(out), "--workers", "3", *extra])
+
+
+def test_run_prices_caches_and_no_cache_asks_again(tmp_path, api):
+    assert run(tmp_path) == 0
+    assert api.count == 6
+    results = Results.load(tmp_path / "results" / "openai_gpt-4o-mini")
+    assert results.n_priced == 6 and results.header.params["model"] == "gpt-4o-mini"
+    assert results.header.totals["input_tokens"] == 900
+    assert results.header.totals["cost"] == pytest.approx(6 * (150 * 0.15 + 3 * 0.6) / 1e6)
+
+    assert run(tmp_path, "--overwrite") == 0  # a fresh run, answered from the cache
+    assert api.count == 6
+    again = Results.load(tmp_path / "results" / "openai_gpt-4o-mini")
+    assert all(r.cached for r in again.records) and again.header.totals["cost"] == 0
+
+    assert run(tmp_path, "--overwrite", "--no-cache") == 0
+    assert api.count == 12
+
+    for path in (p for p in tmp_path.rglob("*") if p.is_file()):
+        assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_missing_key_is_one_clear_error_before_any_item(tmp_path, api, monkeypatch, capsys):
+    monkeypatch.delenv("OPENAI_API_KEY")
+    assert run(tmp_path) == 2
+    assert "OPENAI_API_KEY" in capsys.readouterr().err
+    assert api.count == 0
+    assert not (tmp_path / "results").exists()
+
+
+def test_no_cache_leaves_pricers_without_a_cache_alone(tmp_path):
+    args = ["run", "constant", "--data", str(COURSE_ITEMS), "--size", "5"]
+    assert main([*args, "--out", str(tmp_path / "r"), "--no-cache"]) == 0

@@ -1,0 +1,116 @@
+"""The frontier layer's small parts: prompts, cache keys and storage, the price table."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from pricebench import Item, costs
+from pricebench.cache import ResponseCache, cache_key, default_cache_path
+from pricebench.errors import PricerError
+from pricebench.prompts import COURSE_PROMPT, PromptTemplate
+
+ITEM = Item(id="x", title="Desk lamp", text="Title: Desk lamp\nLED", price=24.5, category="Home")
+
+
+def test_course_prompt_messages_and_completion():
+    messages = COURSE_PROMPT.messages(ITEM)
+    assert [m["role"] for m in messages] == ["system", "user", "assistant"]
+    assert messages[1]["content"] == "How much does this cost?\n\nTitle: Desk lamp\nLED"
+    assert messages[2]["content"] == "Price is $"
+    assert COURSE_PROMPT.messages(ITEM, prefill=False)[-1]["role"] == "user"
+    assert COURSE_PROMPT.completion(ITEM) == "Price is $24.50"
+
+
+def test_template_fields_and_braces_in_item_text():
+    prompt = PromptTemplate(system="s", user="{category}: {title}\n{context}{text}")
+    item = ITEM.model_copy(update={"text": "a {weird} text"})
+    assert prompt.user_message(item, "ctx\n") == "Home: Desk lamp\nctx\na {weird} text"
+
+
+def test_unknown_template_field_fails_when_the_prompt_is_made():
+    with pytest.raises(PricerError, match="brand"):
+        PromptTemplate(system="s", user="{brand} {text}")
+    with pytest.raises(PricerError, match="text"):
+        PromptTemplate(system="s", user="no item at all")
+
+
+def test_cache_key_covers_provider_model_and_every_parameter():
+    request = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "seed": 42}
+    key = cache_key("openai", "m", request)
+    assert key == cache_key("openai", "m", dict(reversed(list(request.items()))))
+    assert key != cache_key("anthropic", "m", request)
+    assert key != cache_key("openai", "m2", request)
+    assert key != cache_key("openai", "m", {**request, "seed": 1})
+    assert len(key) == 64
+
+
+def test_cache_round_trip_survives_reopening_and_threads(tmp_path):
+    path = tmp_path / "sub" / "cache.sqlite"
+    cache = ResponseCache(path)
+    assert cache.get("k") is None
+
+    def fill(start: int) -> None:
+        for n in range(start, start + 25):
+            cache.put(f"k{n}", {"n": n, "text": "é"})
+
+    threads = [threading.Thread(target=fill, args=(s,)) for s in (0, 25, 50, 75)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    cache.close()
+    again = ResponseCache(path)
+    assert len(again) == 100
+    assert again.get("k77") == {"n": 77, "text": "é"}
+
+
+def test_cache_path_comes_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("PRICEBENCH_CACHE", str(tmp_path / "c.sqlite"))
+    assert default_cache_path() == tmp_path / "c.sqlite"
+
+
+def test_unusable_cache_path_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(PricerError, match="response cache"):
+        ResponseCache(blocker / "cache.sqlite")
+
+
+def test_costs_by_exact_name_prefix_and_batch():
+    assert costs.cost("gpt-4o-mini", 1_000_000, 0) == pytest.approx(0.15)
+    assert costs.cost("gpt-4o-mini-2024-07-18", 0, 1_000_000) == pytest.approx(0.60)
+    assert costs.cost("gpt-4o-2024-08-06", 1_000_000, 0) == pytest.approx(2.50)  # not 4o-mini
+    ft = "ft:gpt-4o-mini-2024-07-18:org::abc123"
+    assert costs.cost(ft, 1_000_000, 0) == pytest.approx(0.30)
+    assert costs.cost("claude-3-5-sonnet-20240620", 1_000, 1_000, batch=True) == pytest.approx(
+        (3.0 + 15.0) / 1_000 / 2
+    )
+
+
+def test_unknown_model_costs_nothing_with_a_warning():
+    with pytest.warns(UserWarning, match="no price known"):
+        assert costs.cost("my-local-model-xyz", 1_000, 1_000) == 0.0
+
+
+def test_price_overrides(monkeypatch, tmp_path):
+    monkeypatch.setattr(costs, "PRICES", dict(costs.PRICES))
+    costs.set_price("my-model", 1.0, 2.0)
+    assert costs.cost("my-model-v2", 1_000_000, 1_000_000) == pytest.approx(3.0)
+    table = tmp_path / "prices.json"
+    table.write_text(json.dumps({"gpt-4o-mini": [1.0, 1.0], "other": {"input": 5, "output": 6}}))
+    costs.load_prices(table)
+    assert costs.cost("gpt-4o-mini", 1_000_000, 0) == pytest.approx(1.0)
+    assert costs.cost("other", 0, 1_000_000) == pytest.approx(6.0)
+
+
+def test_bad_price_table_names_the_file_and_model(tmp_path):
+    table = tmp_path / "prices.json"
+    table.write_text(json.dumps({"gpt-x": "cheap"}))
+    with pytest.raises(PricerError, match=r"prices\.json.*gpt-x"):
+        costs.load_prices(table)
+    table.write_text("{not json")
+    with pytest.raises(PricerError, match="prices.json"):
+        costs.load_prices(table)

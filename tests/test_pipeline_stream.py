@@ -1,0 +1,150 @@
+"""Curating whole files: every bad-record kind counted, order-stable output over processes."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from pricebench import load_items
+from pricebench.errors import DataError
+from pricebench.pipeline.curate import CurationConfig
+from pricebench.pipeline.stream import byte_ranges, category_from_name, curate_file
+
+RAW_SAMPLE = (
+    Path(__file__).resolve().parents[1].parent
+    / "shared"
+    / "data"
+    / "meta_Health_and_Personal_Care.sample.jsonl"
+)
+RAW_LINES = RAW_SAMPLE.read_bytes().splitlines(keepends=True)
+
+
+def _priced(n: int) -> list[dict]:
+    """The first n real records that carry a price."""
+    found = []
+    for line in RAW_LINES:
+        record = json.loads(line)
+        if record["price"] is not None:
+            found.append(record)
+            if len(found) == n:
+                return found
+    raise AssertionError("not enough priced records")
+
+
+@pytest.fixture
+def damaged(tmp_path: Path) -> Path:
+    """The first 300 real records, then one of each kind of bad record, then 100 more."""
+    a, b, c, d, e = _priced(5)
+    bad = [
+        b"\n",
+        b"   \n",
+        b'{"title": "cut off", "price": 12.5, "features": ["half\n',
+        b"[1, 2, 3]\n",
+        b'{"title": "bad bytes \xff\xfe", "price": 3.0}\n',
+        (json.dumps({**a, "price": "$1,299.99 - $1,499.99"}) + "\n").encode(),
+        (json.dumps({**b, "price": "call for price"}) + "\n").encode(),
+        (json.dumps({**c, "title": None}) + "\n").encode(),
+        (json.dumps({**d, "price": 2500.0}) + "\n").encode(),
+        (json.dumps({**e, "features": [], "description": [], "details": {}}) + "\n").encode(),
+        (json.dumps({**a, "price": "$19.99", "parent_asin": "DOLLARSTR"}) + "\n").encode(),
+        (
+            json.dumps({**b, "details": json.dumps(b["details"]), "parent_asin": "DSTRING"}) + "\n"
+        ).encode(),
+    ]
+    path = tmp_path / "meta_Health_and_Personal_Care.jsonl"
+    path.write_bytes(b"".join(RAW_LINES[:300] + bad + RAW_LINES[300:400]))
+    return path
+
+
+def _expected_clean_counts(lines: list[bytes]) -> tuple[int, int]:
+    """(records without a price, records with one) by a plain json.loads of each line."""
+    priced = sum(1 for line in lines if json.loads(line)["price"] is not None)
+    return len(lines) - priced, priced
+
+
+def test_every_bad_record_kind_is_counted_never_fatal(damaged: Path, tmp_path: Path) -> None:
+    out = tmp_path / "curated.jsonl"
+    report = curate_file(damaged, out, workers=1)
+    missing, priced = _expected_clean_counts(RAW_LINES[:400])
+    counts = report.counts
+    assert report.records == 412
+    assert sum(counts.values()) == 412
+    assert counts["blank_line"] == 2
+    assert counts["broken_json"] == 1
+    assert counts["not_an_object"] == 1
+    assert counts["invalid_utf8"] == 1
+    assert counts["non_numeric_price"] == 2
+    assert counts["missing_title"] == 1
+    assert counts["price_out_of_range"] == 1
+    assert counts["missing_price"] == missing
+    assert counts["kept"] + counts["too_little_text"] == priced + 2 + 1  # +2 good ones, +1 short
+    assert report.notes["price_from_string"] == 1
+    assert report.notes["details_as_json_string"] == 1
+    assert report.examples["broken_json"][0].startswith("line 303: ")
+    assert report.examples["blank_line"][0].startswith("line 301: ")
+    items = load_items(out)
+    assert len(items) == counts["kept"]
+    assert {"DOLLARSTR", "DSTRING"} <= {item.id for item in items}
+    assert all(item.category == "Health_and_Personal_Care" for item in items)
+
+
+def test_the_real_sample_curates_fully(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    report = curate_file(RAW_SAMPLE, out, workers=1)
+    missing, priced = _expected_clean_counts(RAW_LINES)
+    assert report.records == len(RAW_LINES) == 2635
+    assert report.counts["missing_price"] == missing
+    assert report.kept + report.counts["too_little_text"] == priced
+    assert len(load_items(out)) == report.kept
+
+
+def test_processes_and_chunk_sizes_do_not_change_the_output(damaged: Path, tmp_path: Path) -> None:
+    one = curate_file(damaged, tmp_path / "one.jsonl", workers=1)
+    many = curate_file(damaged, tmp_path / "many.jsonl", workers=2, chunk_bytes=50_000)
+    assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "many.jsonl").read_bytes()
+    assert one.counts == many.counts and one.notes == many.notes
+    assert one.examples == many.examples  # line numbers survive chunking
+
+
+def test_byte_ranges_cover_the_file_on_line_ends(damaged: Path) -> None:
+    data = damaged.read_bytes()
+    ranges = list(byte_ranges(damaged, chunk_bytes=10_000))
+    assert ranges[0][0] == 0 and ranges[-1][1] == len(data)
+    assert all(end == start for (_, end), (start, _) in zip(ranges, ranges[1:], strict=False))
+    assert all(data[end - 1 : end] == b"\n" for _, end in ranges)
+    assert len(ranges) > 100
+
+
+def test_gzipped_input_gives_the_same_items(damaged: Path, tmp_path: Path) -> None:
+    packed = tmp_path / "meta_Health_and_Personal_Care.jsonl.gz"
+    packed.write_bytes(gzip.compress(damaged.read_bytes()))
+    plain = curate_file(damaged, tmp_path / "a.jsonl", workers=1)
+    zipped = curate_file(packed, tmp_path / "b.jsonl", workers=2, chunk_bytes=100_000)
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+    assert plain.counts == zipped.counts
+
+
+def test_progress_reaches_the_file_size_and_a_config_applies(tmp_path: Path) -> None:
+    seen: list[int] = []
+    strict = CurationConfig(max_price=20)
+    report = curate_file(
+        RAW_SAMPLE, tmp_path / "x.jsonl", config=strict, workers=1, chunk_bytes=1 << 20,
+        on_progress=seen.append,
+    )  # fmt: skip
+    assert seen == sorted(seen) and seen[-1] == RAW_SAMPLE.stat().st_size
+    assert report.counts["price_out_of_range"] > 0
+    assert all(item.price <= 20 for item in load_items(tmp_path / "x.jsonl"))
+
+
+def test_missing_source_is_a_data_error(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="no such file"):
+        curate_file(tmp_path / "nope.jsonl", tmp_path / "out.jsonl")
+
+
+def test_category_from_file_name() -> None:
+    assert category_from_name(Path("x/meta_Toys_and_Games.jsonl")) == "Toys_and_Games"
+    assert category_from_name(Path("meta_Appliances.jsonl.gz")) == "Appliances"
+    assert category_from_name(Path("mine.jsonl")) is None
