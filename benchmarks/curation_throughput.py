@@ -32,6 +32,8 @@ SAMPLE = (
     / "shared/data/meta_Health_and_Personal_Care.sample.jsonl"
 )
 
+TARGET = 5.0  # the goal for records per CPU-second against the course's parser
+
 # --- the course's parser, reimplemented as written (week6/pricer/parser.py) ----------------------
 MIN_CHARS = 600
 MIN_PRICE = 0.5
@@ -199,7 +201,9 @@ def main() -> None:
             for name, row in rows.items():
                 if name != "course":
                     ratio = row["records"] / row["cpu_s"] / base
-                    print(f"ratio {name} / course, records per CPU-second: {ratio:.1f}x")
+                    verdict = "met" if ratio >= TARGET else "NOT met"
+                    print(f"ratio {name} / course, records per CPU-second: {ratio:.1f}x "
+                          f"(target {TARGET:.0f}x: {verdict})")  # fmt: skip
             wall = rows["course"]["wall_s"] / rows[f"pricebench-{args.workers}"]["wall_s"]
             print(f"ratio pricebench-{args.workers} / course, wall clock: {wall:.1f}x")
 

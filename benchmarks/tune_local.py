@@ -6,8 +6,8 @@ items once. Prints the trials as a Markdown table and the winner's test figures.
 
     python benchmarks/tune_local.py [SPEC] [--out DIR]
 
-SPEC defaults to bow-lr (grid: max_features x log_target). Trials are kept under --out (default: a
-temporary directory), so an interrupted run continues where it stopped.
+SPEC is knn (default; grid: n_neighbors x power), tfidf-ridge (alpha) or bow-lr. Trials are kept
+under --out (default: a temporary directory), so an interrupted run continues where it stopped.
 """
 
 from __future__ import annotations
@@ -22,15 +22,15 @@ from pricebench import load_dataset, tune
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "course-items.jsonl"
 GRIDS = {
+    "knn": {"n_neighbors": [3, 5, 10, 20, 40], "power": [0.0, 1.0, 2.0, 4.0]},
+    "tfidf-ridge": {"alpha": [0.1, 0.3, 1.0, 3.0, 10.0]},
     "bow-lr": {"max_features": [250, 1000, 4000], "log_target": [False, True]},
-    "svr": {"C": [0.1, 1.0, 10.0], "log_target": [False, True]},
-    "w2v-lr": {"n_components": [100, 300], "log_target": [False, True]},
 }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("spec", nargs="?", default="bow-lr", choices=sorted(GRIDS))
+    parser.add_argument("spec", nargs="?", default="knn", choices=sorted(GRIDS))
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="pricebench-tune-"))

@@ -52,6 +52,42 @@ def openai_reply(
     }
 
 
+def openai_response(
+    text: str,
+    *,
+    input_tokens: int = 120,
+    output_tokens: int = 3,
+    model: str = "gpt-4o-mini-2024-07-18",
+) -> dict[str, Any]:
+    """A Responses API response object (`POST /v1/responses`) as OpenAI documents it."""
+    return {
+        "id": "resp_test",
+        "object": "response",
+        "created_at": 1_700_000_000,
+        "status": "completed",
+        "model": model,
+        "output": [
+            {
+                "type": "message",
+                "id": "msg_test",
+                "status": "completed",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": text, "annotations": []}],
+            }
+        ],
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": [],
+        "usage": {
+            "input_tokens": input_tokens,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": output_tokens,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": input_tokens + output_tokens,
+        },
+    }
+
+
 def anthropic_reply(
     text: str,
     *,

@@ -84,3 +84,9 @@ def test_cancel_then_collect_keeps_the_finished_part(tmp_path, data, server, cap
 def test_batch_commands_on_a_run_without_batches_fail_clearly(tmp_path, capsys):
     assert main(["batch", "status", str(tmp_path)]) == 2
     assert "no batches here" in capsys.readouterr().err
+
+
+def test_run_batch_with_a_pricer_that_has_no_batch_api_fails_clearly(tmp_path, data, capsys):
+    args = ["run", "constant", "--batch", "--data", str(data), "--out", str(tmp_path / "r")]
+    assert main(args) == 2
+    assert "has no batch mode" in capsys.readouterr().err

@@ -62,3 +62,29 @@ def test_missing_key_is_one_clear_error_before_any_item(tmp_path, api, monkeypat
 def test_no_cache_leaves_pricers_without_a_cache_alone(tmp_path):
     args = ["run", "constant", "--data", str(COURSE_ITEMS), "--size", "5"]
     assert main([*args, "--out", str(tmp_path / "r"), "--no-cache"]) == 0
+
+
+def test_base_url_points_openai_pricers_at_another_server(tmp_path, api, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY")  # a server of one's own needs no key
+    assert run(tmp_path, "--base-url", "http://localhost:11434/v1") == 0
+    assert api.count == 6
+    runs = list((tmp_path / "results").iterdir())
+    assert len(runs) == 1 and "localhost" in runs[0].name
+    results = Results.load(runs[0])
+    assert results.header.params["base_url"] == "http://localhost:11434/v1"
+    assert "max_tokens" in api.bodies[0]  # the older name, which such servers know
+
+
+def test_prompt_from_a_json_file_on_the_command_line(tmp_path, api):
+    prompt = tmp_path / "prompt.json"
+    prompt.write_text('{"system": "Guess.", "user": "{title}?", "prefill": null}')
+    assert run(tmp_path, "--param", f"prompt={prompt}") == 0
+    assert api.bodies[0]["messages"][0] == {"role": "system", "content": "Guess."}
+    assert len(api.bodies[0]["messages"]) == 2
+
+
+def test_retrieval_context_from_the_command_line(tmp_path, api):
+    assert run(tmp_path, "--param", "context=tfidf:2") == 0
+    user = api.bodies[0]["messages"][1]["content"]
+    assert user.startswith("To provide some context")
+    assert user.count("Potentially related product:") == 2

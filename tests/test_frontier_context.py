@@ -85,6 +85,7 @@ def test_pricer_fit_builds_the_context_into_the_prompt(tmp_path):
     assert user.index("Price is $30.00") < user.index("How much does this cost?")
     assert user.endswith("Cordless electric kettle, steel, 1.5 litre")
     assert "SimilarItems" in pricer.get_params()["context"]
+    assert pricer.name == "openai:gpt-4o-mini+rag-tfidf-2"  # never mixed with plain-prompt runs
 
 
 @pytest.mark.skipif(not COURSE_ITEMS.exists(), reason="shared data not present")
@@ -111,3 +112,17 @@ def test_real_minilm_embeddings_find_the_kettle():
     found = index.search(QUERY, k=2)
     assert found[0][0].id == "kettle"
     assert index.vectors_.shape == (4, 384)
+
+
+def test_context_by_name():
+    from pricebench.context import load_context
+
+    context = load_context("tfidf:3")
+    assert isinstance(context, SimilarItems) and context.k == 3
+    assert isinstance(context.index, TfidfIndex)
+    assert isinstance(load_context("embeddings").index, EmbeddingIndex)
+    assert load_context("embeddings").k == 5
+    with pytest.raises(PricerError, match="bm25"):
+        load_context("bm25")
+    with pytest.raises(PricerError, match="tfidf:x"):
+        load_context("tfidf:x")

@@ -12,7 +12,7 @@ from pricebench.cache import ResponseCache
 from pricebench.errors import PriceParseError, PricerError, StopRun
 from pricebench.prompts import COURSE_PROMPT, PromptTemplate
 from pricebench.providers.openai import OpenAIPricer
-from tests.mock_api import MockAPI, openai_client, openai_reply, status
+from tests.mock_api import MockAPI, openai_client, openai_reply, openai_response, status
 
 ITEMS = [
     Item(id=f"i{n}", title=f"Thing {n}", text=f"Title: Thing {n}\nA useful thing.", price=10.0 * n)
@@ -20,10 +20,10 @@ ITEMS = [
 ]
 
 
-def pricer(api: MockAPI, tmp_path, **options) -> OpenAIPricer:
+def pricer(mock: MockAPI, tmp_path, **options) -> OpenAIPricer:
     options.setdefault("cache", tmp_path / "cache.sqlite")
     options.setdefault("max_retries", 2)
-    return OpenAIPricer("gpt-4o-mini", client=openai_client(api), **options)
+    return OpenAIPricer("gpt-4o-mini", client=openai_client(mock), **options)
 
 
 def test_normal_run_sends_the_course_prompt_and_records_tokens(tmp_path):
@@ -252,3 +252,24 @@ def test_estimate_from_a_batch_result_body_bills_half(tmp_path):
     half = p.estimate_from(body, batch=True)
     assert full.price == half.price == 15.0
     assert half.cost == pytest.approx(full.cost / 2)
+
+
+def test_responses_api(tmp_path):
+    api = MockAPI(default=openai_response("Price is $64.00", input_tokens=200, output_tokens=5))
+    p = pricer(api, tmp_path, api="responses", reasoning_effort="low")
+    estimate = p.estimate(ITEMS[0])
+    assert estimate.price == 64.0
+    assert (estimate.input_tokens, estimate.output_tokens) == (200, 5)
+    assert estimate.cost == pytest.approx((200 * 0.15 + 5 * 0.6) / 1e6)
+    assert api.requests[0].url.path == "/v1/responses" == p.endpoint
+    body = api.bodies[0]
+    assert body["input"][-1] == {"role": "assistant", "content": "Price is $"}
+    assert body["max_output_tokens"] == 16 and body["store"] is False
+    assert body["reasoning"] == {"effort": "low"}
+    assert p.get_params()["api"] == "responses"
+
+
+def test_responses_api_structured(tmp_path):
+    api = MockAPI(default=openai_response('{"price": 5.25}'))
+    assert pricer(api, tmp_path, api="responses", structured=True).estimate(ITEMS[0]).price == 5.25
+    assert api.bodies[0]["text"]["format"]["schema"]["required"] == ["price"]

@@ -114,3 +114,33 @@ def test_bad_price_table_names_the_file_and_model(tmp_path):
     table.write_text("{not json")
     with pytest.raises(PricerError, match="prices.json"):
         costs.load_prices(table)
+
+
+def test_bad_price_file_in_the_environment_fails_before_any_item(monkeypatch, tmp_path):
+    from pricebench.providers.openai import OpenAIPricer
+
+    table = tmp_path / "prices.json"
+    table.write_text("[1, 2]")
+    monkeypatch.setenv("PRICEBENCH_PRICES", str(table))
+    monkeypatch.setattr(costs, "_env_loaded", False)
+    monkeypatch.setattr(costs, "PRICES", dict(costs.PRICES))
+    with pytest.raises(PricerError, match="prices.json"):
+        OpenAIPricer("gpt-4o-mini", client=object(), cache=False)
+    table.write_text(json.dumps({"gpt-4o-mini": [3.0, 4.0]}))
+    OpenAIPricer("gpt-4o-mini", client=object(), cache=False)
+    assert costs.cost("gpt-4o-mini", 1_000_000, 0) == pytest.approx(3.0)
+
+
+def test_prompt_from_a_dict_or_a_json_file(tmp_path):
+    from pricebench.prompts import load_prompt
+
+    fields = {"system": "Be terse.", "user": "Price of: {title}", "prefill": None}
+    assert load_prompt(fields) == PromptTemplate(**fields)
+    path = tmp_path / "prompt.json"
+    path.write_text(json.dumps(fields))
+    assert load_prompt(str(path)).user == "Price of: {title}"
+    path.write_text(json.dumps({"system": "x", "usr": "{text}"}))
+    with pytest.raises(PricerError, match=r"prompt\.json.*unknown \['usr'\].*missing \['user'\]"):
+        load_prompt(path)
+    with pytest.raises(PricerError, match="nowhere.json"):
+        load_prompt(tmp_path / "nowhere.json")

@@ -214,3 +214,25 @@ def test_default_cache_dir_can_be_overridden(
     assert default_cache_dir() == tmp_path / "amazon-reviews-2023"
     monkeypatch.delenv("PRICEBENCH_CACHE_DIR")
     assert "pricebench" in str(default_cache_dir())
+
+
+def test_cli_fetch_reports_the_cached_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+    import functools
+
+    from pricebench.cli import data as data_cli
+
+    hub = Hub()
+    monkeypatch.setattr(data_cli, "fetch", functools.partial(fetch, client=_client(hub)))
+    parser = argparse.ArgumentParser(prog="pricebench")
+    data_cli.add_parser(parser.add_subparsers(dest="command", required=True))
+    argv = ["data", "fetch", "--category", "Health_and_Personal_Care", "--cache-dir", str(tmp_path)]
+    args = parser.parse_args([*argv, "--no-progress"])
+    assert args.func(args) == 0
+    shown = capsys.readouterr().out
+    assert "downloaded:" in shown and SHA in shown
+    args = parser.parse_args([*argv, "--no-progress"])
+    assert args.func(args) == 0
+    assert "cached:" in capsys.readouterr().out

@@ -148,3 +148,50 @@ def test_category_from_file_name() -> None:
     assert category_from_name(Path("x/meta_Toys_and_Games.jsonl")) == "Toys_and_Games"
     assert category_from_name(Path("meta_Appliances.jsonl.gz")) == "Appliances"
     assert category_from_name(Path("mine.jsonl")) is None
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_an_interrupted_curation_resumes_from_its_checkpoint(damaged: Path, tmp_path: Path) -> None:
+    whole = curate_file(damaged, tmp_path / "whole.jsonl", workers=1, chunk_bytes=60_000)
+    out = tmp_path / "cut.jsonl"
+    marks: list[int] = []
+
+    def stop_after_three(done: int) -> None:
+        marks.append(done)
+        if len(marks) == 3:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        curate_file(damaged, out, workers=1, chunk_bytes=60_000, on_progress=stop_after_three)
+    assert not out.exists() and out.with_name("cut.jsonl.part").exists()
+    # bytes written after the checkpoint (a crash mid-write) are dropped on resume
+    with open(out.with_name("cut.jsonl.part"), "ab") as partial:
+        partial.write(b'{"half a line')
+    later: list[int] = []
+    resumed = curate_file(damaged, out, workers=2, chunk_bytes=60_000, on_progress=later.append)
+    assert later[0] > marks[2]  # the first three chunks were not curated again
+    assert out.read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
+    assert resumed.counts == whole.counts and resumed.records == whole.records
+    assert resumed.examples == whole.examples
+    assert not list(tmp_path.glob("cut.jsonl.*"))
+
+
+def test_a_checkpoint_made_with_other_rules_is_not_used(damaged: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cut.jsonl"
+
+    def stop(done: int) -> None:
+        raise _Stop
+
+    with pytest.raises(_Stop):
+        curate_file(damaged, out, workers=1, chunk_bytes=60_000, on_progress=stop)
+    marks: list[int] = []
+    strict = CurationConfig(max_price=20)
+    report = curate_file(
+        damaged, out, config=strict, workers=1, chunk_bytes=60_000, on_progress=marks.append
+    )
+    assert marks[0] < 70_000  # started from the beginning
+    assert report.records == 412
+    assert all(item.price <= 20 for item in load_items(out))

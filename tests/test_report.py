@@ -15,7 +15,8 @@ from pricebench.results import find_runs
 
 from .conftest import COURSE_ITEMS
 
-LOCAL_SPECS = ("constant", "random")
+# The baselines and the fastest trainable local pricer (issue 3).
+LOCAL_SPECS = ("constant", "random", "bow-lr")
 
 
 class _Page(HTMLParser):
@@ -78,7 +79,7 @@ def test_report_is_one_self_contained_page(report):
     parsed.feed(page)
     assert parsed.fetches == [] and parsed.scripts == 0  # nothing to load from anywhere
     # One leaderboard chart plus one chart per run, each a real PNG inlined.
-    assert len(parsed.images) == 1 + 3
+    assert len(parsed.images) == 1 + 4
     for src in parsed.images:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
@@ -91,8 +92,8 @@ def test_report_holds_leaderboard_worst_items_failures_and_reference(saved_runs,
     parsed.feed(page)
     headings = parsed.headings
     assert "Leaderboard" in headings
-    assert {"constant", "random", "picky"} <= set(headings)
-    assert headings.count("Worst 5 items") == 3
+    assert {"constant", "random", "bow-lr", "picky"} <= set(headings)
+    assert headings.count("Worst 5 items") == 4
     failed = next(r for r in runs if r.name == "picky").failures
     assert failed and f"Failures ({len(failed)})" in headings
     # Failure messages come from pricers and model replies: shown as text, never as markup.
@@ -113,8 +114,10 @@ def test_report_without_reference_does_not_mix_in_published_figures(saved_runs):
 def test_report_command_writes_html_and_keeps_its_charts(saved_runs, tmp_path, capsys):
     target = tmp_path / "out.html"
     charts = tmp_path / "charts"
-    code = main(["report", str(saved_runs), "--html", str(target), "--charts", str(charts)])
+    runs = [str(saved_runs / "constant"), str(saved_runs / "bow-lr")]
+    code = main(["report", *runs, "--html", str(target), "--charts", str(charts), "--reference"])
     assert code == 0
-    assert "data:image/png;base64," in target.read_text(encoding="utf-8")
-    assert sorted(p.name for p in charts.iterdir()) == ["constant.png", "picky.png", "random.png"]
-    assert re.search(r"constant", capsys.readouterr().out)
+    page = target.read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == 1 + 2 and "gpt-4o-mini" in page
+    assert sorted(p.name for p in charts.iterdir()) == ["bow-lr.png", "constant.png"]
+    assert re.search(r"bow-lr", capsys.readouterr().out)

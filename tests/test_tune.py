@@ -257,6 +257,56 @@ def test_a_local_sklearn_pricer_tunes_offline(course):
     assert result.test is not None and result.test.n_priced == 60
 
 
+def test_a_registered_local_pricer_tunes_end_to_end(course, tmp_path):
+    result = tune(
+        "knn", course, grid={"n_neighbors": [1, 10], "power": [2.0]}, out=tmp_path, verbose=False
+    )
+    assert [t.status for t in result.trials] == ["complete", "complete"]
+    assert result.best == min(result.trials, key=lambda t: t.mean_error)
+    assert result.test.header.params["n_neighbors"] == result.best_params["n_neighbors"]
+    assert result.test.n_priced == 60 and result.test.header.dataset.endswith("#test")
+
+
+def test_an_api_pricer_tunes_with_paid_calls_counted_and_cached_answers_free(course, tmp_path):
+    from pricebench.providers.openai import OpenAIPricer
+    from tests.mock_api import MockAPI, openai_client, openai_reply
+
+    def answer(request):
+        body = json.loads(request.content)
+        # A model that guesses better when cooler: $40 at temperature 0, $400 when hot.
+        price = 40 if body["temperature"] == 0 else 400
+        return openai_reply(f"Price is ${price}", prompt_tokens=100, completion_tokens=3)
+
+    api = MockAPI(default=answer)
+    client = openai_client(api)
+
+    def factory(temperature: float) -> OpenAIPricer:
+        return OpenAIPricer(
+            "gpt-4o-mini", client=client, temperature=temperature, cache=tmp_path / "cache.db"
+        )
+
+    space = {"temperature": [0.0, 1.0]}
+    result = tune(factory, course, grid=space, size=10, test_size=5, max_calls=100, verbose=False)
+    assert result.best_params == {"temperature": 0.0}
+    assert [t.calls for t in result.trials] == [10, 10]
+    assert all(t.cost > 0 for t in result.trials)
+    assert api.count == 25  # 2 trials x 10 validation items, then 5 test items
+    again = tune(factory, course, grid=space, size=10, test=False, verbose=False)
+    assert [t.calls for t in again.trials] == [0, 0] and api.count == 25  # all from the cache
+    stopped = tune(
+        lambda temperature: OpenAIPricer(
+            "gpt-4o-mini", client=client, temperature=temperature, cache=False
+        ),
+        course,
+        grid=space,
+        size=10,
+        max_calls=15,
+        verbose=False,
+    )
+    assert [t.status for t in stopped.trials] == ["complete", "stopped"]
+    assert stopped.trials[1].n_priced == 5 and stopped.stopped == "call budget (15) reached"
+
+
 def test_cli_tune_runs_a_grid_and_reports(tmp_path, capsys):
     out = tmp_path / "tuning"
     args = ["tune", "constant", "--grid", "statistic=mean,median", "--data", str(COURSE_ITEMS)]

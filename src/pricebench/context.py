@@ -167,5 +167,30 @@ class SimilarItems:
         parts.append("And now the question for you:\n\n")
         return "".join(parts)
 
+    @property
+    def label(self) -> str:
+        """A short tag for pricer names: "rag-tfidf-5"."""
+        kind = {TfidfIndex: "tfidf", EmbeddingIndex: "embeddings"}.get(type(self.index), "index")
+        return f"rag-{kind}-{self.k}" if self.index is not None else f"rag-tfidf-{self.k}"
+
     def __repr__(self) -> str:
         return f"SimilarItems({self.index!r}, k={self.k})"
+
+
+def load_context(value: Any) -> Any:
+    """A prompt context from an object, or from a name the command line can give.
+
+    "tfidf" or "tfidf:K" -> `SimilarItems(TfidfIndex(), k=K)`; "embeddings[:K]" -> the same with
+    `EmbeddingIndex()`. K defaults to 5, as in the course. Anything with `render` passes as is.
+    """
+    if value is None or hasattr(value, "render"):
+        return value
+    if not isinstance(value, str):
+        raise PricerError(
+            f"context must be 'tfidf[:K]', 'embeddings[:K]' or an object, got {value!r}"
+        )
+    kind, _, k = value.partition(":")
+    indexes = {"tfidf": TfidfIndex, "embeddings": EmbeddingIndex}
+    if kind not in indexes or (k and not k.isdigit()):
+        raise PricerError(f"context {value!r}: expected 'tfidf[:K]' or 'embeddings[:K]'")
+    return SimilarItems(indexes[kind](), k=int(k) if k else 5)

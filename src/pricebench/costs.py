@@ -60,6 +60,7 @@ PRICES: dict[str, ModelPrice] = {
 }
 
 _lock = threading.Lock()
+_env_lock = threading.Lock()
 _env_loaded = False
 _warned: set[str] = set()
 
@@ -123,8 +124,9 @@ def cost(model: str, input_tokens: int, output_tokens: int, *, batch: bool = Fal
 
 def _load_env_once() -> None:
     global _env_loaded
-    if _env_loaded:
-        return
-    _env_loaded = True
-    if os.environ.get(PRICES_ENV):
-        load_prices(os.environ[PRICES_ENV])
+    with _env_lock:
+        if _env_loaded:
+            return
+        if os.environ.get(PRICES_ENV):
+            load_prices(os.environ[PRICES_ENV])  # a bad file raises every time, never half-loads
+        _env_loaded = True

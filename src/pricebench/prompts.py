@@ -7,8 +7,11 @@ or retrieval context, empty when there is none). `COURSE_PROMPT` is the course's
 
 from __future__ import annotations
 
+import json
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
 
 from pricebench.errors import PricerError
 from pricebench.items import Item
@@ -62,3 +65,30 @@ COURSE_PROMPT = PromptTemplate(
     user="{context}How much does this cost?\n\n{text}",
     prefill="Price is $",
 )
+
+
+def load_prompt(value: PromptTemplate | dict[str, Any] | str | Path) -> PromptTemplate:
+    """A prompt from a `PromptTemplate`, a dict of its fields, or a JSON file holding one.
+
+    So the command line can change it: `--param prompt=my-prompt.json`.
+    """
+    if isinstance(value, PromptTemplate):
+        return value
+    source = "prompt"
+    if isinstance(value, (str, Path)):
+        source = str(value)
+        try:
+            value = json.loads(Path(value).read_text())
+        except (OSError, json.JSONDecodeError) as error:
+            raise PricerError(f"prompt file {source}: {error}") from None
+    if not isinstance(value, dict):
+        raise PricerError(f"{source}: a prompt is an object with system, user and prefill")
+    known = {f.name for f in fields(PromptTemplate)}
+    unknown = set(value) - known
+    missing = {"system", "user"} - set(value)
+    if unknown or missing:
+        raise PricerError(
+            f"{source}: prompt fields {sorted(known)}; "
+            f"unknown {sorted(unknown)}, missing {sorted(missing)}"
+        )
+    return PromptTemplate(**value)

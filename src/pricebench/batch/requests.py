@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -96,6 +97,7 @@ class RequestFileWriter:
         self._manifest: IO[str] | None = None
         self._count = 0
         self._bytes = 0
+        self._ids: set[str] = set()  # custom_ids must be unique within a batch
 
     def add(self, line: dict[str, Any], entry: ManifestEntry) -> int:
         """Append one request line (and its manifest entry); the index of the file it went to."""
@@ -108,6 +110,9 @@ class RequestFileWriter:
         full = self._count >= self.limits.max_requests
         if self._requests is None or full or self._bytes + len(data) > self.limits.max_bytes:
             self._roll()
+        if entry.custom_id in self._ids:
+            raise PricerError(f"item id {entry.id!r} appears twice: batch ids must be unique")
+        self._ids.add(entry.custom_id)
         assert self._requests is not None and self._manifest is not None
         self._requests.write(data)
         self._manifest.write(entry.to_line())
@@ -127,6 +132,7 @@ class RequestFileWriter:
         self._requests = (self.directory / request_name(self.index)).open("wb")
         self._manifest = (self.directory / manifest_name(self.index)).open("w", encoding="utf-8")
         self._count = self._bytes = 0
+        self._ids = set()
 
     def _finish(self) -> None:
         if self._requests is None or self._manifest is None:
@@ -151,18 +157,31 @@ class RequestFileWriter:
         self._finish()
 
 
-def read_manifest(path: Path) -> dict[str, ManifestEntry]:
-    """A manifest file as custom_id -> entry."""
-    entries: dict[str, ManifestEntry] = {}
+def iter_manifest(path: Path) -> Iterator[ManifestEntry]:
+    """The entries of a manifest file, streamed."""
     try:
         with path.open(encoding="utf-8") as lines:
             for number, line in enumerate(lines, start=1):
-                if line.strip():
-                    try:
-                        entry = ManifestEntry.from_line(line)
-                    except (ValueError, TypeError):
-                        raise ResultsError(f"{path}, line {number}: not a manifest entry") from None
-                    entries[entry.custom_id] = entry
+                if not line.strip():
+                    continue
+                try:
+                    entry = ManifestEntry.from_line(line)
+                except (ValueError, TypeError):
+                    raise ResultsError(f"{path}, line {number}: not a manifest entry") from None
+                yield entry
     except FileNotFoundError:
         raise ResultsError(f"{path}: batch manifest missing") from None
-    return entries
+
+
+def read_manifest(path: Path) -> dict[str, ManifestEntry]:
+    """A manifest file as custom_id -> entry."""
+    return {entry.custom_id: entry for entry in iter_manifest(path)}
+
+
+def reply_index(path: Path) -> dict[str, tuple[str, str | None]]:
+    """custom_id -> (item id, cache key): all that matching replies needs, kept lean because it
+    holds a whole batch (up to 100,000 requests) while its results are read."""
+    return {
+        e.custom_id: (e.custom_id if e.id == e.custom_id else e.id, e.key)
+        for e in iter_manifest(path)
+    }

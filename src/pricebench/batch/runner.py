@@ -34,7 +34,8 @@ from pricebench.batch.requests import (
     ManifestEntry,
     RequestFileWriter,
     custom_id,
-    read_manifest,
+    iter_manifest,
+    reply_index,
 )
 from pricebench.batch.state import BatchJob, BatchState, load_state, save_state
 from pricebench.cache import cache_key
@@ -95,12 +96,14 @@ def run_batches(
 
 
 class _Run:
+    """One `run_batches` call: a run directory's batch state and the steps that advance it."""
+
     def __init__(self, pricer: Any, workdir: Path, options: BatchOptions) -> None:
         self.pricer = pricer
         self.options = options
         self.directory = batch_directory(workdir)
         self.backend = backend_for(pricer, options)
-        self.cache = getattr(pricer, "_cache", None)
+        self.cache = getattr(pricer, "_cache", None)  # ChatPricer's opened ResponseCache, if any
         self.console = Console(stderr=True, highlight=False, quiet=options.quiet)
         limits = self.backend.limits
         self.limits = Limits(
@@ -156,23 +159,15 @@ class _Run:
         """Ids of items already sent in batches whose results are not collected yet."""
         ids: set[str] = set()
         for job in self.state.unfinished:
-            ids.update(
-                entry.id for entry in read_manifest(self.directory / job.manifest_file).values()
-            )
+            ids.update(entry.id for entry in iter_manifest(self.directory / job.manifest_file))
         return ids
 
     def _prepare(self, items: list[Item]) -> Iterator[Outcome]:
         """Answer cached items now; write the others' request files as new (unsent) jobs."""
-        seen: set[str] = set()
         writer = RequestFileWriter(self.directory, self.limits, first_index=len(self.state.jobs))
         with writer:
             for item in items:
                 cid = custom_id(item.id)
-                if cid in seen:
-                    raise PricerError(
-                        f"item id {item.id!r} appears twice: batch ids must be unique"
-                    )
-                seen.add(cid)
                 request = self.pricer.request(item)
                 key = cache_key(self.pricer.cache_namespace, self.pricer.model, request)
                 cached = self.cache.get(key) if self.cache is not None else None
@@ -208,23 +203,24 @@ class _Run:
                 job.result_files = self.backend.download(job, self.directory)
             job.downloaded = True
             self.save()
-        entries = read_manifest(self.directory / job.manifest_file)
+        index = reply_index(self.directory / job.manifest_file)
         for name in job.result_files:
             for reply in self.backend.replies(self.directory / name):
-                entry = entries.pop(reply.custom_id, None)
-                if entry is not None:
-                    yield entry.id, self._outcome(reply, entry)
+                found = index.pop(reply.custom_id, None)
+                if found is not None:
+                    item_id, key = found
+                    yield item_id, self._outcome(reply, key)
         reason = job.note or "no result returned"
-        for entry in entries.values():
-            yield entry.id, BatchRequestError(f"batch {job.batch_id} {job.status}: {reason}")
+        for item_id, _ in index.values():
+            yield item_id, BatchRequestError(f"batch {job.batch_id} {job.status}: {reason}")
         job.collected = True
         self.save()
 
-    def _outcome(self, reply: BatchReply, entry: ManifestEntry) -> Estimate | BaseException:
+    def _outcome(self, reply: BatchReply, key: str | None) -> Estimate | BaseException:
         if reply.body is None:
             return BatchRequestError(reply.error or "failed")
-        if self.cache is not None and entry.key is not None:
-            self.cache.put(entry.key, reply.body)
+        if self.cache is not None and key is not None:
+            self.cache.put(key, reply.body)
         try:
             return self._estimate(reply.body, cached=False)
         except Exception as error:  # an unreadable reply fails its item only

@@ -74,6 +74,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="ask API pricers again instead of answering from the response cache",
     )
     parser.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="OpenAI-compatible server for openai:MODEL pricers (Ollama, vLLM, Groq...)",
+    )
+    parser.add_argument(
         "--batch",
         action="store_true",
         help="send the items as provider batch jobs (half price, results within 24 h); "
@@ -96,6 +101,8 @@ def run_command(args: argparse.Namespace) -> int:
         options = dict(params)
         if args.no_cache and accepts(spec, "cache"):
             options["cache"] = False
+        if args.base_url and accepts(spec, "base_url"):
+            options["base_url"] = args.base_url
         pricer = make_pricer(spec, **options)
         fit_seconds = None
         if hasattr(pricer, "fit"):

@@ -95,6 +95,5 @@ class LocalPricer(BaseEstimator):
 
     @classmethod
     def load(cls, path: str | Path) -> LocalPricer:
-        """A pricer saved with `save`; PricerError if the file is not one, or from another version."""
+        """A pricer saved with `save`; PricerError for another file or pricebench version."""
         return load_pricer(path, expected=cls)
-

@@ -6,6 +6,7 @@ are weak, and `local-best` shows how much a log target and better features add.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
@@ -16,6 +17,7 @@ from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVR
 
+from pricebench.items import Item
 from pricebench.local.base import LocalPricer
 from pricebench.local.features import CourseFeatures, TextNumbers
 from pricebench.local.vectors import DocVectors
@@ -32,7 +34,9 @@ class FeatureLR(LocalPricer):
 
     def _model(self) -> Any:
         return make_pipeline(
-            CourseFeatures(min_brand_count=self.min_brand_count), StandardScaler(), LinearRegression()
+            CourseFeatures(min_brand_count=self.min_brand_count),
+            StandardScaler(),
+            LinearRegression(),
         )
 
 
@@ -72,7 +76,10 @@ class VectorSVR(LocalPricer):
     spec = "svr"
 
     def __init__(
-        self, n_components: int = 300, C: float = 1.0, log_target: bool = False  # noqa: N803
+        self,
+        n_components: int = 300,
+        C: float = 1.0,
+        log_target: bool = False,  # noqa: N803
     ) -> None:
         self.n_components = n_components
         self.C = C
@@ -110,16 +117,23 @@ class RandomForestPricer(LocalPricer):
         )
         return make_pipeline(DocVectors(self.n_components), forest)
 
+    def fit(self, train: Sequence[Item]) -> RandomForestPricer:
+        super().fit(train)
+        # Threads sum the trees' outputs in no fixed order, so predictions would differ in the
+        # last bits from one call to the next; one thread keeps them reproducible.
+        self.model_[-1].set_params(n_jobs=1)
+        return self
+
 
 class GBMPricer(LocalPricer):
-    """Histogram gradient boosting on dense features: document vectors plus numbers from the text."""
+    """Histogram gradient boosting on document vectors plus numbers from the text."""
 
     spec = "gbm"
 
     def __init__(
         self,
         n_components: int = 100,
-        max_iter: int = 300,
+        max_iter: int = 200,
         learning_rate: float = 0.05,
         random_state: int = 42,
         log_target: bool = False,
@@ -131,7 +145,9 @@ class GBMPricer(LocalPricer):
         self.log_target = log_target
 
     def _model(self) -> Any:
-        features = FeatureUnion([("vectors", DocVectors(self.n_components)), ("numbers", TextNumbers())])
+        features = FeatureUnion(
+            [("vectors", DocVectors(self.n_components)), ("numbers", TextNumbers())]
+        )
         booster = HistGradientBoostingRegressor(
             max_iter=self.max_iter,
             learning_rate=self.learning_rate,
@@ -163,7 +179,9 @@ class NNPricer(LocalPricer):
         self.log_target = log_target
 
     def _model(self) -> Any:
-        features = FeatureUnion([("vectors", DocVectors(self.n_components)), ("numbers", TextNumbers())])
+        features = FeatureUnion(
+            [("vectors", DocVectors(self.n_components)), ("numbers", TextNumbers())]
+        )
         network = MLPRegressor(
             hidden_layer_sizes=self.hidden,
             alpha=self.alpha,

@@ -36,7 +36,8 @@ _WEIGHT = re.compile(
 # Patterns whose first group is the number; each gives one feature (log of the largest match).
 _QUANTITIES: dict[str, re.Pattern[str]] = {
     "pack": re.compile(
-        r"(?:pack of|set of|case of|box of)\s*(\d+)|(\d+)\s*-?\s*(?:pack|pk|count|ct|pcs|pieces?)\b",
+        r"(?:pack of|set of|case of|box of)\s*(\d+)"
+        r"|(\d+)\s*-?\s*(?:pack|pk|count|ct|pcs|pieces?)\b",
         re.IGNORECASE,
     ),
     "watts": re.compile(_NUM + r"\s*-?\s*(?:w|watts?)\b", re.IGNORECASE),

@@ -14,8 +14,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import skops.io as sio
-
 from pricebench._version import __version__
 from pricebench.errors import PricerError
 
@@ -40,6 +38,8 @@ def save_pricer(pricer: Any, path: str | Path) -> Path:
         "class": f"{type(pricer).__module__}.{type(pricer).__qualname__}",
         "name": pricer.name,
     }
+    import skops.io as sio  # imported here: it is slow to import and only needed to save or load
+
     payload = sio.dumps(pricer)
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -75,6 +75,8 @@ def load_pricer(path: str | Path, expected: type | None = None) -> Any:
         )
     with zipfile.ZipFile(path) as archive:
         payload = archive.read("model.skops")
+    import skops.io as sio
+
     try:
         found = sio.get_untrusted_types(data=payload)
     except Exception as error:  # skops raises several types on a damaged payload

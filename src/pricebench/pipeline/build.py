@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Literal
 
 import httpx
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from pricebench.data import load_items
 from pricebench.errors import DataError
@@ -127,7 +129,7 @@ def build_dataset(
     items: list[Item] = []
     for source in sources:
         curated = curated_dir / f"{source.path.name.split('.')[0]}.jsonl"
-        source.report = _curate_once(source, curated, config, workers)
+        source.report = _curate_once(source, curated, config, workers, progress)
         kept, records = source.report.kept, source.report.records
         say(f"curated {source.path.name}: {kept:,} of {records:,} records kept")
         if source.report.kept:
@@ -157,7 +159,7 @@ def build_dataset(
 
 
 def _curate_once(
-    source: Source, curated: Path, config: CurationConfig, workers: int | None
+    source: Source, curated: Path, config: CurationConfig, workers: int | None, progress: bool
 ) -> CurationReport:
     """Curate `source` into `curated`, or reuse an earlier result made by the same rules."""
     report_path = curated.with_name(curated.name + ".report.json")
@@ -170,9 +172,18 @@ def _curate_once(
         saved = json.loads(report_path.read_text())
         if saved.get("stamp") == stamp:
             return CurationReport.from_dict(saved["report"])
-    report = curate_file(
-        source.path, curated, config=config, category=source.category, workers=workers
-    )
+    columns = (TextColumn("curating {task.description}"), BarColumn(), DownloadColumn())
+    columns += (TimeRemainingColumn(),)
+    with Progress(*columns, console=Console(stderr=True), disable=not progress) as bar:
+        task = bar.add_task(source.path.name, total=source.path.stat().st_size)
+        report = curate_file(
+            source.path,
+            curated,
+            config=config,
+            category=source.category,
+            workers=workers,
+            on_progress=lambda done: bar.update(task, completed=done),
+        )
     report_path.write_text(json.dumps({"stamp": stamp, "report": report.as_dict()}, indent=1))
     return report
 

@@ -378,6 +378,8 @@ def curate_record(record: Any, config: CurationConfig, category: str | None = No
     if config.include_details:
         body.append(render_details(details, config))
     contents = "\n".join(part for part in body if part)[: config.max_chars]
+    if len(title) + 1 + len(contents) < config.min_chars:
+        raise Rejected(TOO_LITTLE_TEXT)  # scrubbing only shortens: no need to scrub to know
     lines = [scrub(title, config)] + [scrub(line, config) for line in contents.split("\n")]
     text = "\n".join(line for line in lines if line)
     if len(text) < config.min_chars:

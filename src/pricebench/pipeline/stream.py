@@ -181,11 +181,13 @@ def _curate_range(
     return curate_lines(data.splitlines(), config, category)
 
 
-def byte_ranges(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[int, int]]:
-    """(start, end) byte ranges covering the file, each ending just after a newline (or at EOF)."""
+def byte_ranges(
+    path: Path, chunk_bytes: int = CHUNK_BYTES, start: int = 0
+) -> Iterator[tuple[int, int]]:
+    """(start, end) byte ranges covering the file from `start` (a line start), each ending just
+    after a newline (or at the end of the file)."""
     size = path.stat().st_size
     with open(path, "rb") as handle:
-        start = 0
         while start < size:
             handle.seek(min(start + chunk_bytes, size))
             if handle.tell() < size:
@@ -227,13 +229,17 @@ def curate_file(
     category: str | None = None,
     workers: int | None = None,
     chunk_bytes: int = CHUNK_BYTES,
+    resume: bool = True,
     on_progress: Callable[[int], None] | None = None,
 ) -> CurationReport:
     """Curate the raw JSONL (or JSONL.gz) `source` into pricebench JSONL at `out`.
 
     `category` defaults to the one in the file name (`meta_<Category>.jsonl`). `workers`: processes
-    (default: CPU count; 1 curates in this process). `on_progress(n)` is called with the number of
-    source bytes done (compressed input: lines done). Bad records are counted, never fatal.
+    (default: CPU count; 1 curates in this process). Items are written to `<out>.part` as chunks
+    finish, with a checkpoint beside it; an interrupted run on the same source with the same rules
+    continues from the last checkpoint (`resume=False` starts over; compressed input always does).
+    `on_progress(n)` gets the source bytes done (compressed input: lines). Bad records are counted,
+    never fatal.
     """
     source, out = Path(source), Path(out)
     if not source.is_file():
@@ -241,23 +247,74 @@ def curate_file(
     config = config or CurationConfig()
     category = category or category_from_name(source)
     workers = workers or os.cpu_count() or 1
-    report = CurationReport(str(source))
     started = time.perf_counter()
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".part")
-    with open(partial, "w", encoding="utf-8") as sink:
-        for done, result in _results(source, config, category, workers, chunk_bytes):
+    checkpoint = out.with_name(out.name + ".checkpoint.json")
+    stamp = _stamp(source, config, category)
+    report, offset, written = CurationReport(str(source)), 0, 0
+    if resume and source.suffix.lower() != ".gz":
+        saved = _read_checkpoint(checkpoint, partial, stamp)
+        if saved is not None:
+            report, offset, written = saved
+    with open(partial, "r+b" if written else "wb") as sink:
+        sink.truncate(written)  # drop what was written after the checkpoint
+        sink.seek(written)
+        for done, result in _results(source, config, category, workers, chunk_bytes, offset):
             report.add(result, first_line=report.records)
             if result.items:
-                sink.write("\n".join(result.items) + "\n")
+                sink.write(("\n".join(result.items) + "\n").encode())
+            if source.suffix.lower() != ".gz":
+                sink.flush()
+                _write_checkpoint(checkpoint, stamp, done, sink.tell(), report)
             if on_progress is not None:
                 on_progress(done)
     partial.replace(out)  # only a finished file carries the final name
-    report.seconds = time.perf_counter() - started
+    checkpoint.unlink(missing_ok=True)
+    report.seconds += time.perf_counter() - started
     return report
 
 
-def _jobs(source: Path, chunk_bytes: int) -> Iterator[tuple[int, Callable, tuple]]:
+def _stamp(source: Path, config: CurationConfig, category: str | None) -> dict:
+    info = source.stat()
+    return {
+        "source": str(source.resolve()),
+        "size": info.st_size,
+        "mtime_ns": info.st_mtime_ns,
+        "category": category,
+        "config": config.model_dump(mode="json"),
+    }
+
+
+def _write_checkpoint(
+    path: Path, stamp: dict, source_offset: int, output_bytes: int, report: CurationReport
+) -> None:
+    state = {
+        "stamp": stamp,
+        "source_offset": source_offset,
+        "output_bytes": output_bytes,
+        "report": report.as_dict(),
+    }
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(state))
+    temporary.replace(path)  # a checkpoint is whole or absent, never half-written
+
+
+def _read_checkpoint(
+    path: Path, partial: Path, stamp: dict
+) -> tuple[CurationReport, int, int] | None:
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if state.get("stamp") != stamp or not partial.is_file():
+        return None
+    if partial.stat().st_size < state["output_bytes"]:
+        return None
+    return CurationReport.from_dict(state["report"]), state["source_offset"], state["output_bytes"]
+
+
+def _jobs(source: Path, chunk_bytes: int, offset: int) -> Iterator[tuple[int, Callable, tuple]]:
     """(progress mark, function, its leading arguments) for each chunk of the source."""
     if source.suffix.lower() == ".gz":
         done = 0
@@ -265,14 +322,19 @@ def _jobs(source: Path, chunk_bytes: int) -> Iterator[tuple[int, Callable, tuple
             done += len(lines)
             yield done, curate_lines, (lines,)
     else:
-        for start, end in byte_ranges(source, chunk_bytes):
+        for start, end in byte_ranges(source, chunk_bytes, offset):
             yield end, _curate_range, (str(source), start, end)
 
 
 def _results(
-    source: Path, config: CurationConfig, category: str | None, workers: int, chunk_bytes: int
+    source: Path,
+    config: CurationConfig,
+    category: str | None,
+    workers: int,
+    chunk_bytes: int,
+    offset: int = 0,
 ) -> Iterator[tuple[int, _ChunkResult]]:
-    jobs = _jobs(source, chunk_bytes)
+    jobs = _jobs(source, chunk_bytes, offset)
     if workers == 1:
         for mark, function, args in jobs:
             yield mark, function(*args, config, category)

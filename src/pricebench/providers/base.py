@@ -18,11 +18,12 @@ from typing import Any, ClassVar, Protocol
 
 from pricebench import costs
 from pricebench.cache import ResponseCache, cache_key
+from pricebench.context import load_context
 from pricebench.errors import PriceParseError, PricerError, StopRun
 from pricebench.items import Item
 from pricebench.parse import parse_price
 from pricebench.pricer import Estimate
-from pricebench.prompts import COURSE_PROMPT, PromptTemplate
+from pricebench.prompts import COURSE_PROMPT, PromptTemplate, load_prompt
 
 PRICE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -55,14 +56,14 @@ class ChatPricer:
         self,
         model: str,
         *,
-        prompt: PromptTemplate = COURSE_PROMPT,
+        prompt: PromptTemplate | dict[str, Any] | str | Path = COURSE_PROMPT,
         client: Any = None,
         api_key_env: str | None = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
         reasoning_effort: str | None = None,
         structured: bool = False,
-        context: Context | None = None,
+        context: Context | str | None = None,
         cache: ResponseCache | str | Path | bool | None = True,
         budget: float | None = None,
         max_retries: int = 5,
@@ -71,23 +72,27 @@ class ChatPricer:
     ) -> None:
         if not model:
             raise PricerError(f"{type(self).__name__}: a model name is required")
-        if not isinstance(prompt, PromptTemplate):
-            raise PricerError(f"prompt must be a PromptTemplate, got {type(prompt).__name__}")
         if budget is not None and budget < 0:
             raise PricerError(f"budget must not be negative, got {budget}")
         self.model = model
-        self.prompt = prompt
+        self.prompt = load_prompt(prompt)  # a dict or JSON file, from the command line
         self.api_key_env = api_key_env
         self.max_tokens = max_tokens if max_tokens is not None else self.default_max_tokens
         self.temperature = temperature
         self.reasoning_effort = reasoning_effort
         self.structured = structured
-        self.context = context
+        self.context = load_context(context)  # "tfidf:5" from the command line, too
         self.cache = cache
         self.budget = budget
         self.max_retries = max_retries
         self.timeout = timeout
-        self.name = name or f"{self.provider}:{model}"
+        if name is None:
+            # A run with retrieval context is another pricer: its results must not mix with
+            # those of the plain prompt in the same output directory.
+            name = self.spec_name
+            if self.context is not None:
+                name += f"+{getattr(self.context, 'label', 'context')}"
+        self.name = name
         self._given_client = client
         self._client: Any = None
         self._lock = threading.Lock()
@@ -95,6 +100,7 @@ class ChatPricer:
         self.spent_ = 0.0  # US dollars paid by this pricer (cache hits cost nothing)
         if client is None:
             self._api_key()  # a missing key fails here, before any item runs
+        costs.price_of(model)  # so does a bad $PRICEBENCH_PRICES file
 
     # --- what subclasses provide -------------------------------------------------------------
 
@@ -139,6 +145,11 @@ class ChatPricer:
                 f"{self.name}: no API key: set the {self.api_key_env} environment variable"
             )
         return key
+
+    @property
+    def spec_name(self) -> str:
+        """The spec that names this provider and model, e.g. "openai:gpt-4o-mini"."""
+        return f"{self.provider}:{self.model}"
 
     @property
     def response_cache(self) -> ResponseCache | None:

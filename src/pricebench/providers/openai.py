@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import openai
 
@@ -32,7 +32,7 @@ class OpenAIPricer(ChatPricer):
         self,
         model: str,
         *,
-        prompt: PromptTemplate = COURSE_PROMPT,
+        prompt: PromptTemplate | dict[str, Any] | str | Path = COURSE_PROMPT,
         client: Any = None,
         base_url: str | None = None,
         api_key_env: str | None = "OPENAI_API_KEY",
@@ -41,17 +41,19 @@ class OpenAIPricer(ChatPricer):
         seed: int | None = 42,
         reasoning_effort: str | None = None,
         structured: bool = False,
-        context: Context | None = None,
+        context: Context | str | None = None,
         cache: ResponseCache | str | Path | bool | None = True,
         budget: float | None = None,
         max_retries: int = 5,
         timeout: float = 60.0,
         name: str | None = None,
+        api: Literal["chat", "responses"] = "chat",
     ) -> None:
+        if api not in ("chat", "responses"):
+            raise PricerError(f"api must be 'chat' or 'responses', got {api!r}")
         self.base_url = base_url
         self.seed = seed
-        if name is None and base_url is not None:
-            name = f"openai-compatible:{model}@{base_url}"
+        self.api = api
         super().__init__(
             model,
             prompt=prompt,
@@ -79,10 +81,23 @@ class OpenAIPricer(ChatPricer):
         return openai.OpenAI(api_key=api_key, base_url=self.base_url)
 
     @property
+    def spec_name(self) -> str:
+        if self.base_url is None:
+            return super().spec_name
+        return f"openai-compatible:{self.model}@{self.base_url}"
+
+    @property
     def cache_namespace(self) -> str:
         return self.provider if self.base_url is None else f"openai-compatible@{self.base_url}"
 
+    @property
+    def endpoint(self) -> str:
+        """The API path a request body goes to (also the `url` of a batch line)."""
+        return "/v1/responses" if self.api == "responses" else "/v1/chat/completions"
+
     def request(self, item: Item) -> dict[str, Any]:
+        if self.api == "responses":
+            return self._responses_request(item)
         messages = self.prompt.messages(item, self.context_for(item), prefill=not self.structured)
         # OpenAI now names the output limit max_completion_tokens (reasoning models accept only
         # that); other servers mostly know the older max_tokens.
@@ -101,9 +116,36 @@ class OpenAIPricer(ChatPricer):
             }
         return body
 
+    def _responses_request(self, item: Item) -> dict[str, Any]:
+        messages = self.prompt.messages(item, self.context_for(item), prefill=not self.structured)
+        body: dict[str, Any] = {
+            "model": self.model,
+            "input": messages,
+            "max_output_tokens": self.max_tokens,
+            "store": False,  # nothing kept on OpenAI's side beyond what the API needs
+        }
+        if self.temperature is not None:
+            body["temperature"] = self.temperature
+        if self.reasoning_effort is not None:
+            body["reasoning"] = {"effort": self.reasoning_effort}
+        if self.structured:
+            schema = {
+                "type": "json_schema",
+                "name": "price",
+                "strict": True,
+                "schema": PRICE_SCHEMA,
+            }
+            body["text"] = {"format": schema}
+        return body
+
     def send(self, request: dict[str, Any]) -> dict[str, Any]:
+        create = (
+            self.client.responses.create
+            if self.api == "responses"
+            else self.client.chat.completions.create
+        )
         try:
-            response = self.client.chat.completions.create(**request)
+            response = create(**request)
         except (openai.AuthenticationError, openai.PermissionDeniedError) as error:
             # Every later item would fail the same way: end the run instead.
             raise StopRun(f"{self.name}: {type(error).__name__}: {error.message}") from None
@@ -112,6 +154,8 @@ class OpenAIPricer(ChatPricer):
         return response.model_dump(mode="json")
 
     def read(self, response: dict[str, Any]) -> tuple[str, int, int]:
+        if "output" in response and "choices" not in response:
+            return self._read_responses(response)
         choices = response.get("choices") or []
         if not choices:
             raise PricerError(f"{self.name}: response has no choices: {response!r:.200}")
@@ -120,8 +164,22 @@ class OpenAIPricer(ChatPricer):
         usage = response.get("usage") or {}
         return text, int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
 
+    def _read_responses(self, response: dict[str, Any]) -> tuple[str, int, int]:
+        texts = [
+            part.get("text") or part.get("refusal") or ""
+            for output in response.get("output") or []
+            if output.get("type") == "message"
+            for part in output.get("content") or []
+        ]
+        usage = response.get("usage") or {}
+        input_tokens, output_tokens = usage.get("input_tokens"), usage.get("output_tokens")
+        return "".join(texts), int(input_tokens or 0), int(output_tokens or 0)
+
     def get_params(self) -> dict[str, Any]:
-        return {**super().get_params(), "base_url": self.base_url, "seed": self.seed}
+        params = {**super().get_params(), "base_url": self.base_url, "seed": self.seed}
+        if self.api != "chat":
+            params["api"] = self.api
+        return params
 
 
 def openai_compatible(
