@@ -150,6 +150,35 @@ def measure(variant: str, path: Path, workers: int, preset: str) -> dict:
     }
 
 
+def breakdown(preset: str, copies: int = 4) -> None:
+    """CPU microseconds per record, for records without a price and with one, in this process."""
+    from pricebench.pipeline.curate import CurationConfig
+    from pricebench.pipeline.stream import curate_lines
+
+    config = CurationConfig.preset(preset)
+    lines = SAMPLE.read_bytes().splitlines() * copies
+    kinds = {
+        "no price": [line for line in lines if json.loads(line)["price"] is None],
+        "priced": [line for line in lines if json.loads(line)["price"] is not None],
+    }
+
+    def course(batch: list[bytes]) -> None:
+        for line in batch:
+            course_parse(json.loads(line), "Health_and_Personal_Care")
+
+    print(f"\nCPU microseconds per record ({copies}x the sample, in one process):")
+    print(f"{'records':<10}{'share':>7}{'course':>9}{'pricebench':>12}")
+    for name, batch in kinds.items():
+        start = time.process_time()
+        course(batch)
+        middle = time.process_time()
+        curate_lines(batch, config, "Health_and_Personal_Care")
+        end = time.process_time()
+        share = len(batch) / len(lines)
+        print(f"{name:<10}{share:>7.0%}{(middle - start) / len(batch) * 1e6:>9.1f}"
+              f"{(end - middle) / len(batch) * 1e6:>12.1f}")  # fmt: skip
+
+
 def in_fresh_process(variant: str, path: Path, workers: int, preset: str) -> dict:
     command = [sys.executable, __file__, "--measure", variant, "--input", str(path),
                "--workers", str(workers), "--preset", preset]  # fmt: skip
@@ -206,6 +235,7 @@ def main() -> None:
                           f"(target {TARGET:.0f}x: {verdict})")  # fmt: skip
             wall = rows["course"]["wall_s"] / rows[f"pricebench-{args.workers}"]["wall_s"]
             print(f"ratio pricebench-{args.workers} / course, wall clock: {wall:.1f}x")
+    breakdown(args.preset)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ a chat model's prompt (the course's week-8 RAG). Before paying for any call, thi
 much those neighbours alone tell: the median of their prices as the guess, on the test split,
 after indexing the train split. Also the time to index and to search.
 
-    python benchmarks/frontier_context.py --k 5 [--embeddings]
+    python benchmarks/frontier_context.py --k 5 [--embeddings --torch-threads 1]
 """
 
 from __future__ import annotations
@@ -28,7 +28,17 @@ def main() -> None:
     parser.add_argument(
         "--embeddings", action="store_true", help="also all-MiniLM-L6-v2 (extra 'embeddings')"
     )
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=None,
+        help="torch threads for the embeddings (1 is fastest on a small, busy machine)",
+    )
     args = parser.parse_args()
+    if args.embeddings and args.torch_threads:
+        import torch
+
+        torch.set_num_threads(args.torch_threads)
 
     data = load_dataset(args.data)
     indexes = {"tfidf": TfidfIndex()}

@@ -84,9 +84,8 @@ def main() -> int:
             print(f"| {corpus} | {n} | failed (exit {process.exitcode}) | | | |")
             continue
         name, size, _, fit, predict, peak, components = queue.get()
-        print(
-            f"| {name} | {size:,} | {fit:,.1f} | {predict * 1000:.2f} | {peak:,.0f} | {components} |"
-        )
+        figures = f"{fit:,.1f} | {predict * 1000:.2f} | {peak:,.0f}"
+        print(f"| {name} | {size:,} | {figures} | {components} |")
         sys.stdout.flush()
     return 0
 

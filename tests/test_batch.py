@@ -86,6 +86,9 @@ def test_openai_batch_goes_through_every_status_and_prices_at_half_cost(tmp_path
     state = read_state(tmp_path / "run")
     assert [job.batch_id for job in state.jobs] == ["batch_1"]
     assert state.jobs[0].collected and state.jobs[0].input_file_id == "file-1"
+    # nothing written holds the API key
+    written = [f for f in (tmp_path / "run").rglob("*") if f.is_file()]
+    assert len(written) >= 6 and not any(b"sk-test" in f.read_bytes() for f in written)
     # the results are an ordinary run: it reloads the same
     assert Results.load(tmp_path / "run").mean_error == pytest.approx(results.mean_error)
 
@@ -271,3 +274,30 @@ def test_an_api_error_is_one_clear_error_and_the_run_resumes(tmp_path):
         run(openai_pricer(server, tmp_path), tmp_path)
     results = run(openai_pricer(server, tmp_path), tmp_path)
     assert results.n_priced == 5 and len(server.batches) == 1
+
+
+def test_a_crash_after_upload_resumes_without_uploading_again(tmp_path):
+    server = OpenAIBatchServer()
+
+    def die():
+        raise Crash()
+
+    server.hooks[("POST", "create")] = die  # the upload is saved, the batch never made
+    with pytest.raises(Crash):
+        run(openai_pricer(server, tmp_path), tmp_path)
+    assert read_state(tmp_path / "run").jobs[0].input_file_id == "file-1"
+    results = run(openai_pricer(server, tmp_path), tmp_path)
+    assert results.n_priced == 5
+    assert server.count("POST", "upload") == 1 and len(server.batches) == 1
+
+
+def test_retrying_failures_in_batch_mode_sends_only_them_in_a_new_batch(tmp_path):
+    server = OpenAIBatchServer(lambda cid, body: Error() if cid == "i3" else "$5")
+    first = run(openai_pricer(server, tmp_path), tmp_path)
+    assert first.n_failed == 1
+    server.answer = lambda cid, body: "$7"
+    again = run(openai_pricer(server, tmp_path), tmp_path, retry_failures=True)
+    assert again.n_failed == 0 and by_id(again)["i3"].guess == 7.0
+    assert by_id(again)["i1"].guess == 5.0  # kept from the first batch
+    assert [len(b.lines) for b in server.batches.values()] == [5, 1]
+    assert [job.n_requests for job in read_state(tmp_path / "run").jobs] == [5, 1]

@@ -181,6 +181,10 @@ def test_leaderboard_command(tmp_path, capsys):
     assert "NOT measured on your data" in text and "gpt-4o-mini" in text
     assert chart.stat().st_size > 0
     assert main(["leaderboard", str(tmp_path / "nothing")]) == 2
+    assert main(["compare", str(out / "constant"), str(out / "random")]) == 0
+    summary = capsys.readouterr().out
+    assert "constant vs random on 120 shared items" in summary and "constant is better" in summary
+    assert main(["compare", str(out / "constant"), str(tmp_path / "nothing")]) == 2
 
 
 def test_reference_figures_are_the_published_ones():

@@ -211,3 +211,16 @@ def test_bad_configurations_are_clear_errors():
         Ensemble([ConstantPricer()], "mean", [1.0])
     with pytest.raises(PricerError, match="fit"):
         Ensemble([RandomPricer()]).predict(Item(id="x", title="x", text="x", price=1.0))
+
+
+def test_spec_reuses_a_saved_results_directory(data, tmp_path, monkeypatch):
+    from pricebench import registry
+
+    paid = Counting()
+    monkeypatch.setitem(registry._registered, "paid", lambda: paid)
+    Tester(paid, data.test[:20], out=tmp_path / "results" / "paid").run()
+    paid.calls = 0
+    ensemble = make_pricer("ensemble:paid+constant", method="mean", saved=str(tmp_path / "results"))
+    ensemble.fit(data.train)
+    Tester(ensemble, data.test[:20]).run()
+    assert paid.calls == 0

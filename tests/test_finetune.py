@@ -109,6 +109,14 @@ def test_fitting_again_reattaches_instead_of_paying_twice(tmp_path, course):
     assert len(api.job_requests) == 2  # other settings are another job
 
 
+def test_weights_and_biases_integration_reaches_the_request(tmp_path, course):
+    api = FineTuningAPI()
+    fine_tuned(api, tmp_path, wandb_project="price-is-right", suffix=None, seed=None).fit(course[0])
+    request = api.job_requests[0]
+    assert request["integrations"] == [{"type": "wandb", "wandb": {"project": "price-is-right"}}]
+    assert "suffix" not in request and "seed" not in request
+
+
 def test_failed_job_raises_with_openais_message(tmp_path, course):
     message = "Training file has 3 example(s), but must have at least 10 examples"
     api = FineTuningAPI(

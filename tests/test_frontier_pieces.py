@@ -144,3 +144,17 @@ def test_prompt_from_a_dict_or_a_json_file(tmp_path):
         load_prompt(path)
     with pytest.raises(PricerError, match="nowhere.json"):
         load_prompt(tmp_path / "nowhere.json")
+
+
+def test_import_pricebench_loads_no_sdk_and_lazy_names_resolve():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pricebench\n"
+        "assert 'openai' not in sys.modules and 'anthropic' not in sys.modules\n"
+        "assert pricebench.OpenAIPricer.provider == 'openai'\n"
+        "assert pricebench.AnthropicPricer.provider == 'anthropic'\n"
+        "assert pricebench.COURSE_PROMPT.prefill == 'Price is $'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

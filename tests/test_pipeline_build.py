@@ -213,3 +213,14 @@ def test_cli_curate_prints_counts(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_info_on_a_directory_without_manifest_is_a_data_error(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="no manifest.json"):
         read_manifest(tmp_path)
+
+
+def test_the_main_cli_prints_pipeline_errors_as_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pricebench.cli import main
+
+    assert main(["data", "info", str(tmp_path)]) == 2
+    assert "no manifest.json" in capsys.readouterr().err
+    assert main(["data", "build", "--out", str(tmp_path), "--no-progress"]) == 2
+    assert "nothing to build from" in capsys.readouterr().err

@@ -217,6 +217,7 @@ def test_category_from_the_source_else_main_category() -> None:
     )
     assert curate_record(record(), CurationConfig()).fields["category"] == "Appliances"
     assert curate_record(record(main_category=None), CurationConfig()).fields["category"] is None
+    assert curate_record(record(main_category=7), CurationConfig()).fields["category"] is None
 
 
 def test_records_without_an_asin_get_a_stable_id() -> None:

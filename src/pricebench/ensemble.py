@@ -310,5 +310,7 @@ def _stack_weights(predictions: np.ndarray, truth: np.ndarray, loss: str) -> np.
         solved = linprog(cost, A_eq=equality, b_eq=truth, bounds=(0, None), method="highs")
         if solved.status == 0:
             candidates.append(np.maximum(solved.x[:k], 0.0))  # solver tolerance: -1e-15
+    # A solver can return non-finite weights on degenerate columns (all but zero): never pick them.
+    candidates = [w for w in candidates if np.isfinite(w).all()]
     errors = [np.abs(predictions @ w - truth).mean() for w in candidates]
-    return candidates[int(np.argmin(errors))]
+    return candidates[int(np.nanargmin(errors))]

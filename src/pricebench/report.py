@@ -36,6 +36,7 @@ tr.worse td { color: #888; } tr.best td { font-weight: 600; }
 img { max-width: 100%; } .meta { color: #666; font-size: 0.9em; }
 .reference { background: #fff8e1; border-left: 4px solid #f0b400; padding: 0.5em 1em; }
 .failure { color: #a00; font-family: monospace; }
+small { color: #666; }
 """
 
 
@@ -88,30 +89,31 @@ def _board_table(board: Board) -> str:
     head = (
         "<tr><th>#</th><th>pricer</th><th>mean error [95% CI]</th><th>RMSLE [95% CI]</th>"
         "<th>hit rate [95% CI]</th><th>N</th><th>failed</th><th>cost</th><th>time</th>"
-        "<th>vs best: difference [95% CI], p</th></tr>"
+        "<th>vs best [95% CI]</th><th>p</th><th></th></tr>"
     )
     rows = []
     for row in board.rows:
         s, run = row.run.scores, row.run
-        if row.vs_best is None:
-            versus = "best" if row.rank == 1 and s.n else ""
-        else:
-            v = row.vs_best
-            versus = f"{v.difference:+,.2f} [{v.ci.low:+,.2f}, {v.ci.high:+,.2f}]"
-            versus += f", p = {v.p_value:.3g}" + (" (worse)" if row.worse_than_best else "")
+        v = row.vs_best
+        p_value = "" if v is None else f"{v.p_value:.3g}"
+        versus = "<td></td>"
+        if v is not None:
+            versus = _cell(f"{v.difference:+,.2f}", f"{v.ci.low:+,.2f}, {v.ci.high:+,.2f}")
+        verdict = "best" if row is board.best else ("worse" if row.worse_than_best else "")
         seconds = row.seconds
         css = "best" if row.rank == 1 else ("worse" if row.worse_than_best else "")
         rows.append(
             f'<tr class="{css}"><td class="num">{row.rank}</td><td>{escape(row.label)}</td>'
-            f'<td class="num">{money(s.mean_error, c)} [{s.mean_error_ci.low:,.2f}, '
-            f"{s.mean_error_ci.high:,.2f}]</td>"
-            f'<td class="num">{s.rmsle:.2f} [{s.rmsle_ci.low:.2f}, {s.rmsle_ci.high:.2f}]</td>'
-            f'<td class="num">{s.hit_rate:.1%} [{s.hit_rate_ci.low:.1%}, '
-            f"{s.hit_rate_ci.high:.1%}]</td>"
-            f'<td class="num">{s.n}</td><td class="num">{run.n_failed}</td>'
+            + _cell(
+                money(s.mean_error, c), f"{s.mean_error_ci.low:,.2f}, {s.mean_error_ci.high:,.2f}"
+            )
+            + _cell(f"{s.rmsle:.2f}", f"{s.rmsle_ci.low:.2f}, {s.rmsle_ci.high:.2f}")
+            + _cell(f"{s.hit_rate:.1%}", f"{s.hit_rate_ci.low:.1%}, {s.hit_rate_ci.high:.1%}")
+            + f'<td class="num">{s.n}</td><td class="num">{run.n_failed}</td>'
             f'<td class="num">${run.cost:,.4f}</td>'
             f'<td class="num">{"" if seconds is None else f"{seconds:,.1f} s"}</td>'
-            f"<td>{escape(versus)}</td></tr>"
+            + versus
+            + f'<td class="num">{p_value}</td><td>{verdict}</td></tr>'
         )
     caption = (
         f"{escape(board.dataset or '(unnamed data)')}: {board.n_items} items, "
@@ -124,6 +126,11 @@ def _board_table(board: Board) -> str:
             "test uses only the items both runs priced. Read its rank with its failures.</p>"
         )
     return table
+
+
+def _cell(value: str, interval: str) -> str:
+    """A number with its 95% interval in small type below it, to keep the table narrow."""
+    return f'<td class="num">{value}<br><small>[{interval}]</small></td>'
 
 
 def _reference_section() -> str:

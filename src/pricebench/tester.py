@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from pricebench.errors import PricerError, StopRun
@@ -242,9 +243,10 @@ class Tester:
         return _ProgressContext(self, total, done)
 
     def _line(self, number: int, record: ItemResult) -> str:
-        title = record.title[:40]
+        title = escape(record.title[:40])
         if record.failed:
-            return f"[magenta]{number}: FAILED {record.failure} Item: {title}[/magenta]"
+            failure = escape(record.failure or "")
+            return f"[magenta]{number}: FAILED {failure} Item: {title}[/magenta]"
         c = self.currency
         colour = _COLOURS[record.band or "red"]
         return (
@@ -273,7 +275,7 @@ class _ProgressContext:
         self.bar: Progress | None = None
         if tester.progress:
             self.bar = Progress(
-                TextColumn(f"[bold]{tester.pricer.name}"),
+                TextColumn(f"[bold]{escape(tester.pricer.name)}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeRemainingColumn(),

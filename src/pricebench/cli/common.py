@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pricebench.data import Dataset, load_dataset
@@ -116,7 +117,7 @@ def results_table(runs: Sequence[Results], title: str | None = None) -> Table:
     for run in sorted(runs, key=lambda r: r.mean_error):
         s, c = run.scores, run.header.currency
         table.add_row(
-            run.name,
+            escape(run.name),
             f"{money(s.mean_error, c)} [{s.mean_error_ci.low:,.2f}, {s.mean_error_ci.high:,.2f}]",
             f"{s.rmsle:.2f}",
             f"{s.hit_rate:.1%}",

@@ -190,7 +190,9 @@ def fetch_command(args: argparse.Namespace) -> int:
 def curate_command(args: argparse.Namespace) -> int:
     size = args.raw.stat().st_size if args.raw.is_file() else None
     columns = (TextColumn("curating"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+    # auto_refresh off: no refresh thread in a process that forks workers (see pipeline.build)
+    bar = Progress(*columns, console=Console(stderr=True), transient=True, auto_refresh=False)
+    with bar:
         task = bar.add_task("curate", total=size)
         report = curate_file(
             args.raw,
@@ -198,7 +200,7 @@ def curate_command(args: argparse.Namespace) -> int:
             config=_config(args),
             category=args.category_name,
             workers=args.workers,
-            on_progress=lambda done: bar.update(task, completed=done),
+            on_progress=lambda done: bar.update(task, completed=done, refresh=True),
         )
     console = Console(highlight=False)
     console.print(

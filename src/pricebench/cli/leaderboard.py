@@ -1,4 +1,4 @@
-"""`pricebench leaderboard`: rank saved runs per dataset, with CIs and paired tests."""
+"""`pricebench leaderboard` (rank saved runs per dataset) and `pricebench compare` (test A vs B)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from pricebench.compare import Board, leaderboard
+from pricebench.compare import Board, compare, leaderboard
 from pricebench.reference import NOT_MEASURED, ReferenceBoard, reference_boards
-from pricebench.results import find_runs, money
+from pricebench.results import find_runs, money, read_run
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -50,6 +50,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.set_defaults(func=leaderboard_command)
 
+    parser = subparsers.add_parser(
+        "compare",
+        help="test whether two saved runs differ in mean error (paired tests)",
+        description=(
+            "Compare two runs on the items both priced: the mean difference in absolute error "
+            "with its paired bootstrap 95%% CI and p-value, a sign test and a Wilcoxon test."
+        ),
+    )
+    parser.add_argument("a", type=Path, metavar="RUN_A", help="a run directory")
+    parser.add_argument("b", type=Path, metavar="RUN_B", help="another run directory")
+    parser.add_argument(
+        "--alpha", type=float, default=0.05, help="significance level (default: 0.05)"
+    )
+    parser.set_defaults(func=compare_command)
+
 
 def leaderboard_command(args: argparse.Namespace) -> int:
     board = leaderboard(find_runs(args.results), alpha=args.alpha)
@@ -74,6 +89,12 @@ def leaderboard_command(args: argparse.Namespace) -> int:
             target.parent.mkdir(parents=True, exist_ok=True)
             leaderboard_chart(b, target)
             messages.print(f"chart: {target}")
+    return 0
+
+
+def compare_command(args: argparse.Namespace) -> int:
+    a, b = (read_run(path) for path in (args.a, args.b))
+    print(compare(a, b, alpha=args.alpha).summary(a.header.currency))
     return 0
 
 

@@ -106,7 +106,9 @@ def run_command(args: argparse.Namespace) -> int:
         pricer = make_pricer(spec, **options)
         fit_seconds = None
         if hasattr(pricer, "fit"):
-            console.print(f"fitting {pricer.name} on {len(dataset.train)} training items")
+            console.print(
+                f"fitting {pricer.name} on {len(dataset.train)} training items", markup=False
+            )
             began = time.perf_counter()
             pricer.fit(dataset.train)
             fit_seconds = round(time.perf_counter() - began, 3)
@@ -127,7 +129,7 @@ def run_command(args: argparse.Namespace) -> int:
             fit_seconds=fit_seconds,
         )
         results = tester.run()
-        console.print(results.summary())
+        console.print(results.summary(), markup=False)
         runs.append(results)
     print_table(runs, title=f"{dataset.source} ({args.split}, {runs[0].header.n_items} items)")
     return 0

@@ -29,6 +29,17 @@ TRUSTED_PREFIXES = (
 )
 
 
+def _skops() -> Any:
+    """skops.io, imported only when needed: it is slow to import and an optional dependency."""
+    try:
+        import skops.io as sio
+    except ImportError:
+        raise PricerError(
+            "saving and loading local pricers needs skops: pip install 'pricebench[local]'"
+        ) from None
+    return sio
+
+
 def save_pricer(pricer: Any, path: str | Path) -> Path:
     """Write a fitted pricer to `path` (a zip file; `.pbz` is the usual suffix)."""
     path = Path(path)
@@ -38,9 +49,7 @@ def save_pricer(pricer: Any, path: str | Path) -> Path:
         "class": f"{type(pricer).__module__}.{type(pricer).__qualname__}",
         "name": pricer.name,
     }
-    import skops.io as sio  # imported here: it is slow to import and only needed to save or load
-
-    payload = sio.dumps(pricer)
+    payload = _skops().dumps(pricer)
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("meta.json", json.dumps(meta, indent=2))
@@ -75,8 +84,7 @@ def load_pricer(path: str | Path, expected: type | None = None) -> Any:
         )
     with zipfile.ZipFile(path) as archive:
         payload = archive.read("model.skops")
-    import skops.io as sio
-
+    sio = _skops()
     try:
         found = sio.get_untrusted_types(data=payload)
     except Exception as error:  # skops raises several types on a damaged payload

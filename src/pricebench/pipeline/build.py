@@ -174,7 +174,10 @@ def _curate_once(
             return CurationReport.from_dict(saved["report"])
     columns = (TextColumn("curating {task.description}"), BarColumn(), DownloadColumn())
     columns += (TimeRemainingColumn(),)
-    with Progress(*columns, console=Console(stderr=True), disable=not progress) as bar:
+    # No refresh thread (auto_refresh off, refreshed on each chunk): worker processes are forked,
+    # and forking a process that runs threads can deadlock the children.
+    bar = Progress(*columns, console=Console(stderr=True), disable=not progress, auto_refresh=False)
+    with bar:
         task = bar.add_task(source.path.name, total=source.path.stat().st_size)
         report = curate_file(
             source.path,
@@ -182,7 +185,7 @@ def _curate_once(
             config=config,
             category=source.category,
             workers=workers,
-            on_progress=lambda done: bar.update(task, completed=done),
+            on_progress=lambda done: bar.update(task, completed=done, refresh=True),
         )
     report_path.write_text(json.dumps({"stamp": stamp, "report": report.as_dict()}, indent=1))
     return report

@@ -392,12 +392,13 @@ def curate_record(record: Any, config: CurationConfig, category: str | None = No
         raise Rejected(TOO_LITTLE_TEXT)
 
     item_id = record.get("parent_asin") or _fallback_id(title, price)
+    main_category = record.get("main_category")
     fields: dict[str, Any] = {
         "id": str(item_id),
         "title": title,
         "text": text,
         "price": price,
-        "category": category or record.get("main_category") or None,
+        "category": category or (main_category if isinstance(main_category, str) else None) or None,
     }
     brand = details.get("Brand") or record.get("store")
     if isinstance(brand, str) and brand.strip():
