@@ -113,3 +113,33 @@ def test_console_script_help_and_bad_data_exit_codes(tmp_path):
 def test_pricers_lists_the_builtins(capsys):
     assert main(["pricers"]) == 0
     assert {"constant", "random"} <= set(capsys.readouterr().out.split())
+
+
+def test_benchmark_runs_pricers_and_ranks_them(tmp_path, capsys):
+    out = tmp_path / "results"
+    code = main(
+        [
+            "benchmark",
+            "random",
+            "constant",
+            "--data",
+            str(COURSE_ITEMS),
+            "--size",
+            "30",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    table = capsys.readouterr().out
+    assert table.index("constant") < table.index("random")  # ranked by mean error
+    assert "worse" in table  # random is significantly worse than constant
+    assert {p.name for p in out.iterdir()} == {"constant", "random"}
+
+
+def test_benchmark_defaults_to_every_local_pricer():
+    from pricebench.cli import build_parser
+    from pricebench.registry import available
+
+    args = build_parser().parse_args(["benchmark"])
+    assert "local-best" in args.specs and set(args.specs) <= set(available())

@@ -15,6 +15,7 @@ from pricebench.errors import PricebenchError
 # Modules with an `add_parser(subparsers)` function, one per subcommand (or group of them).
 COMMANDS = (
     "pricebench.cli.run",
+    "pricebench.cli.benchmark",
     "pricebench.cli.batch",
     "pricebench.cli.report",
     "pricebench.cli.pricers",

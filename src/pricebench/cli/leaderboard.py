@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from pricebench.compare import Board, compare, leaderboard
+from pricebench.compare import Board, Leaderboard, compare, leaderboard
 from pricebench.reference import NOT_MEASURED, ReferenceBoard, reference_boards
 from pricebench.results import find_runs, money, read_run
 
@@ -68,14 +68,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def leaderboard_command(args: argparse.Namespace) -> int:
     board = leaderboard(find_runs(args.results), alpha=args.alpha)
-    console = Console(highlight=False)
-    if not console.is_terminal:  # a pipe or a file: do not squeeze the table into 80 columns
-        console = Console(highlight=False, width=180)
-    for b in board:
-        console.print(board_table(b))
-    if args.reference:
-        for ref in reference_boards():
-            console.print(reference_table(ref))
+    print_leaderboard(board, reference=args.reference)
     if args.chart is not None:
         from pricebench.charts import leaderboard_chart
 
@@ -90,6 +83,18 @@ def leaderboard_command(args: argparse.Namespace) -> int:
             leaderboard_chart(b, target)
             messages.print(f"chart: {target}")
     return 0
+
+
+def print_leaderboard(board: Leaderboard, reference: bool = False) -> None:
+    """Print each board of a leaderboard (and the course's published ones, if asked) as a table."""
+    console = Console(highlight=False)
+    if not console.is_terminal:  # a pipe or a file: do not squeeze the table into 80 columns
+        console = Console(highlight=False, width=180)
+    for b in board:
+        console.print(board_table(b))
+    if reference:
+        for ref in reference_boards():
+            console.print(reference_table(ref))
 
 
 def compare_command(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from pricebench.cli.common import add_data_options, load_data, parse_params, pri
 from pricebench.errors import PricebenchError
 from pricebench.metrics import Tolerance
 from pricebench.registry import accepts, make_pricer
+from pricebench.results import Results
 from pricebench.tester import Tester
 
 
@@ -31,6 +32,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="SPEC",
         help="pricer spec, e.g. constant, random (see `pricebench pricers`)",
     )
+    add_run_options(parser)
+    parser.set_defaults(func=run_command)
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options of `run`, shared with `benchmark`."""
     add_data_options(parser)
     parser.add_argument(
         "--split",
@@ -85,10 +92,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "see `pricebench batch`",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="print a line per item")
-    parser.set_defaults(func=run_command)
 
 
 def run_command(args: argparse.Namespace) -> int:
+    runs = run_specs(args, args.specs)
+    print_table(runs, title=f"{runs[0].header.dataset} ({runs[0].header.n_items} items)")
+    return 0
+
+
+def run_specs(args: argparse.Namespace, specs: list[str]) -> list[Results]:
+    """Fit and run each spec on the data the options name; the results, in spec order."""
     console = Console(stderr=True, highlight=False)
     dataset = load_data(args)
     items = dataset.test if args.split == "test" else dataset.validation
@@ -97,7 +110,7 @@ def run_command(args: argparse.Namespace) -> int:
     console.print(f"data: {dataset!r}")
     params = parse_params(args.param)
     runs = []
-    for spec in args.specs:
+    for spec in specs:
         options = dict(params)
         if args.no_cache and accepts(spec, "cache"):
             options["cache"] = False
@@ -129,7 +142,6 @@ def run_command(args: argparse.Namespace) -> int:
             fit_seconds=fit_seconds,
         )
         results = tester.run()
-        console.print(results.summary(), markup=False)
+        console.print(results.summary(), markup=False, soft_wrap=True)
         runs.append(results)
-    print_table(runs, title=f"{dataset.source} ({args.split}, {runs[0].header.n_items} items)")
-    return 0
+    return runs
