@@ -49,7 +49,7 @@ class _ReferenceFile(BaseModel):
 
 @cache
 def _load() -> _ReferenceFile:
-    text = files("pricebench").joinpath("data", "reference.json").read_text(encoding="utf-8")
+    text = files("pricebench").joinpath("reference.json").read_text(encoding="utf-8")
     return _ReferenceFile.model_validate_json(text)
 
 
