@@ -67,8 +67,12 @@ __all__ = [
     "StopRun",
 ]
 
-# Imported on first use: these pull in an SDK (openai, anthropic) or build on one.
+# Imported on first use: these pull in an SDK (openai, anthropic) or heavier libraries (scipy).
+# `compare` and `leaderboard` live in `pricebench.compare`, whose name they would clash with here.
 _LAZY: dict[str, str] = {
+    "LocalPricer": "pricebench.local",
+    "LocalBest": "pricebench.local",
+    "Ensemble": "pricebench.ensemble",
     "OpenAIPricer": "pricebench.providers.openai",
     "AnthropicPricer": "pricebench.providers.anthropic",
     "ChatPricer": "pricebench.providers.base",
