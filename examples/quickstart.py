@@ -1,6 +1,6 @@
 """Run the baselines and a pricer of your own on the course data, as in the course's week 6.
 
-    python examples/quickstart.py [path/to/course-items.jsonl]
+python examples/quickstart.py [path/to/course-items.jsonl]
 """
 
 import re
