@@ -22,3 +22,13 @@ def items() -> list[Item]:
         Item(id=f"i{n}", title=f"Item {n}", text=f"Item {n} costs about {p}", price=p)
         for n, p in enumerate(prices)
     ]
+
+
+@pytest.fixture(autouse=True)
+def _no_writes_to_the_users_home(tmp_path_factory, monkeypatch):
+    """Caches and fine-tuning state go to a temporary folder, never to the real user folders."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("PRICEBENCH_CACHE", str(home / "responses.sqlite"))
+    monkeypatch.setenv("PRICEBENCH_CACHE_DIR", str(home / "downloads"))
+    monkeypatch.setenv("PRICEBENCH_FINETUNE_DIR", str(home / "finetune"))
+    monkeypatch.delenv("PRICEBENCH_PRICES", raising=False)
