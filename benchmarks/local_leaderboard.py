@@ -19,23 +19,12 @@ import sys
 import time
 from pathlib import Path
 
+from pricebench.cli.benchmark import DEFAULT_SPECS
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
-SPECS = [
-    "constant",
-    "random",
-    "feature-lr",
-    "bow-lr",
-    "w2v-lr",
-    "svr",
-    "random-forest",
-    "gbm",
-    "nn",
-    "knn",
-    "tfidf-svr",
-    "tfidf-ridge",
-    "local-best",
-]
+# The README's main job's pricers, plus the parts of local-best on their own.
+SPECS = [*DEFAULT_SPECS, "tfidf-svr", "tfidf-ridge"]
 DATASETS = {
     "course": ("course-items.jsonl", {}, "USD"),
     "uk-toys": (

@@ -29,6 +29,6 @@ def _no_writes_to_the_users_home(tmp_path_factory, monkeypatch):
     """Caches and fine-tuning state go to a temporary folder, never to the real user folders."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("PRICEBENCH_CACHE", str(home / "responses.sqlite"))
-    monkeypatch.setenv("PRICEBENCH_CACHE_DIR", str(home / "downloads"))
+    monkeypatch.setenv("PRICEBENCH_DOWNLOADS", str(home / "downloads"))
     monkeypatch.setenv("PRICEBENCH_FINETUNE_DIR", str(home / "finetune"))
     monkeypatch.delenv("PRICEBENCH_PRICES", raising=False)

@@ -210,9 +210,9 @@ def test_the_token_comes_from_the_environment_and_is_never_stored(
 def test_default_cache_dir_can_be_overridden(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("PRICEBENCH_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("PRICEBENCH_DOWNLOADS", str(tmp_path))
     assert default_cache_dir() == tmp_path / "amazon-reviews-2023"
-    monkeypatch.delenv("PRICEBENCH_CACHE_DIR")
+    monkeypatch.delenv("PRICEBENCH_DOWNLOADS")
     assert "pricebench" in str(default_cache_dir())
 
 

@@ -170,7 +170,7 @@ def test_size_takes_the_first_items(items):
 
 def test_threads_price_every_item_once(items):
     pricer = Lookup()
-    results = Tester(pricer, items * 1, workers=4).run()
+    results = Tester(pricer, items, workers=4).run()
     assert sorted(pricer.calls) == sorted(GUESSES)
     assert results.mean_error == pytest.approx(102.0)
 

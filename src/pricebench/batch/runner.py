@@ -227,19 +227,12 @@ class _Run:
             return error
 
     def _estimate(self, response: dict[str, Any], *, cached: bool) -> Estimate:
-        text, input_tokens, output_tokens = self.pricer.read(response)
-        price = self.pricer.parse(text)
-        paid = 0.0 if cached else self.pricer.cost(input_tokens, output_tokens, batch=True)
-        if paid and hasattr(self.pricer, "spent_"):
-            self.pricer.spent_ += paid
-        return Estimate(
-            price=price,
-            reply=text,
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            cost=paid,
-            cached=cached,
-        )
+        reply = self.pricer.read(response)
+        if (
+            not cached
+        ):  # counted before parsing, as interactive calls are: an unparseable reply was paid
+            self.pricer.spent_ += self.pricer.cost(reply[1], reply[2], batch=True)
+        return self.pricer.estimate_from(response, cached=cached, batch=True, reply=reply)
 
     def _show(self, job: BatchJob) -> None:
         """A line whenever a batch's status or counts change (polls are minutes apart)."""

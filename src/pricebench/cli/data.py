@@ -112,7 +112,7 @@ def _add_fetch_options(parser: argparse.ArgumentParser) -> None:
         "--cache-dir",
         type=Path,
         default=None,
-        help="download cache (default: $PRICEBENCH_CACHE_DIR or the user cache directory)",
+        help="download cache (default: $PRICEBENCH_DOWNLOADS or the user cache directory)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 

@@ -73,8 +73,8 @@ class Download:
 
 
 def default_cache_dir() -> Path:
-    """$PRICEBENCH_CACHE_DIR, else the user's cache directory (platformdirs)."""
-    override = os.environ.get("PRICEBENCH_CACHE_DIR")
+    """$PRICEBENCH_DOWNLOADS, else the user's cache directory (platformdirs)."""
+    override = os.environ.get("PRICEBENCH_DOWNLOADS")
     if override:
         return Path(override).expanduser() / "amazon-reviews-2023"
     return Path(platformdirs.user_cache_dir("pricebench")) / "amazon-reviews-2023"
