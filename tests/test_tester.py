@@ -275,3 +275,25 @@ def test_chart_is_written(items, tmp_path):
     figure = Tester(Lookup(), items).run().chart(tmp_path / "chart.png")
     assert (tmp_path / "chart.png").stat().st_size > 10_000
     assert len(figure.axes) == 2
+
+
+def test_resuming_with_other_parameters_is_refused_but_a_new_budget_is_not(items, tmp_path):
+    out = tmp_path / "run"
+
+    class Tunable(Lookup):
+        def __init__(self, scale=1.0, budget=None):
+            super().__init__()
+            self.scale, self.budget = scale, budget
+
+        def get_params(self):
+            return {"scale": self.scale, "budget": self.budget}
+
+        def predict(self, item):
+            return self.scale * super().predict(item)
+
+    Tester(Tunable(), items[:2], out=out).run()
+    with pytest.raises(ResultsError, match=r"with other parameters \(scale\)"):
+        Tester(Tunable(scale=2.0), items[:2], out=out).run()
+    again = Tester(Tunable(budget=5.0), items[:2], out=out).run()
+    assert again.header.params == {"scale": 1.0, "budget": 5.0}
+    assert len(again.records) == 2

@@ -8,6 +8,7 @@ When an item appears twice (a failure retried on resume), the later record wins.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
@@ -215,7 +216,9 @@ class RunWriter:
     def open(cls, path: Path, header: RunHeader, *, overwrite: bool = False) -> RunWriter:
         """Start the run at `path`, or continue the one there if it is the same run.
 
-        "The same run" means the same pricer name and the same evaluated items (fingerprint).
+        "The same run" means the same pricer name, the same evaluated items (fingerprint) and the
+        same parameters, but for those that change how a run goes rather than what it guesses
+        (`RESUMABLE_PARAMS`: a bigger budget may continue a run that hit its cap).
         """
         if (path / HEADER_FILE).exists() and not overwrite:
             old = read_run(path)
@@ -225,7 +228,15 @@ class RunWriter:
                     f" not {header.pricer!r} on {header.fingerprint}: choose another output"
                     " directory, or overwrite it"
                 )
-            header = old.header.model_copy(update={"status": "running", "finished_at": None})
+            changed = _changed_params(old.header.params, header.params)
+            if changed:
+                raise ResultsError(
+                    f"{path} holds a run of {header.pricer!r} with other parameters "
+                    f"({', '.join(changed)}): choose another output directory, or overwrite it"
+                )
+            header = old.header.model_copy(
+                update={"status": "running", "finished_at": None, "params": header.params}
+            )
             records = {r.id: r for r in old.records}
         else:
             path.mkdir(parents=True, exist_ok=True)
@@ -270,6 +281,17 @@ class RunWriter:
 
     def results(self) -> Results:
         return Results(self.header, list(self.records.values()), self.path)
+
+
+# Parameters that change how a run goes, not what it guesses: a resumed run may change them.
+RESUMABLE_PARAMS = frozenset({"budget", "max_retries", "timeout", "n_jobs"})
+
+
+def _changed_params(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Names of the parameters whose values differ, compared as the header stores them."""
+    new = json.loads(json.dumps(new, default=repr))  # tuples become lists, as on disk
+    keys = (old.keys() | new.keys()) - RESUMABLE_PARAMS
+    return sorted(k for k in keys if old.get(k) != new.get(k))
 
 
 def find_runs(paths: Iterable[str | Path]) -> list[Results]:
