@@ -46,7 +46,7 @@ def openai_pricer(server: OpenAIBatchServer, tmp_path, **options) -> OpenAIPrice
 
 def anthropic_pricer(server: AnthropicBatchServer, tmp_path, **options) -> AnthropicPricer:
     pricer = AnthropicPricer(
-        "claude-3-5-haiku-latest", client=server.client(), cache=tmp_path / "cache.sqlite"
+        "claude-haiku-4-5", client=server.client(), cache=tmp_path / "cache.sqlite"
     )
     pricer.batch_options = BatchOptions(**{**FAST.__dict__, **options})
     return pricer
@@ -206,7 +206,9 @@ def test_anthropic_batch_with_mixed_result_types(tmp_path):
     assert records["i1"].guess == 1.5 and records["i5"].guess == 5.5
     assert "invalid_request_error: prompt is too long" in records["i2"].failure
     assert "expired" in records["i3"].failure
-    assert records["i1"].cost == pytest.approx(costs.cost("claude-3-5-haiku", 100, 4) / 2)
+    assert records["i1"].cost == pytest.approx(
+        costs.cost("claude-haiku-4-5", 100, 4, provider="anthropic") / 2
+    )
     assert server.count("POST", "create") == 1 and server.count("GET", "results") == 1
     sent = server.batches["msgbatch_01"].lines
     assert [r["params"] for r in sent] == [pricer.request(item) for item in ITEMS]

@@ -49,7 +49,7 @@ def test_fit_uploads_the_course_prompt_line_by_line_and_trains(tmp_path, course)
     assert model.fit(train, validation) is model
 
     request = api.job_requests[0]
-    assert request["model"] == "gpt-4o-mini-2024-07-18"
+    assert request["model"] == "gpt-4.1-mini-2025-04-14"
     assert request["method"] == {"type": "supervised", "supervised": {"hyperparameters": hyper}}
     assert (request["suffix"], request["seed"]) == ("pricer", 42)
     train_file, val_file = request["training_file"], request["validation_file"]
@@ -69,11 +69,11 @@ def test_fit_uploads_the_course_prompt_line_by_line_and_trains(tmp_path, course)
     statuses = [s for s in ("validating_files", "queued", "running", "succeeded")]
     assert api.jobs["ftjob-1"]["status"] == statuses[-1]
     assert model.job_id_ == "ftjob-1"
-    assert model.fine_tuned_model_ == "ft:gpt-4o-mini-2024-07-18:org-test:pricer:1abc"
+    assert model.fine_tuned_model_ == "ft:gpt-4.1-mini-2025-04-14:org-test:pricer:1abc"
     assert model.trained_tokens_ == 12_345
-    assert model.training_cost_ == pytest.approx(12_345 * 3.00 / 1e6)
+    assert model.training_cost_ == pytest.approx(12_345 * 5.00 / 1e6)
     assert isinstance(model.pricer_, OpenAIPricer)
-    assert model.name == "openai:ft:gpt-4o-mini-2024-07-18:org-test:pricer:1abc"
+    assert model.name == "openai:ft:gpt-4.1-mini-2025-04-14:org-test:pricer:1abc"
     assert JobState.find(tmp_path / "jobs", job_id="ftjob-1").status == "succeeded"
 
 
@@ -84,10 +84,12 @@ def test_the_trained_model_prices_items_and_is_an_ordinary_pricer(tmp_path, cour
     results = Tester(model, train[:3], workers=2).run()
     assert results.n_priced == 3 and all(r.guess == 123.45 for r in results.records)
     assert {r["model"] for r in api.chat_requests} == {model.fine_tuned_model_}
-    # The prediction prompt is the training prompt, ending with the prefill it learnt to continue.
-    assert api.chat_requests[0]["messages"][-1] == {"role": "assistant", "content": "Price is $"}
+    # The prediction prompt is the training conversation without its answer: [system, user].
+    learnt = [ex["messages"][:-1] for ex in model.training_examples(train[:3])]
+    assert all(request["messages"] in learnt for request in api.chat_requests)
+    assert api.chat_requests[0]["messages"][-1]["role"] == "user"
     assert results.header.params["model"] == model.fine_tuned_model_
-    assert results.cost > 0  # fine-tuned gpt-4o-mini has a price per token
+    assert results.cost > 0 and results.cost_known  # priced as its base model's fine-tune
 
 
 def test_job_id_is_saved_before_the_first_poll(tmp_path, course):
@@ -188,16 +190,16 @@ def test_resume_of_a_job_started_elsewhere_reads_it_from_openai(tmp_path, course
     resumed = OpenAIFineTuned.resume(
         "ftjob-1", client=api.client(), state_dir=tmp_path / "mine", poll_interval=0, cache=False
     )
-    assert resumed.fine_tuned_model_.startswith("ft:gpt-4o-mini-2024-07-18")
+    assert resumed.fine_tuned_model_.startswith("ft:gpt-4.1-mini-2025-04-14")
 
 
 def test_from_model_and_the_ft_spec_use_the_given_model(tmp_path, course):
     api = FineTuningAPI(reply="Price is $9.99")
-    name = "ft:gpt-4o-mini-2024-07-18:org-test:pricer:xyz"
+    name = "ft:gpt-4.1-mini-2025-04-14:org-test:pricer:xyz"
     model = OpenAIFineTuned.from_model(name, client=api.client(), cache=False)
     assert model.predict(course[0][0]) == 9.99
     spec = make_pricer(
-        "ft:gpt-4o-mini-2024-07-18:org-test:pricer:xyz", client=api.client(), cache=False
+        "ft:gpt-4.1-mini-2025-04-14:org-test:pricer:xyz", client=api.client(), cache=False
     )
     assert spec.predict(course[0][0]) == 9.99
     assert [r["model"] for r in api.chat_requests] == [name, name]
@@ -238,8 +240,8 @@ def examples(n: int = 10) -> list[dict]:
 def test_validator_accepts_the_course_format_and_estimates_cost():
     report = validate_examples(examples(20))
     assert report.n_examples == 20 and report.tokens > 20 * 10
-    assert report.cost("gpt-4o-mini-2024-07-18", epochs=2) == pytest.approx(
-        report.tokens * 2 * 3.00 / 1e6
+    assert report.cost("gpt-4.1-mini-2025-04-14", epochs=2) == pytest.approx(
+        report.tokens * 2 * 5.00 / 1e6
     )
     assert report.cost("some-unknown-model", epochs=1) is None
 
@@ -303,7 +305,7 @@ def test_cli_finetune_trains_resumes_and_dry_runs(tmp_path, monkeypatch, capsys)
     assert main([*args, "--dry-run", *common]) == 0
     err = " ".join(capsys.readouterr().err.split())
     tokens = int(re.search(r"about ([\d,]+) tokens", err).group(1).replace(",", ""))
-    assert f"estimated training cost for 2 epoch(s): ${tokens * 2 * 3.00 / 1e6:,.2f}" in err
+    assert f"estimated training cost for 2 epoch(s): ${tokens * 2 * 5.00 / 1e6:,.2f}" in err
     assert len(api.job_requests) == 1
 
     assert main(["finetune", "openai", "--train-size", "5", *common]) == 2  # too few examples

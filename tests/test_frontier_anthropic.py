@@ -17,7 +17,7 @@ ITEMS = [
     Item(id=f"a{n}", title=f"Gadget {n}", text=f"Title: Gadget {n}\nShiny.", price=20.0 * n)
     for n in range(1, 4)
 ]
-MODEL = "claude-3-5-sonnet-20241022"
+MODEL = "claude-haiku-4-5-20251001"
 
 
 def pricer(api: MockAPI, tmp_path, **options) -> AnthropicPricer:
@@ -45,7 +45,7 @@ def test_cost_from_usage(tmp_path):
     api = MockAPI(default=anthropic_reply("10", input_tokens=1_000, output_tokens=100))
     estimate = pricer(api, tmp_path).estimate(ITEMS[0])
     assert estimate.input_tokens == 1_000 and estimate.output_tokens == 100
-    assert estimate.cost == pytest.approx((1_000 * 3.0 + 100 * 15.0) / 1e6)
+    assert estimate.cost == pytest.approx((1_000 * 1.0 + 100 * 5.0) / 1e6)  # Haiku 4.5
 
 
 def test_overloaded_529_and_429_are_retried(tmp_path):
@@ -78,11 +78,10 @@ def test_rerun_from_cache(tmp_path):
 
 def test_structured_output_uses_output_config(tmp_path):
     api = MockAPI(default=anthropic_reply('{"price": 44.5}'))
-    estimate = pricer(api, tmp_path, structured=True, reasoning_effort="low").estimate(ITEMS[0])
+    estimate = pricer(api, tmp_path, structured=True).estimate(ITEMS[0])
     assert estimate.price == 44.5
     body = api.bodies[0]
     assert body["output_config"]["format"]["type"] == "json_schema"
-    assert body["output_config"]["effort"] == "low"
     assert body["messages"][-1]["role"] == "user"
 
 

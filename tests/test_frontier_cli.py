@@ -64,15 +64,22 @@ def test_no_cache_leaves_pricers_without_a_cache_alone(tmp_path):
     assert main([*args, "--out", str(tmp_path / "r"), "--no-cache"]) == 0
 
 
-def test_base_url_points_openai_pricers_at_another_server(tmp_path, api, monkeypatch):
-    monkeypatch.delenv("OPENAI_API_KEY")  # a server of one's own needs no key
-    assert run(tmp_path, "--base-url", "http://localhost:11434/v1") == 0
+def test_base_url_points_openai_pricers_at_a_proxy_and_keeps_openai_rules(tmp_path, api):
+    # `openai:` with --base-url is OpenAI's API behind another address: the user chose to send
+    # their OpenAI key there, and the model keeps OpenAI's rules. The header records the
+    # endpoint without the credentials in the URL; the cache never mixes endpoints.
+    url = "https://user:pw@proxy.example/v1?api-key=abc123"
+    assert run(tmp_path, "--base-url", url) == 0
     assert api.count == 6
+    assert api.requests[0].headers["authorization"] == f"Bearer {SECRET}"
     runs = list((tmp_path / "results").iterdir())
-    assert len(runs) == 1 and "localhost" in runs[0].name
     results = Results.load(runs[0])
-    assert results.header.params["base_url"] == "http://localhost:11434/v1"
-    assert "max_tokens" in api.bodies[0]  # the older name, which such servers know
+    endpoint = results.header.params["endpoint"]
+    assert endpoint.startswith("https://proxy.example/v1") and "pw" not in endpoint
+    assert "abc123" not in endpoint
+    assert "max_completion_tokens" in api.bodies[0]
+    assert run(tmp_path, "--overwrite") == 0  # the default endpoint: not answered from the cache
+    assert api.count == 12
 
 
 def test_prompt_from_a_json_file_on_the_command_line(tmp_path, api):

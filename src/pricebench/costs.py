@@ -1,10 +1,12 @@
 """What a model's tokens cost: US dollars per million input and output tokens.
 
-`PRICES` holds list prices (checked against the providers' pricing pages, 2025); a dated snapshot
-("gpt-4o-mini-2024-07-18") or a fine-tune ("ft:gpt-4o-mini-2024-07-18:org::id") takes the price of
-the longest name it starts with. Override or add models with `set_price`, or point the
-`PRICEBENCH_PRICES` environment variable at a JSON file `{"model": [input, output], ...}`.
-An unknown model costs 0.0 with a warning: cost accounting must never stop a run.
+Prices come from `genai-prices`, the price list that Pydantic keeps current for every major
+provider, so a new model is priced when that package learns it rather than when someone edits a
+table here. On top of it, `set_price` or a JSON file named by `$PRICEBENCH_PRICES`
+(`{"model": [input, output]}`) overrides or adds models; an override for a name also covers the
+snapshots and fine-tunes named after it. A fine-tune (`ft:BASE:org::id`) is priced as its base
+model's fine-tune. A model with no known price costs `None` ("unknown"), never $0: a budget on
+such a model is refused before the first call (see `require_price`).
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from __future__ import annotations
 import json
 import os
 import threading
-import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from pricebench.errors import PricerError
+from pricebench.models import base_model, resolve
 
 PRICES_ENV = "PRICEBENCH_PRICES"
 BATCH_DISCOUNT = 0.5  # OpenAI's and Anthropic's batch APIs both bill half price
@@ -24,45 +27,16 @@ BATCH_DISCOUNT = 0.5  # OpenAI's and Anthropic's batch APIs both bill half price
 
 @dataclass(frozen=True)
 class ModelPrice:
-    """US dollars per million tokens."""
+    """US dollars per million tokens, and where the figures came from."""
 
     input: float
     output: float
+    source: str = "override"
 
 
-PRICES: dict[str, ModelPrice] = {
-    # OpenAI
-    "gpt-4o-mini": ModelPrice(0.15, 0.60),
-    "gpt-4o": ModelPrice(2.50, 10.00),
-    "gpt-4.1": ModelPrice(2.00, 8.00),
-    "gpt-4.1-mini": ModelPrice(0.40, 1.60),
-    "gpt-4.1-nano": ModelPrice(0.10, 0.40),
-    "gpt-5": ModelPrice(1.25, 10.00),
-    "gpt-5-mini": ModelPrice(0.25, 2.00),
-    "gpt-5-nano": ModelPrice(0.05, 0.40),
-    "o4-mini": ModelPrice(1.10, 4.40),
-    "o3-mini": ModelPrice(1.10, 4.40),
-    # OpenAI fine-tuned models (inference)
-    "ft:gpt-4o-mini": ModelPrice(0.30, 1.20),
-    "ft:gpt-4o": ModelPrice(3.75, 15.00),
-    "ft:gpt-4.1": ModelPrice(3.00, 12.00),
-    "ft:gpt-4.1-mini": ModelPrice(0.80, 3.20),
-    "ft:gpt-4.1-nano": ModelPrice(0.20, 0.80),
-    # Anthropic
-    "claude-3-5-sonnet": ModelPrice(3.00, 15.00),
-    "claude-3-7-sonnet": ModelPrice(3.00, 15.00),
-    "claude-3-5-haiku": ModelPrice(0.80, 4.00),
-    "claude-3-haiku": ModelPrice(0.25, 1.25),
-    "claude-sonnet-4": ModelPrice(3.00, 15.00),
-    "claude-haiku-4-5": ModelPrice(1.00, 5.00),
-    "claude-opus-4": ModelPrice(15.00, 75.00),
-    "claude-opus-4-5": ModelPrice(5.00, 25.00),
-}
-
+_overrides: dict[str, ModelPrice] = {}
 _lock = threading.Lock()
-_env_lock = threading.Lock()
 _env_loaded = False
-_warned: set[str] = set()
 
 
 def set_price(model: str, input: float, output: float) -> None:  # noqa: A002 - the natural name
@@ -70,7 +44,7 @@ def set_price(model: str, input: float, output: float) -> None:  # noqa: A002 - 
     if input < 0 or output < 0:
         raise PricerError(f"price of {model!r} must not be negative: {input}, {output}")
     with _lock:
-        PRICES[model] = ModelPrice(float(input), float(output))
+        _overrides[model] = ModelPrice(float(input), float(output))
 
 
 def load_prices(path: str | Path) -> None:
@@ -96,37 +70,100 @@ def load_prices(path: str | Path) -> None:
             ) from None
 
 
-def price_of(model: str) -> ModelPrice | None:
-    """The price entry for `model`: exact name, else the longest known name it starts with."""
+def price_of(
+    model: str, provider: str = "openai", base_url: str | None = None
+) -> ModelPrice | None:
+    """The price of `model` at `provider` (an override first, then genai-prices), or None."""
     _load_env_once()
+    names = [model]
+    if model.startswith("ft:"):
+        names.append(f"ft:{base_model(model)}")
     with _lock:
-        if model in PRICES:
-            return PRICES[model]
-        matches = [name for name in PRICES if model.startswith(name)]
-        return PRICES[max(matches, key=len)] if matches else None
+        for name in names:
+            if name in _overrides:
+                return _overrides[name]
+        prefixes = [key for key in _overrides if model.startswith(key)]
+        if prefixes:
+            return _overrides[max(prefixes, key=len)]
+    for name in names:
+        price = _listed_price(name, provider, base_url)
+        if price is not None:
+            return price
+    if model.startswith("ft:"):
+        return _fine_tuned_price(model)
+    return None
 
 
-def cost(model: str, input_tokens: int, output_tokens: int, *, batch: bool = False) -> float:
-    """US dollars for one call; `batch` applies the providers' batch discount."""
-    price = price_of(model)
+def _fine_tuned_price(model: str) -> ModelPrice | None:
+    info = resolve(model, "openai")
+    listed = info.family.fine_tuned_prices.get(info.base)
+    if listed is None:
+        return None
+    return ModelPrice(*listed, source=f"pricebench model catalogue ({info.family.source})")
+
+
+def cost(
+    model: str,
+    input_tokens: int,
+    output_tokens: int,
+    *,
+    batch: bool = False,
+    provider: str = "openai",
+    base_url: str | None = None,
+) -> float | None:
+    """US dollars for one call (None when the price is unknown); `batch` halves it."""
+    price = price_of(model, provider, base_url)
     if price is None:
-        if model not in _warned:
-            _warned.add(model)
-            warnings.warn(
-                f"no price known for model {model!r}: its cost counts as $0 "
-                f"(add one with pricebench.costs.set_price or ${PRICES_ENV})",
-                stacklevel=2,
-            )
-        return 0.0
+        return None
     dollars = (input_tokens * price.input + output_tokens * price.output) / 1_000_000
     return dollars * BATCH_DISCOUNT if batch else dollars
 
 
+def require_price(model: str, provider: str = "openai", base_url: str | None = None) -> ModelPrice:
+    """The price of `model`, or an error that says how to give one (for budgets)."""
+    price = price_of(model, provider, base_url)
+    if price is None:
+        raise PricerError(
+            f"no price known for {provider} model {model!r}, so a budget cannot be kept: give "
+            f"one with pricebench.costs.set_price({model!r}, INPUT, OUTPUT) or a JSON file "
+            f'named by ${PRICES_ENV} holding {{"{model}": [INPUT, OUTPUT]}} '
+            "(US dollars per million tokens)"
+        )
+    return price
+
+
+@lru_cache(maxsize=256)
+def _listed_price(model: str, provider: str, base_url: str | None) -> ModelPrice | None:
+    from genai_prices import Usage, calc_price
+
+    if provider == "openai-compatible":
+        # A server of one's own has no list price; a hosted one (Groq, Together...) is known by
+        # its URL. Matching by model name alone would price a local llama at some host's rate.
+        if base_url is None:
+            return None
+        where: dict[str, str] = {"provider_api_url": base_url}
+    else:
+        where = {"provider_id": provider}
+        if base_url is not None:
+            where["provider_api_url"] = base_url
+    million = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
+    try:
+        result = calc_price(million, model_ref=model, **where)  # type: ignore[arg-type]
+    except LookupError:
+        if provider != "openai-compatible" and base_url is not None:
+            return _listed_price(model, provider, None)  # a proxy of the provider's own API
+        return None
+    return ModelPrice(
+        float(result.input_price),
+        float(result.output_price),
+        source=f"genai-prices: {result.provider.id}/{result.model.id}",
+    )
+
+
 def _load_env_once() -> None:
     global _env_loaded
-    with _env_lock:
-        if _env_loaded:
-            return
-        if os.environ.get(PRICES_ENV):
-            load_prices(os.environ[PRICES_ENV])  # a bad file raises every time, never half-loads
-        _env_loaded = True
+    if _env_loaded:
+        return
+    if os.environ.get(PRICES_ENV):
+        load_prices(os.environ[PRICES_ENV])  # a bad file raises every time, never half-loads
+    _env_loaded = True

@@ -144,7 +144,7 @@ class Ensemble:
                 continue
             estimate = estimate_one(pricer, item)
             prices.append(estimate.price)
-            cost += estimate.cost
+            cost += estimate.cost or 0.0
         price = self._combine(np.array([prices]))[0]
         return to_estimate(
             Estimate(price=float(price), cost=cost, cached=reused == len(self._pricers))

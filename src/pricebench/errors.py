@@ -33,6 +33,10 @@ class PriceParseError(PricebenchError):
     def __init__(self, message: str, reply: str | None = None) -> None:
         super().__init__(message)
         self.reply = reply
+        # A paid reply that held no price still cost money: the chat pricers fill these in.
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self.cost: float | None = 0.0
 
 
 class StopRun(PricebenchError):  # noqa: N818 - it is a signal, not a failure of one item

@@ -27,12 +27,14 @@ from rich.console import Console
 
 from pricebench.errors import DataError, PricebenchError, PricerError
 from pricebench.items import Item
+from pricebench.models import default_fine_tune_base, fine_tunable, resolve
 from pricebench.prompts import COURSE_PROMPT, PromptTemplate
 
 if TYPE_CHECKING:
     from pricebench.pricer import Estimate
 
-DEFAULT_BASE_MODEL = "gpt-4o-mini-2024-07-18"
+# The newest fine-tunable snapshot in the model catalogue that has not been shut down.
+DEFAULT_BASE_MODEL = default_fine_tune_base()
 HYPERPARAMETERS = frozenset({"n_epochs", "batch_size", "learning_rate_multiplier"})
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 
@@ -323,6 +325,7 @@ class OpenAIFineTuned:
         self, train: Sequence[Item], validation: Sequence[Item] | None = None
     ) -> TrainingFileReport:
         """Validate the training (and validation) files without uploading: a dry run of `fit`."""
+        check_base_model(self.base_model)
         report = validate_examples(self.training_examples(train), base_model=self.base_model)
         if validation:
             validate_examples(
@@ -544,6 +547,15 @@ class OpenAIFineTuned:
 
     def __repr__(self) -> str:
         return f"OpenAIFineTuned({self.name})"
+
+
+def check_base_model(model: str) -> None:
+    """Refuse a base model OpenAI does not fine-tune, or one past its shutdown date."""
+    info = resolve(model, "openai")
+    if not info.family.fine_tunable or model.startswith("ft:"):
+        names = ", ".join(f.fine_tune_snapshot or f.pattern for f in fine_tunable())
+        raise PricerError(f"{model} cannot be fine-tuned; fine-tunable snapshots: {names}")
+    info.check_available()
 
 
 def describe_event(event: Any) -> str:

@@ -58,7 +58,7 @@ class Estimate:
     reply: str | None = None
     input_tokens: int = 0
     output_tokens: int = 0
-    cost: float = 0.0  # in US dollars
+    cost: float | None = 0.0  # in US dollars; None when the model's price is unknown
     cached: bool = False
 
 

@@ -72,11 +72,18 @@ def make_pricer(spec: str, **options: Any) -> Pricer:
 def accepts(spec: str, option: str) -> bool:
     """Whether the pricer a spec names takes the keyword `option` (e.g. `cache`)."""
     factory = _factory(spec.partition(":")[0].strip())
-    try:
-        parameters = inspect.signature(factory).parameters
-    except (TypeError, ValueError):
-        return False
-    return option in parameters  # named, not swallowed by **options, on purpose
+    # A class whose __init__ passes **options on to its base class's takes those too.
+    callables = [c.__init__ for c in factory.__mro__] if inspect.isclass(factory) else [factory]
+    for function in callables:
+        try:
+            parameters = inspect.signature(function).parameters
+        except (TypeError, ValueError):
+            return False
+        if option in parameters:  # named, not swallowed by **options, on purpose
+            return True
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+            return False
+    return False
 
 
 def _factory(name: str) -> Callable[..., Pricer]:

@@ -110,7 +110,7 @@ def _board_table(board: Board) -> str:
             + _cell(f"{s.rmsle:.2f}", f"{s.rmsle_ci.low:.2f}, {s.rmsle_ci.high:.2f}")
             + _cell(f"{s.hit_rate:.1%}", f"{s.hit_rate_ci.low:.1%}, {s.hit_rate_ci.high:.1%}")
             + f'<td class="num">{s.n}</td><td class="num">{run.n_failed}</td>'
-            f'<td class="num">${run.cost:,.4f}</td>'
+            f'<td class="num">{run.cost_text()}</td>'
             f'<td class="num">{"" if seconds is None else f"{seconds:,.1f} s"}</td>'
             + versus
             + f'<td class="num">{p_value}</td><td>{verdict}</td></tr>'

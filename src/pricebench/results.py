@@ -9,6 +9,7 @@ When an item appears twice (a failure retried on resume), the later record wins.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
@@ -45,7 +46,7 @@ class ItemResult(BaseModel):
     reply: str | None = None
     input_tokens: int = 0
     output_tokens: int = 0
-    cost: float = 0.0  # US dollars
+    cost: float | None = 0.0  # US dollars; None when the model's price is unknown
     cached: bool = False
 
     @property
@@ -129,7 +130,19 @@ class Results:
 
     @property
     def cost(self) -> float:
-        return sum(r.cost for r in self.records)
+        """US dollars paid for the calls whose price is known (see `cost_known`)."""
+        return math.fsum(r.cost or 0.0 for r in self.records)
+
+    @property
+    def cost_known(self) -> bool:
+        """False when some paid call was to a model whose price is unknown."""
+        return all(r.cost is not None for r in self.records)
+
+    def cost_text(self) -> str:
+        """The cost as tables show it: "$0.0123", "unknown", or "$0.0123 + unknown"."""
+        if self.cost_known:
+            return f"${self.cost:,.4f}"
+        return f"${self.cost:,.4f} + unknown" if self.cost else "unknown"
 
     @property
     def complete(self) -> bool:

@@ -219,6 +219,10 @@ class Tester:
                 latency=latency,
                 failure=f"{type(outcome).__name__}: {outcome}",
                 reply=getattr(outcome, "reply", None),
+                # A paid call whose reply held no price still counts toward the cost.
+                input_tokens=getattr(outcome, "input_tokens", 0),
+                output_tokens=getattr(outcome, "output_tokens", 0),
+                cost=getattr(outcome, "cost", 0.0),
             )
         guess = outcome.price
         band = self.tolerance.band(item.price, guess)
@@ -259,7 +263,8 @@ class Tester:
     def _totals(writer: RunWriter, started: float) -> dict[str, float]:
         records = writer.records.values()
         return {
-            "cost": math.fsum(r.cost for r in records),
+            "cost": math.fsum(r.cost or 0.0 for r in records),
+            "cost_unknown": float(sum(r.cost is None for r in records)),
             "input_tokens": float(sum(r.input_tokens for r in records)),
             "output_tokens": float(sum(r.output_tokens for r in records)),
             "seconds": round(time.perf_counter() - started, 3),

@@ -442,7 +442,7 @@ class _Guarded:
             raise StopRun(reason)
         estimate = estimate_one(self.pricer, item)
         calls = 0 if estimate.cached or not estimate.input_tokens + estimate.output_tokens else 1
-        self.budget.add(calls, estimate.cost)
+        self.budget.add(calls, estimate.cost or 0.0)
         return estimate
 
     def predict(self, item: Item) -> float:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,18 @@ class AnthropicBatches:
 
     def submit(self, job: BatchJob, directory: Path, save: Callable[[], None]) -> None:
         # The API takes the requests in the call's body, so this one file is read whole.
+        if job.creating_since is not None:
+            # A crash between create and save: the batch may exist though its id was lost.
+            existing = self._created_since(job)
+            if existing is not None:
+                job.batch_id = existing.id
+                self._update(job, existing)
+                save()
+                return
         with (directory / job.requests_file).open(encoding="utf-8") as lines:
             requests = [json.loads(line) for line in lines if line.strip()]
+        job.creating_since = datetime.now(timezone.utc).isoformat()
+        save()
         batch = self.client.messages.batches.create(requests=requests)
         job.batch_id = batch.id
         self._update(job, batch)
@@ -56,6 +67,23 @@ class AnthropicBatches:
 
     def cancel(self, job: BatchJob) -> None:
         self._update(job, self.client.messages.batches.cancel(job.batch_id))
+
+    def _created_since(self, job: BatchJob) -> Any:
+        """The newest batch created after `job.creating_since` with as many requests as the job.
+
+        Message Batches carry no metadata to tag them with, so the time of the create call and
+        the request count identify it (the run directory's lock rules out a second creator).
+        """
+        assert job.creating_since is not None
+        since = datetime.fromisoformat(job.creating_since) - timedelta(seconds=60)
+        for batch in self.client.messages.batches.list(limit=100).data:
+            created = batch.created_at
+            if created.tzinfo is None:
+                created = created.replace(tzinfo=timezone.utc)
+            total = sum(batch.request_counts.model_dump().values())
+            if created >= since and total == job.n_requests:
+                return batch
+        return None
 
     @staticmethod
     def _update(job: BatchJob, batch: Any) -> None:

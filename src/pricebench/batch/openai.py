@@ -19,7 +19,7 @@ from pricebench.batch.replies import BatchReply, openai_replies
 from pricebench.batch.requests import Limits
 from pricebench.batch.state import BatchJob
 
-ENDPOINT = "/v1/chat/completions"
+ENDPOINTS = frozenset({"/v1/chat/completions", "/v1/responses"})
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
 
 
@@ -27,12 +27,20 @@ class OpenAIBatches:
     provider = "openai"
     limits = Limits(max_requests=50_000, max_bytes=200 * 1024 * 1024)
 
-    def __init__(self, client: Any, completion_window: str = "24h") -> None:
+    def __init__(
+        self,
+        client: Any,
+        completion_window: str = "24h",
+        endpoint: str = "/v1/chat/completions",
+    ) -> None:
+        if endpoint not in ENDPOINTS:
+            raise ValueError(f"OpenAI batches take {sorted(ENDPOINTS)}, not {endpoint!r}")
         self.client = client
         self.completion_window = completion_window
+        self.endpoint = endpoint
 
     def line(self, custom_id: str, request: dict[str, Any]) -> dict[str, Any]:
-        return {"custom_id": custom_id, "method": "POST", "url": ENDPOINT, "body": request}
+        return {"custom_id": custom_id, "method": "POST", "url": self.endpoint, "body": request}
 
     def submit(self, job: BatchJob, directory: Path, save: Callable[[], None]) -> None:
         if job.input_file_id is None:
@@ -50,7 +58,7 @@ class OpenAIBatches:
                 return
         batch = self.client.batches.create(
             input_file_id=job.input_file_id,
-            endpoint=ENDPOINT,
+            endpoint=self.endpoint,
             completion_window=self.completion_window,
             metadata={"pricebench_file": job.requests_file},
         )

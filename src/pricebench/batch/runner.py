@@ -76,7 +76,9 @@ def backend_for(pricer: Any, options: BatchOptions | None = None) -> BatchBacken
     options = options or BatchOptions()
     provider = getattr(pricer, "provider", None)
     if provider == "openai":
-        return OpenAIBatches(pricer.client, options.completion_window)
+        # The Responses API has its own batch endpoint: lines and batch must name it.
+        path = getattr(pricer, "path", "/v1/chat/completions")
+        return OpenAIBatches(pricer.client, options.completion_window, endpoint=path)
     if provider == "anthropic":
         return AnthropicBatches(pricer.client)
     raise PricerError(
@@ -227,12 +229,8 @@ class _Run:
             return error
 
     def _estimate(self, response: dict[str, Any], *, cached: bool) -> Estimate:
-        reply = self.pricer.read(response)
-        if (
-            not cached
-        ):  # counted before parsing, as interactive calls are: an unparseable reply was paid
-            self.pricer.spent_ += self.pricer.cost(reply[1], reply[2], batch=True)
-        return self.pricer.estimate_from(response, cached=cached, batch=True, reply=reply)
+        # estimate_from counts the cost toward the pricer's spending, parsed or not.
+        return self.pricer.estimate_from(response, cached=cached, batch=True)
 
     def _show(self, job: BatchJob) -> None:
         """A line whenever a batch's status or counts change (polls are minutes apart)."""

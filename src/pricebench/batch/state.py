@@ -30,6 +30,8 @@ class BatchJob(BaseModel):
     n_bytes: int
     input_file_id: str | None = None  # OpenAI: the uploaded request file
     batch_id: str | None = None
+    # Anthropic: when the create call was sent, so a crash before its id was saved can find it.
+    creating_since: str | None = None
     status: str | None = None  # the provider's own word (in_progress, completed, ended...)
     ended: bool = False  # the provider will do no more work on it
     counts: dict[str, int] = Field(default_factory=dict)

@@ -123,7 +123,7 @@ def results_table(runs: Sequence[Results], title: str | None = None) -> Table:
             f"{s.hit_rate:.1%}",
             str(run.n_priced),
             str(run.n_failed),
-            f"${run.cost:,.4f}",
+            run.cost_text(),
             run.header.status,
         )
     return table

@@ -128,7 +128,7 @@ def board_table(board: Board) -> Table:
             f"{s.hit_rate:.1%} [{s.hit_rate_ci.low:.1%}, {s.hit_rate_ci.high:.1%}]",
             str(s.n),
             str(row.run.n_failed),
-            f"${row.run.cost:,.4f}",
+            row.run.cost_text(),
             "" if seconds is None else f"{seconds:,.1f} s",
             "" if v is None else f"{v.difference:+,.2f} [{v.ci.low:+,.2f}, {v.ci.high:+,.2f}]",
             "" if v is None else f"{v.p_value:.3g}",

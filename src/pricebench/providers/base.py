@@ -1,29 +1,40 @@
 """`ChatPricer`: what every chat-model pricer does, whatever the provider.
 
-One item is: build the request body -> look it up in the response cache -> send it with the
-provider's SDK (which retries 429s, honouring Retry-After, 5xx and timeouts with exponential
-backoff) -> read the reply text and token usage -> parse the price -> price the tokens.
-A subclass supplies `provider`, `request`, `send`, `read` and `_make_client`.
+One item is: build the request body from the prompt, the `ChatConfig` and the model catalogue ->
+look it up in the response cache -> send it with the provider's SDK, retrying only what a wait can
+fix -> read the reply text and token usage -> price the tokens -> parse the price.
+A subclass supplies `provider`, `request`, `read` and `_make_client`.
+
+Errors that no retry fixes end the run at once (`StopRun`): a rejected key, a model that does not
+exist, an exhausted quota, a server that cannot be reached for several items in a row, or the same
+invalid-request error on several items in a row.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
+
+import tenacity
 
 from pricebench import costs
 from pricebench.cache import ResponseCache, cache_key
 from pricebench.context import load_context
 from pricebench.errors import PriceParseError, PricerError, StopRun
 from pricebench.items import Item
+from pricebench.models import Provider, resolve
 from pricebench.parse import parse_price
 from pricebench.pricer import Estimate
 from pricebench.prompts import COURSE_PROMPT, PromptTemplate, load_prompt
+from pricebench.providers.config import ChatConfig
+from pricebench.redact import redact, redact_url
 
 PRICE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -31,6 +42,10 @@ PRICE_SCHEMA: dict[str, Any] = {
     "required": ["price"],
     "additionalProperties": False,
 }
+# How many items in a row may fail the same way before the run stops.
+STREAK_LIMIT = 3
+# A refused connection is not worth many retries: the server is down, or the URL is wrong.
+CONNECTION_RETRIES = 1
 
 
 class Context(Protocol):
@@ -39,31 +54,49 @@ class Context(Protocol):
     def render(self, item: Item) -> str: ...
 
 
+@dataclass(frozen=True)
+class Reply:
+    """What a provider's response says: the text, the tokens billed, and whether it was cut off."""
+
+    text: str
+    input_tokens: int
+    output_tokens: int
+    cut_off: bool = False  # stopped by the output budget (finish_reason "length" and friends)
+    reasoning_tokens: int = 0
+
+
+class ReplyCutOff(PriceParseError):
+    """The output budget ran out before a price was written."""
+
+
 class ChatPricer:
     """Base class of chat-model pricers. Thread-safe: `Tester(workers=N)` may share one.
 
     `cache`: True for the default cache file, False/None for none, a path or a `ResponseCache`.
     `budget`: US dollars; once spent, the next paid call raises `StopRun`, which ends the run
-    cleanly (calls already in flight on other threads still finish and are counted).
-    `max_retries` and `timeout` (seconds per attempt) configure the SDK client's own retries.
+    cleanly (calls already in flight on other threads still finish and are counted). A budget
+    needs a known price for the model (`pricebench.costs`).
+    `base_url`: another endpoint for the provider's API (a proxy or gateway).
+    Settings left as None take the model catalogue's values (`pricebench models MODEL`).
     """
 
     provider: ClassVar[str] = ""
-    default_max_tokens: ClassVar[int] = 16
-    batch_options: Any = None  # a `pricebench.batch.BatchOptions` for `batch_estimates`
+    default_api_key_env: ClassVar[str | None] = None
 
     def __init__(
         self,
         model: str,
         *,
         prompt: PromptTemplate | dict[str, Any] | str | Path = COURSE_PROMPT,
-        client: Any = None,
-        api_key_env: str | None = None,
+        context: Context | str | None = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        seed: int | None = None,
         reasoning_effort: str | None = None,
         structured: bool = False,
-        context: Context | str | None = None,
+        base_url: str | None = None,
+        api_key_env: str | None = "default",
+        client: Any = None,
         cache: ResponseCache | str | Path | bool | None = True,
         budget: float | None = None,
         max_retries: int = 5,
@@ -72,20 +105,24 @@ class ChatPricer:
     ) -> None:
         if not model:
             raise PricerError(f"{type(self).__name__}: a model name is required")
-        if budget is not None and budget < 0:
-            raise PricerError(f"budget must not be negative, got {budget}")
         self.model = model
         self.prompt = load_prompt(prompt)  # a dict or JSON file, from the command line
-        self.api_key_env = api_key_env
-        self.max_tokens = max_tokens if max_tokens is not None else self.default_max_tokens
-        self.temperature = temperature
-        self.reasoning_effort = reasoning_effort
-        self.structured = structured
         self.context = load_context(context)  # "tfidf:5" from the command line, too
+        self.base_url = base_url
+        self.api_key_env = self.default_api_key_env if api_key_env == "default" else api_key_env
         self.cache = cache
-        self.budget = budget
-        self.max_retries = max_retries
-        self.timeout = timeout
+        self.config = ChatConfig(
+            max_tokens=max_tokens,
+            temperature=temperature,
+            seed=seed,
+            reasoning_effort=reasoning_effort,
+            structured=structured,
+            max_retries=max_retries,
+            timeout=timeout,
+            budget=budget,
+        )
+        self.info = resolve(model, self.catalogue_provider)
+        self._check_config()
         if name is None:
             # A run with retrieval context is another pricer: its results must not mix with
             # those of the plain prompt in the same output directory.
@@ -97,10 +134,10 @@ class ChatPricer:
         self._client: Any = None
         self._lock = threading.Lock()
         self._cache = _open_cache(cache)
+        self._streak: tuple[str, int] = ("", 0)
         self.spent_ = 0.0  # US dollars paid by this pricer (cache hits cost nothing)
         if client is None:
             self._api_key()  # a missing key fails here, before any item runs
-        costs.price_of(model)  # so does a bad $PRICEBENCH_PRICES file
 
     # --- what subclasses provide -------------------------------------------------------------
 
@@ -108,20 +145,63 @@ class ChatPricer:
         """The exact JSON body of the API call for `item` (no secrets)."""
         raise NotImplementedError
 
-    def send(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Perform the call with the SDK; the raw response as a plain dict."""
+    def read(self, response: dict[str, Any]) -> Reply:
+        """The reply in a raw response."""
         raise NotImplementedError
 
-    def read(self, response: dict[str, Any]) -> tuple[str, int, int]:
-        """Reply text, input tokens and output tokens of a raw response."""
+    def _create(self) -> Callable[..., Any]:
+        """The SDK method that sends a request body."""
         raise NotImplementedError
 
     def _make_client(self, api_key: str | None) -> Any:
         raise NotImplementedError
 
-    def _configure(self, client: Any) -> Any:
-        """The client with this pricer's retry and timeout settings."""
-        return client.with_options(max_retries=self.max_retries, timeout=self.timeout)
+    # --- the catalogue and the settings ------------------------------------------------------
+
+    @property
+    def catalogue_provider(self) -> Provider:
+        return self.provider  # type: ignore[return-value]
+
+    def _check_config(self) -> None:
+        """Refuse settings the model rejects, and shut-down models, before any paid call."""
+        info, config = self.info, self.config
+        info.check_available()
+        family = info.family
+        if config.temperature is not None and not family.temperature:
+            raise PricerError(
+                f"{self.model} does not accept temperature ({family.label}: {family.source})"
+            )
+        if config.reasoning_effort is not None:
+            info.check_effort(config.reasoning_effort)
+        if config.structured and not family.structured:
+            raise PricerError(f"{self.model} has no structured output ({family.label})")
+        if config.budget is not None:
+            costs.require_price(self.model, self.provider, self.base_url)
+        else:
+            costs.price_of(self.model, self.provider, self.base_url)  # a bad price file fails now
+
+    @property
+    def max_tokens(self) -> int:
+        """The output budget sent: the given one, else the catalogue's for this model."""
+        return self.config.max_tokens or self.info.family.default_max_tokens
+
+    @property
+    def reasoning_effort(self) -> str | None:
+        """The effort sent: the given one, else the lowest that works (reasoning models)."""
+        return self.config.reasoning_effort or self.info.family.default_effort
+
+    @property
+    def prefill(self) -> bool:
+        """Whether the prompt's assistant prefill is sent (only where the model accepts it)."""
+        return self.info.prefill and not self.config.structured
+
+    @property
+    def budget(self) -> float | None:
+        return self.config.budget
+
+    @property
+    def structured(self) -> bool:
+        return self.config.structured
 
     # --- the shared part ---------------------------------------------------------------------
 
@@ -130,10 +210,9 @@ class ChatPricer:
         """The SDK client: the one given, or one made on first use from the environment's key."""
         with self._lock:
             if self._client is None:
-                if self._given_client is not None:
-                    self._client = self._configure(self._given_client)
-                else:
-                    self._client = self._configure(self._make_client(self._api_key()))
+                client = self._given_client or self._make_client(self._api_key())
+                # pricebench retries itself, to tell a wait-and-retry error from a fatal one.
+                self._client = client.with_options(max_retries=0, timeout=self.config.timeout)
             return self._client
 
     def _api_key(self) -> str | None:
@@ -152,14 +231,19 @@ class ChatPricer:
         return f"{self.provider}:{self.model}"
 
     @property
+    def endpoint(self) -> str:
+        """Where requests go, without credentials (recorded in the run header)."""
+        return redact_url(self.base_url) if self.base_url else "default"
+
+    @property
     def response_cache(self) -> ResponseCache | None:
         """The cache this pricer reads and fills, or None when caching is off."""
         return self._cache
 
     @property
     def cache_namespace(self) -> str:
-        """The provider part of the cache key (OpenAI-compatible servers add their URL)."""
-        return self.provider
+        """The provider part of the cache key: answers from one endpoint never serve another."""
+        return self.provider if self.base_url is None else f"{self.provider}@{self.base_url}"
 
     def fit(self, train: Sequence[Item]) -> ChatPricer:
         """Index the training items when the prompt has a retrieval context; else nothing."""
@@ -168,8 +252,16 @@ class ChatPricer:
             fit(train)
         return self
 
+    @property
+    def learns(self) -> bool:
+        """Only a retrieval context learns from training items; the model itself does not."""
+        return self.context is not None and hasattr(self.context, "fit")
+
     def context_for(self, item: Item) -> str:
         return self.context.render(item) if self.context is not None else ""
+
+    def messages(self, item: Item) -> list[dict[str, str]]:
+        return self.prompt.messages(item, self.context_for(item), prefill=self.prefill)
 
     def estimate(self, item: Item) -> Estimate:
         request = self.request(item)
@@ -183,8 +275,6 @@ class ChatPricer:
         if self._cache is not None:
             # Cached even when the reply holds no price: it was paid for, and is the answer.
             self._cache.put(key, response)
-        with self._lock:  # counted before parsing: an unparseable reply was paid for too
-            self.spent_ += self.cost(reply[1], reply[2])
         return self.estimate_from(response, reply=reply)
 
     def estimate_from(
@@ -193,23 +283,48 @@ class ChatPricer:
         *,
         cached: bool = False,
         batch: bool = False,
-        reply: tuple[str, int, int] | None = None,
+        reply: Reply | None = None,
     ) -> Estimate:
         """The `Estimate` in a raw response (also a batch result body, with `batch=True`).
 
-        A cached response costs nothing: it was paid for when it was first asked.
+        A cached response costs nothing: it was paid for when it was first asked. A paid reply
+        that holds no price still counts toward the cost and the budget: the error carries it.
         """
-        text, input_tokens, output_tokens = reply or self.read(response)
-        price = self.parse(text)
-        paid = 0.0 if cached else self.cost(input_tokens, output_tokens, batch=batch)
+        reply = reply or self.read(response)
+        paid = 0.0 if cached else self.cost(reply.input_tokens, reply.output_tokens, batch=batch)
+        if paid:
+            with self._lock:
+                self.spent_ += paid
+        try:
+            price = self._parse_reply(reply)
+        except PriceParseError as error:
+            error.input_tokens = reply.input_tokens
+            error.output_tokens = reply.output_tokens
+            error.cost = paid
+            raise
         return Estimate(
             price=price,
-            reply=text,
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
+            reply=reply.text,
+            input_tokens=reply.input_tokens,
+            output_tokens=reply.output_tokens,
             cost=paid,
             cached=cached,
         )
+
+    def _parse_reply(self, reply: Reply) -> float:
+        try:
+            return self.parse(reply.text)
+        except PriceParseError:
+            if not reply.cut_off:
+                raise
+        if self.info.reasoning or reply.reasoning_tokens:
+            message = (
+                f"reasoning used the whole output budget ({self.max_tokens} tokens, "
+                f"{reply.reasoning_tokens} of them reasoning): raise max_tokens"
+            )
+        else:
+            message = f"reply cut off at max_tokens={self.max_tokens}: raise max_tokens"
+        raise ReplyCutOff(message, reply.text)
 
     def predict(self, item: Item) -> float:
         return self.estimate(item).price
@@ -218,14 +333,24 @@ class ChatPricer:
         """`Tester(mode="batch")`: price `items` with the provider's batch API, at batch prices."""
         from pricebench.batch import run_batches
 
+        if not self.info.family.batch:
+            raise PricerError(f"{self.model}: no batch API ({self.info.family.label})")
         return run_batches(self, items, workdir)
 
-    def cost(self, input_tokens: int, output_tokens: int, *, batch: bool = False) -> float:
-        return costs.cost(self.model, input_tokens, output_tokens, batch=batch)
+    def cost(self, input_tokens: int, output_tokens: int, *, batch: bool = False) -> float | None:
+        """US dollars for one call; None when the model's price is unknown."""
+        return costs.cost(
+            self.model,
+            input_tokens,
+            output_tokens,
+            batch=batch,
+            provider=self.provider,
+            base_url=self.base_url,
+        )
 
     def parse(self, text: str) -> float:
         """The price in a reply: a JSON `{"price": x}` when structured, else `parse_price`."""
-        if not self.structured:
+        if not self.config.structured:
             return parse_price(text)
         try:
             price = json.loads(text)["price"]
@@ -237,34 +362,177 @@ class ChatPricer:
             raise PriceParseError(f"unusable price in reply: {text!r}", text)
         return float(price)
 
+    # --- sending, retrying and stopping ------------------------------------------------------
+
+    def send(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Perform the call; retry what a wait can fix; stop the run on what no item survives."""
+        create = self._create()
+        known = _keywords(create)
+        # Body fields the SDK's signature lacks (anthropic 2 has no `temperature`) still go out.
+        kwargs = {k: v for k, v in request.items() if k in known}
+        extra = {k: v for k, v in request.items() if k not in known}
+        if extra:
+            kwargs["extra_body"] = extra
+        retrying = tenacity.Retrying(
+            retry=_should_retry,
+            wait=_wait,
+            stop=tenacity.stop_after_attempt(self.config.max_retries + 1),
+            reraise=True,
+        )
+        try:
+            response = retrying(create, **kwargs)
+        except Exception as error:
+            self._failed(error)
+            raise
+        with self._lock:
+            self._streak = ("", 0)
+        return response.model_dump(mode="json")
+
+    def _failed(self, error: Exception) -> None:
+        """Turn a fatal error into `StopRun`, and count repeated ones; else let the item fail."""
+        kind = error_kind(error)
+        message = redact(_message(error))
+        if kind == "fatal":
+            raise StopRun(f"{self.name}: {type(error).__name__}: {message}") from None
+        if kind == "connection":
+            streak_key, limit_message = (
+                "connection",
+                (
+                    f"cannot reach {self.endpoint if self.base_url else self.provider}: "
+                    f"is the server running? ({type(error).__name__}: {message})"
+                ),
+            )
+        elif kind == "invalid":
+            streak_key = f"invalid:{message}"
+            limit_message = f"{self.model} rejects every request: {message}"
+        else:
+            return
+        with self._lock:
+            previous, count = self._streak
+            count = count + 1 if previous == streak_key else 1
+            self._streak = (streak_key, count)
+        if count >= STREAK_LIMIT:
+            raise StopRun(f"{self.name}: {limit_message} ({count} items in a row)") from None
+
     def _check_budget(self) -> None:
-        if self.budget is None:
+        if self.config.budget is None:
             return
         with self._lock:
             spent = self.spent_
-        if spent >= self.budget:
-            raise StopRun(f"budget of ${self.budget:g} reached (spent ${spent:.4f})")
+        if spent >= self.config.budget:
+            raise StopRun(f"budget of ${self.config.budget:g} reached (spent ${spent:.4f})")
 
     def get_params(self) -> dict[str, Any]:
-        """The settings recorded in a run's header (never a key)."""
+        """The settings recorded in a run's header (never a key, nor URL credentials)."""
         return {
             "provider": self.provider,
             "model": self.model,
+            "endpoint": self.endpoint,
             "system": self.prompt.system,
             "user": self.prompt.user,
-            "prefill": self.prompt.prefill,
+            "prefill": self.prompt.prefill if self.prefill else None,
             "max_tokens": self.max_tokens,
-            "temperature": self.temperature,
+            "temperature": self.config.temperature,
+            "seed": self.config.seed if self.info.family.seed else None,
             "reasoning_effort": self.reasoning_effort,
-            "structured": self.structured,
+            "structured": self.config.structured,
             "context": repr(self.context) if self.context is not None else None,
-            "budget": self.budget,
-            "max_retries": self.max_retries,
-            "timeout": self.timeout,
+            "budget": self.config.budget,
+            "max_retries": self.config.max_retries,
+            "timeout": self.config.timeout,
         }
+
+    resumable_params: ClassVar[frozenset[str]] = ChatConfig.RESUMABLE
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.model!r})"
+
+
+def error_kind(error: BaseException) -> str:
+    """ "fatal", "transient", "connection", "invalid" or "other", for either SDK's errors.
+
+    Told by HTTP status (both SDKs raise `APIStatusError` subclasses that carry it) and by class
+    name for the errors that have no response, so this module imports no SDK.
+    """
+    names = {cls.__name__ for cls in type(error).__mro__}
+    status = getattr(error, "status_code", None)
+    if status is None:
+        if "APITimeoutError" in names:
+            return "transient"
+        if "APIConnectionError" in names:
+            return "connection"
+        return "other"
+    if status == 429:
+        # A quota, unlike a rate limit, is not fixed by waiting (OpenAI: insufficient_quota).
+        return "fatal" if _code(error) == "insufficient_quota" else "transient"
+    if status in (401, 402, 403, 404):
+        return "fatal"
+    if status in (408, 409) or status >= 500:
+        return "transient"  # includes Anthropic's 529 "overloaded"
+    if status in (400, 413, 422):
+        if "credit balance" in _message(error).lower():
+            return "fatal"  # Anthropic's out-of-credit error is a 400
+        return "invalid"
+    return "other"
+
+
+def _code(error: BaseException) -> str | None:
+    body = getattr(error, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error") if isinstance(body.get("error"), dict) else body
+        code = inner.get("code") or inner.get("type")
+        return str(code) if code else None
+    return getattr(error, "code", None)
+
+
+def _message(error: BaseException) -> str:
+    body = getattr(error, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error") if isinstance(body.get("error"), dict) else body
+        if isinstance(inner.get("message"), str):
+            return inner["message"]
+    return str(getattr(error, "message", None) or error)
+
+
+def _retry_after(error: BaseException | None) -> float | None:
+    """Seconds the server asked to wait (Retry-After / retry-after-ms), if it said."""
+    response = getattr(error, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    try:
+        if headers.get("retry-after-ms"):
+            return float(headers["retry-after-ms"]) / 1000
+        if headers.get("retry-after"):
+            return float(headers["retry-after"])
+    except ValueError:
+        return None  # an HTTP date: fall back to backoff
+    return None
+
+
+def _should_retry(state: tenacity.RetryCallState) -> bool:
+    outcome = state.outcome
+    if outcome is None or not outcome.failed:
+        return False
+    kind = error_kind(outcome.exception())
+    if kind == "connection":
+        return state.attempt_number <= CONNECTION_RETRIES
+    return kind == "transient"
+
+
+_backoff = tenacity.wait_exponential_jitter(multiplier=0.5, max=8.0)
+
+
+def _wait(state: tenacity.RetryCallState) -> float:
+    error = state.outcome.exception() if state.outcome is not None else None
+    asked = _retry_after(error)
+    if asked is not None and 0 <= asked <= 60:
+        return asked
+    return _backoff(state)
+
+
+def _keywords(function: Callable[..., Any]) -> set[str]:
+    return set(inspect.signature(function).parameters)
 
 
 def _open_cache(cache: ResponseCache | str | Path | bool | None) -> ResponseCache | None:

@@ -1,115 +1,109 @@
-"""`OpenAIPricer`: OpenAI's chat completions API, or any server that speaks it (`base_url`).
+"""`OpenAIPricer`: OpenAI's Chat Completions or Responses API, or any server that speaks the
+former (`openai-compatible:MODEL@URL`: Ollama, vLLM, llama.cpp, Groq, OpenRouter, DeepSeek...).
 
-Specs: `openai:MODEL` and `openai-compatible:MODEL@URL` (Ollama, vLLM, llama.cpp, Groq,
-OpenRouter, DeepSeek...). The assistant prefill ("Price is $") is sent as the last message, as the
-course did; OpenAI models then answer with the number or repeat the phrase, and both parse.
+What a request holds comes from the model catalogue (`pricebench.models`): the course's
+"Price is $" assistant turn only where the model continues it, `max_completion_tokens` with room
+for reasoning and the lowest reasoning effort on reasoning models, no temperature or seed where
+the model rejects them.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Literal
 
 import openai
 
-from pricebench.cache import ResponseCache
-from pricebench.errors import PricerError, SpecError, StopRun
+from pricebench.errors import PricerError, SpecError
 from pricebench.items import Item
-from pricebench.prompts import COURSE_PROMPT, PromptTemplate
-from pricebench.providers.base import PRICE_SCHEMA, ChatPricer, Context
+from pricebench.models import Provider
+from pricebench.providers.base import PRICE_SCHEMA, ChatPricer, Reply
 
-# Local servers ignore the key but the SDK insists on one.
+# Local servers ignore the key, but the SDK insists on one.
 NO_KEY = "not-needed"
 
 
 class OpenAIPricer(ChatPricer):
-    """Asks an OpenAI chat model (or one behind an OpenAI-compatible `base_url`) for a price."""
+    """Asks an OpenAI chat model, or a model behind an OpenAI-compatible server, for a price.
+
+    `api="responses"` uses the Responses API instead of Chat Completions. `compatible=True` (what
+    the `openai-compatible:` spec sets) marks a server that is not OpenAI's: it gets the generic
+    server rules and never `OPENAI_API_KEY`, only the key in `api_key_env` when one is named.
+    Other options: see `ChatPricer`.
+    """
 
     provider = "openai"
+    default_api_key_env = "OPENAI_API_KEY"
 
     def __init__(
         self,
         model: str,
         *,
-        prompt: PromptTemplate | dict[str, Any] | str | Path = COURSE_PROMPT,
-        client: Any = None,
-        base_url: str | None = None,
-        api_key_env: str | None = "OPENAI_API_KEY",
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        seed: int | None = 42,
-        reasoning_effort: str | None = None,
-        structured: bool = False,
-        context: Context | str | None = None,
-        cache: ResponseCache | str | Path | bool | None = True,
-        budget: float | None = None,
-        max_retries: int = 5,
-        timeout: float = 60.0,
-        name: str | None = None,
         api: Literal["chat", "responses"] = "chat",
+        compatible: bool = False,
+        seed: int | None = 42,
+        **options: Any,
     ) -> None:
         if api not in ("chat", "responses"):
             raise PricerError(f"api must be 'chat' or 'responses', got {api!r}")
-        self.base_url = base_url
-        self.seed = seed
+        if compatible and not options.get("base_url"):
+            raise PricerError("an OpenAI-compatible server needs its base_url")
         self.api = api
-        super().__init__(
-            model,
-            prompt=prompt,
-            client=client,
-            api_key_env=api_key_env,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            reasoning_effort=reasoning_effort,
-            structured=structured,
-            context=context,
-            cache=cache,
-            budget=budget,
-            max_retries=max_retries,
-            timeout=timeout,
-            name=name,
-        )
+        self.compatible = compatible
+        if compatible:
+            options.setdefault("api_key_env", None)  # never OpenAI's key to another server
+        super().__init__(model, seed=seed, **options)
+
+    @property
+    def catalogue_provider(self) -> Provider:
+        return "openai-compatible" if self.compatible else "openai"
 
     def _api_key(self) -> str | None:
-        # A server of one's own often needs no key; OpenAI itself always does.
-        if self.base_url is not None and not os.environ.get(self.api_key_env or ""):
+        if self.compatible and self.api_key_env is None:
             return NO_KEY
         return super()._api_key()
 
     def _make_client(self, api_key: str | None) -> openai.OpenAI:
         return openai.OpenAI(api_key=api_key, base_url=self.base_url)
 
+    def _create(self) -> Callable[..., Any]:
+        if self.api == "responses":
+            return self.client.responses.create  # type: ignore[no-any-return]
+        return self.client.chat.completions.create  # type: ignore[no-any-return]
+
     @property
     def spec_name(self) -> str:
-        if self.base_url is None:
-            return super().spec_name
-        return f"openai-compatible:{self.model}@{self.base_url}"
+        if self.compatible:
+            return f"openai-compatible:{self.model}@{self.endpoint}"
+        return super().spec_name
 
     @property
     def cache_namespace(self) -> str:
-        return self.provider if self.base_url is None else f"openai-compatible@{self.base_url}"
+        if self.compatible:
+            return f"openai-compatible@{self.base_url}"
+        return super().cache_namespace
 
     @property
-    def endpoint(self) -> str:
+    def path(self) -> str:
         """The API path a request body goes to (also the `url` of a batch line)."""
         return "/v1/responses" if self.api == "responses" else "/v1/chat/completions"
 
     def request(self, item: Item) -> dict[str, Any]:
         if self.api == "responses":
             return self._responses_request(item)
-        messages = self.prompt.messages(item, self.context_for(item), prefill=not self.structured)
-        # OpenAI now names the output limit max_completion_tokens (reasoning models accept only
-        # that); other servers mostly know the older max_tokens.
-        limit = "max_completion_tokens" if self.base_url is None else "max_tokens"
-        body: dict[str, Any] = {"model": self.model, "messages": messages, limit: self.max_tokens}
-        if self.seed is not None:
-            body["seed"] = self.seed
-        if self.temperature is not None:
-            body["temperature"] = self.temperature
+        family = self.info.family
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": self.messages(item),
+            family.token_parameter: self.max_tokens,
+        }
+        if self.config.seed is not None and family.seed:
+            body["seed"] = self.config.seed
+        if self.config.temperature is not None:
+            body["temperature"] = self.config.temperature
         if self.reasoning_effort is not None:
             body["reasoning_effort"] = self.reasoning_effort
-        if self.structured:
+        if self.config.structured:
             body["response_format"] = {
                 "type": "json_schema",
                 "json_schema": {"name": "price", "strict": True, "schema": PRICE_SCHEMA},
@@ -117,18 +111,17 @@ class OpenAIPricer(ChatPricer):
         return body
 
     def _responses_request(self, item: Item) -> dict[str, Any]:
-        messages = self.prompt.messages(item, self.context_for(item), prefill=not self.structured)
         body: dict[str, Any] = {
             "model": self.model,
-            "input": messages,
+            "input": self.messages(item),
             "max_output_tokens": self.max_tokens,
             "store": False,  # nothing kept on OpenAI's side beyond what the API needs
         }
-        if self.temperature is not None:
-            body["temperature"] = self.temperature
+        if self.config.temperature is not None:
+            body["temperature"] = self.config.temperature
         if self.reasoning_effort is not None:
             body["reasoning"] = {"effort": self.reasoning_effort}
-        if self.structured:
+        if self.config.structured:
             schema = {
                 "type": "json_schema",
                 "name": "price",
@@ -138,33 +131,24 @@ class OpenAIPricer(ChatPricer):
             body["text"] = {"format": schema}
         return body
 
-    def send(self, request: dict[str, Any]) -> dict[str, Any]:
-        create = (
-            self.client.responses.create
-            if self.api == "responses"
-            else self.client.chat.completions.create
-        )
-        try:
-            response = create(**request)
-        except (openai.AuthenticationError, openai.PermissionDeniedError) as error:
-            # Every later item would fail the same way: end the run instead.
-            raise StopRun(f"{self.name}: {type(error).__name__}: {error.message}") from None
-        except openai.NotFoundError as error:
-            raise StopRun(f"{self.name}: model or endpoint not found: {error.message}") from None
-        return response.model_dump(mode="json")
-
-    def read(self, response: dict[str, Any]) -> tuple[str, int, int]:
+    def read(self, response: dict[str, Any]) -> Reply:
         if "output" in response and "choices" not in response:
             return self._read_responses(response)
         choices = response.get("choices") or []
         if not choices:
             raise PricerError(f"{self.name}: response has no choices: {response!r:.200}")
         message = choices[0].get("message") or {}
-        text = message.get("content") or message.get("refusal") or ""
         usage = response.get("usage") or {}
-        return text, int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+        details = usage.get("completion_tokens_details") or {}
+        return Reply(
+            text=message.get("content") or message.get("refusal") or "",
+            input_tokens=int(usage.get("prompt_tokens") or 0),
+            output_tokens=int(usage.get("completion_tokens") or 0),
+            cut_off=choices[0].get("finish_reason") == "length",
+            reasoning_tokens=int(details.get("reasoning_tokens") or 0),
+        )
 
-    def _read_responses(self, response: dict[str, Any]) -> tuple[str, int, int]:
+    def _read_responses(self, response: dict[str, Any]) -> Reply:
         texts = [
             part.get("text") or part.get("refusal") or ""
             for output in response.get("output") or []
@@ -172,22 +156,32 @@ class OpenAIPricer(ChatPricer):
             for part in output.get("content") or []
         ]
         usage = response.get("usage") or {}
-        input_tokens, output_tokens = usage.get("input_tokens"), usage.get("output_tokens")
-        return "".join(texts), int(input_tokens or 0), int(output_tokens or 0)
+        details = usage.get("output_tokens_details") or {}
+        incomplete = response.get("incomplete_details") or {}
+        return Reply(
+            text="".join(texts),
+            input_tokens=int(usage.get("input_tokens") or 0),
+            output_tokens=int(usage.get("output_tokens") or 0),
+            cut_off=response.get("status") == "incomplete"
+            and incomplete.get("reason") == "max_output_tokens",
+            reasoning_tokens=int(details.get("reasoning_tokens") or 0),
+        )
 
     def get_params(self) -> dict[str, Any]:
-        params = {**super().get_params(), "base_url": self.base_url, "seed": self.seed}
+        params = super().get_params()
         if self.api != "chat":
             params["api"] = self.api
         return params
 
 
-def openai_compatible(
-    spec: str, *, cache: ResponseCache | str | Path | bool | None = True, **options: Any
-) -> OpenAIPricer:
-    """`MODEL@URL` -> an `OpenAIPricer` talking to the server at URL."""
+def openai_compatible(spec: str, *, cache: Any = True, **options: Any) -> OpenAIPricer:
+    """`MODEL@URL` -> an `OpenAIPricer` talking to the server at URL.
+
+    The server gets no key unless `api_key_env` names the environment variable that holds one
+    (e.g. `--param api_key_env=GROQ_API_KEY`).
+    """
     model, url = _split_model_url(spec)
-    return OpenAIPricer(model, base_url=url, cache=cache, **options)
+    return OpenAIPricer(model, base_url=url, compatible=True, cache=cache, **options)
 
 
 def _split_model_url(spec: str) -> tuple[str, str]:

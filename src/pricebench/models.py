@@ -1,0 +1,162 @@
+"""The model catalogue: what each chat model family accepts, so requests never carry a parameter
+that the model rejects.
+
+The rules live in `models.json` beside this module, one row per family, newest first; the first
+row whose `pattern` matches the whole model id wins. Each row names its source and the date it
+was checked, and `pricebench models` prints them. A fine-tuned OpenAI model (`ft:BASE:org::id`)
+takes its base model's row, without the prefill turn: it answers the conversation it learnt.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from functools import cache
+from importlib.resources import files
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pricebench.errors import PricerError
+
+Provider = Literal["openai", "anthropic", "openai-compatible"]
+PROVIDERS: tuple[Provider, ...] = ("openai", "anthropic", "openai-compatible")
+
+
+class ModelFamily(BaseModel):
+    """One row of the catalogue: a family of model ids and what requests to them may hold."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pattern: str
+    provider: Provider
+    label: str
+    prefill: bool = True  # accepts a trailing assistant turn ("Price is $") to continue
+    temperature: bool = True
+    seed: bool = True
+    token_parameter: Literal["max_tokens", "max_completion_tokens"] = "max_completion_tokens"
+    efforts: list[str] = Field(default_factory=list)  # reasoning effort levels, lowest first
+    efforts_by_name: dict[str, list[str]] = Field(default_factory=dict)
+    default_effort: str | None = None  # the lowest level that works, sent unless overridden
+    default_max_tokens: int = 16  # output budget: reasoning models need room to think
+    structured: bool = True  # JSON-schema structured output
+    batch: bool = True
+    fine_tunable: bool = False
+    fine_tune_snapshot: str | None = None  # the snapshot a fine-tuning job names
+    # US dollars per million input and output tokens of a model fine-tuned from each snapshot,
+    # for the snapshots genai-prices does not list.
+    fine_tuned_prices: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    shutdown: date | None = None
+    shutdown_by_name: dict[str, date] = Field(default_factory=dict)
+    retired: bool = False  # gone from the provider, date unknown
+    note: str = ""
+    source: str
+    checked: date
+
+    def matches(self, model: str) -> bool:
+        return re.fullmatch(self.pattern, model) is not None
+
+
+class ModelInfo(BaseModel):
+    """The catalogue's answer for one model id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    family: ModelFamily
+    fine_tuned: bool = False
+
+    @property
+    def base(self) -> str:
+        """The model id the family row was matched on (the base model of a fine-tune)."""
+        return base_model(self.model)
+
+    @property
+    def prefill(self) -> bool:
+        # A fine-tune learnt to answer [system, user] with "Price is $45.99": a prefill turn would
+        # be a conversation it never saw.
+        return self.family.prefill and not self.fine_tuned
+
+    @property
+    def efforts(self) -> list[str]:
+        return self.family.efforts_by_name.get(self.base, self.family.efforts)
+
+    @property
+    def reasoning(self) -> bool:
+        return bool(self.efforts) and self.family.provider == "openai"
+
+    @property
+    def shutdown(self) -> date | None:
+        return self.family.shutdown_by_name.get(self.base, self.family.shutdown)
+
+    def check_available(self, today: date | None = None) -> None:
+        """Refuse a model its provider has shut down (naming the date), before any paid call."""
+        today = today or date.today()
+        if self.shutdown is not None and self.shutdown <= today:
+            raise PricerError(
+                f"{self.model}: shut down by {self.family.provider} on {self.shutdown} "
+                f"({self.family.source}); pick a current model: `pricebench models`"
+            )
+        if self.family.retired:
+            raise PricerError(
+                f"{self.model}: retired by {self.family.provider} ({self.family.source}); "
+                "pick a current model: `pricebench models`"
+            )
+
+    def check_effort(self, effort: str) -> None:
+        if not self.efforts:
+            raise PricerError(f"{self.model}: takes no reasoning effort ({self.family.label})")
+        if effort not in self.efforts:
+            raise PricerError(
+                f"{self.model}: reasoning effort {effort!r} is not one of {self.efforts}"
+            )
+
+
+def base_model(model: str) -> str:
+    """`gpt-4o-mini-2024-07-18` for `ft:gpt-4o-mini-2024-07-18:org:name:id`; else `model`."""
+    if model.startswith("ft:"):
+        return model.split(":")[1]
+    return model
+
+
+@cache
+def catalogue() -> tuple[ModelFamily, ...]:
+    """Every row of `models.json`, in order."""
+    text = files("pricebench").joinpath("models.json").read_text(encoding="utf-8")
+    try:
+        rows = json.loads(text)["families"]
+        return tuple(ModelFamily.model_validate(row) for row in rows)
+    except (KeyError, json.JSONDecodeError, ValidationError) as error:
+        raise PricerError(f"pricebench's models.json is broken: {error}") from None
+
+
+def resolve(model: str, provider: Provider = "openai") -> ModelInfo:
+    """The catalogue row for `model` at `provider` (every provider has a catch-all last row)."""
+    if provider not in PROVIDERS:
+        raise PricerError(f"unknown provider {provider!r}; known: {', '.join(PROVIDERS)}")
+    base = base_model(model)
+    for family in catalogue():
+        if family.provider == provider and family.matches(base):
+            return ModelInfo(model=model, family=family, fine_tuned=base != model)
+    raise PricerError(f"no catalogue row for {provider} model {model!r}")
+
+
+def fine_tunable() -> list[ModelFamily]:
+    """Rows whose models OpenAI fine-tunes, newest first."""
+    return [family for family in catalogue() if family.fine_tunable]
+
+
+def default_fine_tune_base(today: date | None = None) -> str:
+    """The newest fine-tunable snapshot that has not been shut down."""
+    for family in fine_tunable():
+        snapshot = family.fine_tune_snapshot
+        if snapshot is None:
+            continue
+        info = ModelInfo(model=snapshot, family=family)
+        try:
+            info.check_available(today)
+        except PricerError:
+            continue
+        return snapshot
+    raise PricerError("no fine-tunable OpenAI model in the catalogue is still available")
