@@ -83,6 +83,8 @@ _LAZY: dict[str, str] = {
     "TfidfIndex": "pricebench.context",
     "EmbeddingIndex": "pricebench.context",
     "OpenAIFineTuned": "pricebench.finetune",
+    "HFPricer": "pricebench.hf",
+    "LoRAFineTuned": "pricebench.hf",
 }
 
 

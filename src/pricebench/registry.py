@@ -39,6 +39,7 @@ _BUILTIN: dict[str, str] = {
     "openai-compatible": "pricebench.providers.openai:openai_compatible",
     "anthropic": "pricebench.providers.anthropic:AnthropicPricer",
     "ft": "pricebench.finetune:fine_tuned_pricer",
+    "hf": "pricebench.hf:hf_pricer",
 }
 _registered: dict[str, Callable[..., Pricer]] = {}
 

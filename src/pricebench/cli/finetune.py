@@ -55,6 +55,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     _follow_options(resume)
     resume.set_defaults(func=finetune_resume)
 
+    from pricebench.cli import lora  # open-weights fine-tuning, extra `hf` (imported when run)
+
+    lora.add_parser(commands)
+
 
 def _follow_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(

@@ -1,0 +1,311 @@
+"""`HFPricer`: prices items with a local causal language model, base or LoRA fine-tuned."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from pricebench._version import __version__
+from pricebench.errors import PriceParseError, PricerError
+from pricebench.hf.decoding import digit_tokens, leading_number, top_k_candidates, weighted_price
+from pricebench.hf.loading import (
+    Quantization,
+    adapter_base,
+    load_model,
+    load_tokenizer,
+    resolve_device,
+)
+from pricebench.hf.text import prompt_text
+from pricebench.items import Item
+from pricebench.parse import parse_price
+from pricebench.pricer import Estimate
+from pricebench.prompts import COURSE_PROMPT, PromptTemplate, load_prompt
+
+METHODS = ("top-k", "greedy")
+META_FILE = "pricebench-hf.json"
+FORMAT = "pricebench-hf-pricer"
+
+
+class HFPricer:
+    """A local causal LM that reads the prompt and writes the price after the prefill.
+
+    `model` is a Hugging Face model id or folder; `adapter` a LoRA adapter (id or folder) put on
+    top of it. `method="top-k"` is the course's weighted estimate over the `top_k` likeliest
+    price tokens, `"greedy"` parses the most likely price text (`pricebench.hf.decoding` says
+    why the first is usually better). Items are priced `batch_size` at a time, padded on the
+    left. `device` is auto, cpu, cuda or mps; `quantization` 4bit or 8bit needs CUDA. The prompt
+    must be the one the model was fine-tuned with; `chat` picks the tokenizer's chat template
+    (None: whenever the tokenizer has one); `max_length` cuts item texts as training did.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        adapter: str | None = None,
+        *,
+        method: str = "top-k",
+        top_k: int = 3,
+        max_new_tokens: int = 8,
+        batch_size: int = 8,
+        device: str = "auto",
+        quantization: Quantization = None,
+        prompt: PromptTemplate | dict[str, Any] | str = COURSE_PROMPT,
+        chat: bool | None = None,
+        max_length: int | None = None,
+        name: str | None = None,
+    ) -> None:
+        if method not in METHODS:
+            raise PricerError(f"method {method!r}: use one of {', '.join(METHODS)}")
+        if top_k < 1 or max_new_tokens < 1 or batch_size < 1:
+            raise PricerError("top_k, max_new_tokens and batch_size must be at least 1")
+        self.model = model
+        self.adapter = adapter
+        self.method = method
+        self.top_k = top_k
+        self.max_new_tokens = max_new_tokens
+        self.batch_size = batch_size
+        self.device = device
+        self.quantization = quantization
+        self.prompt = load_prompt(prompt)
+        self.chat = chat
+        self.max_length = max_length
+        self.name = name or f"hf:{model}" + (f"+{adapter}" if adapter else "")
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._digits: torch.Tensor | None = None
+        self.prompt_tokens_ = 0
+        self.generated_tokens_ = 0
+        self.seconds_ = 0.0
+
+    @classmethod
+    def from_model(
+        cls, model: Any, tokenizer: Any, *, model_name: str, adapter: str | None = None, **params
+    ) -> HFPricer:
+        """A pricer on a model already in memory (what `LoRAFineTuned.fit` hands over)."""
+        pricer = cls(model_name, adapter, **params)
+        pricer._model = model.eval()
+        pricer._tokenizer = tokenizer
+        tokenizer.padding_side = "left"
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        return pricer
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, **overrides: Any) -> HFPricer:
+        """The pricer `save` wrote to `path` (base model id + adapter, or a whole model)."""
+        path = Path(path)
+        meta_path = path / META_FILE
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (OSError, json.JSONDecodeError) as error:
+            raise PricerError(f"{meta_path}: not a saved HFPricer ({error})") from None
+        if meta.get("format") != FORMAT:
+            raise PricerError(f"{meta_path}: format {meta.get('format')!r}, not {FORMAT!r}")
+        params = {**meta["params"], **overrides}
+        if meta["adapter"]:
+            return cls(meta["base_model"], str(path), **params)
+        return cls(str(path), **params)
+
+    def get_params(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "adapter": self.adapter,
+            "method": self.method,
+            "top_k": self.top_k,
+            "max_new_tokens": self.max_new_tokens,
+            "batch_size": self.batch_size,
+            "device": self.device,
+            "quantization": self.quantization,
+            "prompt": vars(self.prompt),
+            "chat": self.chat,
+            "max_length": self.max_length,
+        }
+
+    # --- pricing ------------------------------------------------------------------------------
+
+    def predict(self, item: Item) -> float:
+        return self.estimate(item).price
+
+    def estimate(self, item: Item) -> Estimate:
+        outcome = self.estimates([item])[0]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def predict_batch(self, items: Sequence[Item]) -> list[float]:
+        """Prices in order; the first item that cannot be priced raises its error."""
+        prices = []
+        for outcome in self.estimates(items):
+            if isinstance(outcome, BaseException):
+                raise outcome
+            prices.append(outcome.price)
+        return prices
+
+    def estimates(self, items: Sequence[Item]) -> list[Estimate | PriceParseError]:
+        """Each item's `Estimate`, or the error that failed it, `batch_size` items at a time."""
+        self._load()
+        outcomes: list[Estimate | PriceParseError] = []
+        for start in range(0, len(items), self.batch_size):
+            outcomes.extend(self._batch(items[start : start + self.batch_size]))
+        return outcomes
+
+    @property
+    def tokens_per_second(self) -> float:
+        """Prompt and generated tokens processed per second of pricing so far."""
+        total = self.prompt_tokens_ + self.generated_tokens_
+        return total / self.seconds_ if self.seconds_ > 0 else 0.0
+
+    def _batch(self, items: Sequence[Item]) -> list[Estimate | PriceParseError]:
+        tokenizer = self._tokenizer
+        texts = [
+            prompt_text(item, self.prompt, tokenizer, self.chat, self.max_length) for item in items
+        ]
+        encoded = tokenizer(texts, return_tensors="pt", padding=True).to(self._model.device)
+        prompt_tokens = encoded["attention_mask"].sum(dim=1).tolist()
+        began = time.perf_counter()
+        with torch.inference_mode():
+            if self.method == "greedy":
+                generated = self._generate(encoded["input_ids"], encoded["attention_mask"])
+                texts, counts = self._decode(generated)
+                outcomes = [self._greedy(text) for text in texts]
+            else:
+                texts, counts, outcomes = self._top_k(encoded)
+        self.seconds_ += time.perf_counter() - began
+        self.prompt_tokens_ += sum(prompt_tokens)
+        self.generated_tokens_ += sum(counts)
+        per_item = len(counts) // len(items)
+        results: list[Estimate | PriceParseError] = []
+        for n, outcome in enumerate(outcomes):
+            if isinstance(outcome, PriceParseError):
+                results.append(outcome)
+                continue
+            price, reply = outcome
+            output_tokens = sum(counts[n * per_item : (n + 1) * per_item])
+            results.append(Estimate(price, reply, prompt_tokens[n], output_tokens))
+        return results
+
+    def _greedy(self, text: str) -> tuple[float, str] | PriceParseError:
+        try:
+            return parse_price(text), text
+        except PriceParseError as error:
+            return error
+
+    def _top_k(self, encoded: Any) -> tuple[list[str], list[int], list[Any]]:
+        ids, mask = encoded["input_ids"], encoded["attention_mask"]
+        first = self._model.generate(
+            input_ids=ids,
+            attention_mask=mask,
+            max_new_tokens=1,
+            do_sample=False,
+            output_logits=True,
+            return_dict_in_generate=True,
+            pad_token_id=self._tokenizer.pad_token_id,
+        )
+        probs, candidates = top_k_candidates(first.logits[0], self.top_k, self._digit_mask())
+        k = candidates.shape[1]
+        ids = torch.cat([ids.repeat_interleave(k, dim=0), candidates.reshape(-1, 1)], dim=1)
+        mask = torch.cat([mask.repeat_interleave(k, dim=0), torch.ones_like(ids[:, :1])], dim=1)
+        if self.max_new_tokens > 1:  # complete each candidate to a whole price
+            rest = self._generate(ids, mask, self.max_new_tokens - 1)
+            continued = torch.cat([candidates.reshape(-1, 1), rest], dim=1)
+        else:
+            continued = candidates.reshape(-1, 1)
+        texts, counts = self._decode(continued)
+        prices = [leading_number(text) for text in texts]
+        outcomes: list[Any] = []
+        for n in range(len(candidates)):
+            row = slice(n * k, (n + 1) * k)
+            weights = probs[n].tolist()
+            pairs = zip(texts[row], weights, strict=True)
+            reply = "; ".join(f"{text.strip()!r} p={weight:.3f}" for text, weight in pairs)
+            try:
+                outcomes.append((weighted_price(prices[row], weights), reply))
+            except PriceParseError as error:
+                outcomes.append(PriceParseError(str(error), reply))
+        return texts, counts, outcomes
+
+    def _generate(self, ids: torch.Tensor, mask: torch.Tensor, new: int | None = None) -> Any:
+        output = self._model.generate(
+            input_ids=ids,
+            attention_mask=mask,
+            max_new_tokens=new or self.max_new_tokens,
+            do_sample=False,
+            pad_token_id=self._tokenizer.pad_token_id,
+        )
+        return output[:, ids.shape[1] :]
+
+    def _decode(self, generated: torch.Tensor) -> tuple[list[str], list[int]]:
+        """Each row's text up to its end-of-sequence token, and how many tokens that took."""
+        eos = self._tokenizer.eos_token_id
+        texts, counts = [], []
+        for row in generated.tolist():
+            if eos in row:
+                row = row[: row.index(eos) + 1]
+            texts.append(self._tokenizer.decode(row, skip_special_tokens=True))
+            counts.append(len(row))
+        return texts, counts
+
+    def _digit_mask(self) -> torch.Tensor:
+        if self._digits is None:
+            self._digits = digit_tokens(self._tokenizer)
+        return self._digits
+
+    # --- loading and saving -------------------------------------------------------------------
+
+    def _load(self) -> None:
+        if self._model is not None:
+            return
+        device = resolve_device(self.device)
+        source = self.adapter if _has_tokenizer(self.adapter) else self.model
+        self._tokenizer = load_tokenizer(source)
+        self._model = load_model(
+            self.model, self.adapter, device=device, quantization=self.quantization
+        )
+
+    def save(self, path: str | Path) -> Path:
+        """Write the adapter (or, with none, the whole model), the tokenizer and the settings."""
+        self._load()
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        self._model.save_pretrained(str(path))
+        self._tokenizer.save_pretrained(str(path))
+        params = self.get_params()
+        for key in ("model", "adapter", "device", "quantization"):
+            params.pop(key)
+        meta = {
+            "format": FORMAT,
+            "pricebench_version": __version__,
+            "base_model": self.model,
+            "adapter": self.adapter is not None,
+            "params": params,
+        }
+        (path / META_FILE).write_text(json.dumps(meta, indent=2))
+        return path
+
+    def __repr__(self) -> str:
+        return f"HFPricer({self.name!r}, method={self.method!r})"
+
+
+def hf_pricer(spec: str = "", **options: Any) -> HFPricer:
+    """The pricer for `hf:SPEC`: a model id or folder, `BASE+ADAPTER`, a saved `HFPricer` or a
+    LoRA adapter folder (its base model is read from its adapter config)."""
+    if not spec:
+        raise PricerError("hf: needs a model, e.g. hf:meta-llama/Llama-3.2-1B or hf:BASE+ADAPTER")
+    if "+" in spec:
+        base, _, adapter = spec.partition("+")
+        return HFPricer(base, adapter, **options)
+    if (Path(spec) / META_FILE).is_file():
+        return HFPricer.from_pretrained(spec, **options)
+    base = adapter_base(spec)
+    if base is not None:
+        return HFPricer(base, spec, **options)
+    return HFPricer(spec, **options)
+
+
+def _has_tokenizer(folder: str | None) -> bool:
+    return folder is not None and (Path(folder) / "tokenizer_config.json").is_file()

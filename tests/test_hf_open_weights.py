@@ -1,0 +1,243 @@
+"""Open-weights pricers on a tiny Llama built here: LoRA training, decoding, saving, the Tester."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from transformers import TrainerCallback
+
+from pricebench import Tester, load_dataset, make_pricer
+from pricebench.cli import main
+from pricebench.errors import PricebenchError, PriceParseError, PricerError
+from pricebench.hf import (
+    COURSE_LORA,
+    HFPricer,
+    LoRAFineTuned,
+    TrainingPlan,
+    plan_training,
+    prompt_text,
+    top_k_candidates,
+    training_pair,
+    weighted_price,
+)
+from pricebench.hf.decoding import leading_number
+from pricebench.hf.loading import load_tokenizer
+from pricebench.hf.plan import ASSUMED_FLOPS, CPU_MAX_PARAMS
+from pricebench.pricer import Estimate
+from pricebench.prompts import COURSE_PROMPT
+from tests import hf_tiny
+from tests.conftest import COURSE_ITEMS
+
+FAST = {  # a few quick steps on the tiny model; the course's values are the class defaults
+    "r": 8,
+    "alpha": 16,
+    "learning_rate": 1e-2,
+    "batch_size": 8,
+    "max_length": 128,
+    "logging_steps": 1,
+    "device": "cpu",
+    "progress": False,
+}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_dataset(COURSE_ITEMS)
+
+
+@pytest.fixture(scope="module")
+def tiny(data, tmp_path_factory):
+    return str(hf_tiny.build(data.train[:500], tmp_path_factory.mktemp("tiny-llama")))
+
+
+@pytest.fixture(scope="module")
+def trained(data, tiny, tmp_path_factory):
+    out = tmp_path_factory.mktemp("lora")
+    return LoRAFineTuned(tiny, out, max_steps=16, save_steps=8, **FAST).fit(data.train[:64])
+
+
+def test_the_tiny_model_is_tiny(tiny):
+    from transformers import AutoModelForCausalLM
+
+    parameters = AutoModelForCausalLM.from_pretrained(tiny).num_parameters()
+    assert 50_000 < parameters < 1_000_000
+
+
+def test_training_and_pricing_read_the_same_prompt(data, tiny):
+    tokenizer = load_tokenizer(tiny)
+    item = max(data.train[:50], key=lambda i: len(i.text))
+    pair = training_pair(item, COURSE_PROMPT, tokenizer, None, 128)
+    text = prompt_text(item, COURSE_PROMPT, tokenizer, None, 128)
+    assert text == pair["prompt"] + "Price is $"
+    assert pair["completion"] == f"Price is ${item.price:.2f}"
+    # the long text is cut so the prompt leaves room for the price, never the price itself
+    assert len(tokenizer(text)["input_ids"]) <= 128 - 8
+    assert len(tokenizer(prompt_text(item, COURSE_PROMPT, tokenizer, None))["input_ids"]) > 128
+
+
+def test_lora_steps_lower_the_training_loss(trained):
+    losses = [loss for _, loss in trained.losses_]
+    assert len(losses) == 16
+    assert sum(losses[-4:]) / 4 < sum(losses[:4]) / 4 - 0.1
+
+
+def test_course_hyperparameters_are_the_defaults(tmp_path):
+    model = LoRAFineTuned("base", tmp_path)
+    assert {key: getattr(model, key) for key in COURSE_LORA} == COURSE_LORA
+    args = model.training_args("cpu", None)
+    assert args.completion_only_loss is True  # loss on the price, not on the item text
+    assert args.learning_rate == 1e-4 and args.lr_scheduler_type == "cosine"
+    assert args.max_length == 182 and args.per_device_train_batch_size == 4
+    assert args.report_to == [] or args.report_to == "none" or args.report_to == ["none"]
+    reporting = LoRAFineTuned("base", tmp_path, wandb_project="pricer", push_to_hub="me/pricer")
+    args = reporting.training_args("cpu", None)
+    assert args.report_to == ["wandb"]
+    assert args.push_to_hub and args.hub_model_id == "me/pricer" and args.hub_private_repo
+
+
+class _Interrupt(TrainerCallback):
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == 3:
+            raise KeyboardInterrupt
+
+
+class _Steps(TrainerCallback):
+    def __init__(self):
+        self.steps = []
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.steps.append(state.global_step)
+
+
+def test_an_interrupted_run_resumes_from_its_checkpoint(data, tiny, tmp_path):
+    settings = {**FAST, "max_steps": 6, "save_steps": 2}
+    with pytest.raises(KeyboardInterrupt):
+        LoRAFineTuned(tiny, tmp_path, callbacks=[_Interrupt()], **settings).fit(data.train[:32])
+    assert (tmp_path / "checkpoint-2").is_dir()
+    steps = _Steps()
+    model = LoRAFineTuned(tiny, tmp_path, callbacks=[steps], **settings).fit(data.train[:32])
+    assert steps.steps == [3, 4, 5, 6]  # steps 1-2 came from the checkpoint, not again
+    assert model.global_step_ == 6
+    assert (tmp_path / "adapter" / "adapter_config.json").is_file()
+    other = {**settings, "r": 4}
+    with pytest.raises(PricebenchError, match="other settings.*r"):
+        LoRAFineTuned(tiny, tmp_path, **other).fit(data.train[:32])
+
+
+def test_top_k_estimate_is_the_hand_computed_weighted_average():
+    # tokens: "40", "abc", "100", "0", "7" with these probabilities
+    probs = torch.tensor([[0.40, 0.25, 0.20, 0.10, 0.05]])
+    digits = torch.tensor([True, False, True, True, True])
+    top, ids = top_k_candidates(probs.log(), 3, digits)
+    assert ids.tolist() == [[0, 2, 3]]  # "abc" is likelier than "100" but is no price
+    assert top[0].tolist() == pytest.approx([0.40, 0.20, 0.10])
+    texts = {0: "40", 2: "100", 3: "0"}
+    prices = [leading_number(texts[i]) for i in ids[0].tolist()]
+    # a price of 0 is dropped and the weights renormalised: (40 x 0.4 + 100 x 0.2) / 0.6
+    assert weighted_price(prices, top[0].tolist()) == pytest.approx(60.0)
+    with pytest.raises(PriceParseError):
+        weighted_price([None, 0.0], [0.5, 0.5])
+    assert leading_number("1,299.50 and more") == 1299.5
+    assert leading_number("$ 12") is None
+
+
+def test_top_k_prices_every_test_item(data, trained):
+    pricer = trained.pricer_
+    pricer.batch_size = 32
+    outcomes = pricer.estimates(data.test[:96])
+    assert all(isinstance(o, Estimate) for o in outcomes)
+    assert all(math.isfinite(o.price) and o.price >= 0 for o in outcomes)
+    assert all(o.input_tokens > 0 and o.output_tokens > 0 for o in outcomes)
+    assert pricer.tokens_per_second > 0
+
+
+def test_save_and_load_give_identical_predictions(data, tiny, trained, tmp_path):
+    items = data.test[:12]
+    before = trained.predict_batch(items)
+    trained.save(tmp_path / "saved")
+    loaded = HFPricer.from_pretrained(tmp_path / "saved", device="cpu")
+    assert loaded.adapter == str(tmp_path / "saved") and loaded.model == tiny
+    assert loaded.predict_batch(items) == before
+    assert make_pricer(f"hf:{tmp_path / 'saved'}", device="cpu").predict_batch(items) == before
+    spec = make_pricer(f"hf:{tiny}+{tmp_path / 'saved'}", device="cpu", max_length=128)
+    assert spec.predict_batch(items) == before
+
+
+def test_the_tester_scores_an_hf_pricer_end_to_end(data, trained, tmp_path):
+    pricer = HFPricer.from_pretrained(trained.output_dir / "adapter", device="cpu")
+    results = Tester(pricer, data.test[:16], out=tmp_path / "run", progress=False).run()
+    assert results.n_priced == 16 and results.n_failed == 0
+    assert math.isfinite(results.mean_error)
+    assert results.header.params["method"] == "top-k"
+
+
+def test_greedy_decoding_fails_an_item_rather_than_guessing(data, tiny):
+    pricer = HFPricer(tiny, method="greedy", device="cpu", max_new_tokens=4)
+    outcomes = pricer.estimates(data.test[:4])
+    for outcome in outcomes:  # an untrained model writes no price: failures, never $0
+        if isinstance(outcome, Estimate):
+            assert outcome.price > 0 and outcome.reply
+        else:
+            assert isinstance(outcome, PriceParseError) and outcome.reply is not None
+
+
+def test_quantisation_without_cuda_is_a_clear_error(data, tiny, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(PricerError, match="4bit quantisation is not available: .*CUDA"):
+        HFPricer(tiny, quantization="4bit").predict(data.test[0])
+    model = LoRAFineTuned(tiny, "unused", quantization="auto")
+    assert model.resolved_quantization("cpu") is None  # QLoRA only where 4-bit is available
+
+
+@pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="4-bit bitsandbytes needs CUDA: no CUDA GPU here"
+)
+def test_four_bit_pricing_on_cuda(data, tiny):
+    pytest.importorskip("bitsandbytes", reason="4-bit needs bitsandbytes (CUDA only)")
+    pricer = HFPricer(tiny, quantization="4bit", device="cuda")
+    assert all(math.isfinite(p) for p in pricer.predict_batch(data.test[:8]))
+
+
+def test_plan_counts_tokens_and_refuses_large_models_on_cpu(data, tiny, tmp_path):
+    tokenizer = load_tokenizer(tiny)
+    items = data.train[:10]
+    plan = plan_training(
+        items, tokenizer, COURSE_PROMPT, parameters=8_000_000_000, device="cpu", batch_size=4
+    )
+    texts = [
+        "".join(training_pair(i, COURSE_PROMPT, tokenizer, None, 182).values()) + "</s>"
+        for i in items
+    ]
+    lengths = [min(len(tokenizer(t)["input_ids"]), 182) for t in texts]
+    assert plan.tokens_per_epoch == sum(lengths) and plan.steps == 3
+    assert plan.seconds == pytest.approx(6 * 8e9 * plan.tokens / ASSUMED_FLOPS["cpu"])
+    model = LoRAFineTuned("big-model", tmp_path)
+    with pytest.raises(PricerError, match="--allow-cpu"):
+        model.check_scale(plan)
+    LoRAFineTuned("big-model", tmp_path, allow_cpu=True).check_scale(plan)
+    small = TrainingPlan(10, 100, 20, 0, 1, 3, CPU_MAX_PARAMS, "cpu")
+    model.check_scale(small)
+    capped = plan_training(items, tokenizer, COURSE_PROMPT, parameters=1, device="cpu", max_steps=5)
+    assert capped.steps == 5 and capped.epochs == pytest.approx(5 / 3)
+
+
+def test_hf_specs(tiny):
+    assert isinstance(make_pricer(f"hf:{tiny}"), HFPricer)
+    with pytest.raises(PricerError, match="hf: needs a model"):
+        make_pricer("hf")
+    with pytest.raises(PricerError, match="method"):
+        make_pricer(f"hf:{tiny}", method="beam")
+
+
+def test_finetune_lora_command(tiny, tmp_path, capsys):
+    common = ["finetune", "lora", "--data", str(COURSE_ITEMS), "--base-model", tiny]
+    out = tmp_path / "run"
+    assert main([*common, "--output", str(out), "--train-size", "16", "--dry-run"]) == 0
+    assert "16 examples" in capsys.readouterr().out
+    argv = [*common, "--output", str(out), "--train-size", "16", "--max-steps", "2"]
+    assert main([*argv, "--device", "cpu", "--max-length", "128", "--batch-size", "8"]) == 0
+    assert capsys.readouterr().out.strip() == str(out / "adapter")
+    assert main(["run", f"hf:{out / 'adapter'}", "--data", str(COURSE_ITEMS), "--size", "4",
+                 "--out", str(tmp_path / "results")]) == 0  # fmt: skip
