@@ -23,6 +23,7 @@ COMMANDS = (
     "pricebench.cli.finetune",
     "pricebench.cli.tune",
     "pricebench.cli.data",
+    "pricebench.cli.models",
 )
 
 

@@ -83,7 +83,8 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--base-url",
         metavar="URL",
-        help="OpenAI-compatible server for openai:MODEL pricers (Ollama, vLLM, Groq...)",
+        help="another address for the openai: or anthropic: API (a proxy or gateway; it gets "
+        "that provider's key); for other servers use openai-compatible:MODEL@URL",
     )
     parser.add_argument(
         "--batch",

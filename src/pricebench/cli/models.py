@@ -1,0 +1,163 @@
+"""`pricebench models` (the model catalogue) and `pricebench doctor` (checks it against APIs)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from pricebench.errors import PricebenchError
+from pricebench.items import Item
+from pricebench.models import catalogue
+
+EXAMPLE = Item(
+    id="example",
+    title="Stainless steel kettle, 1.7 l",
+    text="Stainless steel kettle, 1.7 l\nFast boil, auto shut-off.",
+    price=35.0,
+)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    models = subparsers.add_parser(
+        "models",
+        help="the model catalogue: what pricebench sends to each model family",
+        description=(
+            "Without MODEL: every family in the catalogue, with its source and the date it was "
+            "checked. With a spec (openai:gpt-5-mini, anthropic:claude-sonnet-4-6, "
+            "openai-compatible:llama3.2@http://localhost:11434/v1): the row it resolves to and "
+            "the exact request body pricebench would send for an item (no call is made)."
+        ),
+    )
+    models.add_argument("spec", nargs="?", metavar="SPEC", help="a chat pricer spec")
+    models.set_defaults(func=models_command)
+    doctor = subparsers.add_parser(
+        "doctor",
+        help="check the catalogue against the real APIs with your keys (a few cents)",
+        description=(
+            "For each spec (default: one current model per provider whose key is set), send one "
+            "item as pricebench would, then probe each rule the catalogue states (prefill, "
+            "temperature, the token-limit parameter, reasoning effort) with one small call each, "
+            "and report what the API did next to what the catalogue says."
+        ),
+    )
+    doctor.add_argument("specs", nargs="*", metavar="SPEC")
+    doctor.set_defaults(func=doctor_command)
+
+
+def models_command(args: argparse.Namespace) -> int:
+    console = Console(highlight=False, soft_wrap=True)
+    if not console.is_terminal:  # a pipe or a file: do not squeeze the table into 80 columns
+        console = Console(highlight=False, soft_wrap=True, width=200)
+    if args.spec is None:
+        console.print(catalogue_table())
+        return 0
+    from pricebench.registry import make_pricer
+
+    pricer = make_pricer(args.spec, client=_OFFLINE, cache=False)
+    info = getattr(pricer, "info", None)
+    if info is None:
+        raise PricebenchError(f"{args.spec}: not a chat pricer; the catalogue covers chat models")
+    family = info.family
+    facts = {
+        "model": info.model,
+        "family": family.label,
+        "provider": family.provider,
+        "fine-tuned": info.fine_tuned,
+        "prefill": info.prefill,
+        "temperature": family.temperature,
+        "seed": family.seed,
+        "token parameter": family.token_parameter,
+        "reasoning efforts": ", ".join(info.efforts) or "-",
+        "output budget": family.default_max_tokens,
+        "structured output": family.structured,
+        "batch": family.batch,
+        "fine-tunable": family.fine_tunable,
+        "shutdown": str(info.shutdown or ("retired" if family.retired else "-")),
+        "note": family.note or "-",
+        "source": family.source,
+        "checked": str(family.checked),
+    }
+    for key, value in facts.items():
+        console.print(f"{key + ':':<20}{escape(str(value))}")
+    console.print("\nrequest body for one item:")
+    console.print(escape(json.dumps(pricer.request(EXAMPLE), indent=2)))  # type: ignore[attr-defined]
+    return 0
+
+
+def catalogue_table() -> Table:
+    table = Table(title="model catalogue (first matching row wins)")
+    for column in (
+        "provider",
+        "family",
+        "pattern",
+        "prefill",
+        "temp",
+        "tokens",
+        "effort",
+        "shutdown",
+    ):
+        table.add_column(column)
+    for family in catalogue():
+        table.add_row(
+            family.provider,
+            escape(family.label),
+            escape(family.pattern),
+            "yes" if family.prefill else "no",
+            "yes" if family.temperature else "no",
+            f"{family.token_parameter}={family.default_max_tokens}",
+            family.default_effort or "-",
+            str(
+                family.shutdown
+                or ("retired" if family.retired else "by model" if family.shutdown_by_name else "-")
+            ),
+        )
+    return table
+
+
+class _Offline:
+    """A stand-in client for showing requests: building one needs no key and makes no call."""
+
+    def with_options(self, **options: object) -> _Offline:
+        return self
+
+    def __getattr__(self, name: str) -> object:
+        raise PricebenchError("`pricebench models` makes no API calls")
+
+
+_OFFLINE = _Offline()
+
+
+def doctor_command(args: argparse.Namespace) -> int:
+    from pricebench.doctor import default_specs, run_checks
+
+    specs = args.specs or default_specs()
+    if not specs:
+        raise PricebenchError(
+            "no API key set: set OPENAI_API_KEY and/or ANTHROPIC_API_KEY, or name specs"
+        )
+    console = Console(highlight=False, soft_wrap=True)
+    disagreements = 0
+    for spec in specs:
+        table = Table(title=escape(spec))
+        for column in ("rule", "catalogue says", "the API did", "agrees"):
+            table.add_column(column)
+        for check in run_checks(spec):
+            disagreements += not check.agrees
+            table.add_row(
+                escape(check.rule),
+                escape(check.expected),
+                escape(check.observed),
+                "yes" if check.agrees else "[red]NO[/red]",
+            )
+        console.print(table)
+    if disagreements:
+        console.print(
+            f"[red]{disagreements} rule(s) disagree with the API[/red]: please report them "
+            "with this output"
+        )
+        return 1
+    return 0
