@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from email.parser import BytesParser
 from email.policy import default as email_policy
 from typing import Any
@@ -238,6 +239,7 @@ class AnthropicBatchServer:
         self.batches: dict[str, _Batch] = {}
         self.calls: list[tuple[str, str]] = []
         self.hooks: dict[tuple[str, str], Callable[[], None]] = {}
+        self.after: dict[tuple[str, str], Callable[[], None]] = {}
 
     def client(self) -> anthropic.Anthropic:
         http = httpx2.Client(transport=httpx2.MockTransport(self))
@@ -252,13 +254,25 @@ class AnthropicBatchServer:
         assert parts[:3] == ["v1", "messages", "batches"], request.url.path
         if request.method == "POST":
             kind = "cancel" if parts[-1] == "cancel" else "create"
+        elif len(parts) == 3:
+            kind = "list"
         else:
             kind = "results" if parts[-1] == "results" else "retrieve"
         self.calls.append((request.method, kind))
         hook = self.hooks.pop((request.method, kind), None)
         if hook is not None:
             hook()
-        return getattr(self, "_" + kind)(request, parts)
+        response = getattr(self, "_" + kind)(request, parts)
+        after = self.after.pop((request.method, kind), None)
+        if after is not None:
+            after()  # e.g. the process dies after the server acted, before the reply is read
+        return response
+
+    def _list(self, request: httpx2.Request, parts: list[str]) -> httpx2.Response:
+        data = [b.record for b in reversed(self.batches.values())]  # newest first
+        return httpx2.Response(
+            200, json={"data": data, "has_more": False, "first_id": None, "last_id": None}
+        )
 
     def _create(self, request: httpx2.Request, parts: list[str]) -> httpx2.Response:
         requests = json.loads(request.content)["requests"]
@@ -274,8 +288,8 @@ class AnthropicBatchServer:
             "type": "message_batch",
             "processing_status": batch.statuses[0],
             "request_counts": _counts(processing=len(requests)),
-            "created_at": "2026-01-01T00:00:00Z",
-            "expires_at": "2026-01-02T00:00:00Z",
+            "created_at": datetime.now(timezone.utc).isoformat(),
+            "expires_at": (datetime.now(timezone.utc) + timedelta(days=1)).isoformat(),
             "ended_at": None,
             "cancel_initiated_at": None,
             "archived_at": None,

@@ -303,3 +303,33 @@ def test_retrying_failures_in_batch_mode_sends_only_them_in_a_new_batch(tmp_path
     assert by_id(again)["i1"].guess == 5.0  # kept from the first batch
     assert [len(b.lines) for b in server.batches.values()] == [5, 1]
     assert [job.n_requests for job in read_state(tmp_path / "run").jobs] == [5, 1]
+
+
+def test_anthropic_crash_between_create_and_save_finds_the_batch_instead_of_paying_twice(
+    tmp_path,
+):
+    server = AnthropicBatchServer()
+
+    def die():
+        raise Crash()
+
+    server.after[("POST", "create")] = die
+    with pytest.raises(Crash):
+        run(anthropic_pricer(server, tmp_path), tmp_path)
+    assert server.count("POST", "create") == 1
+    results = run(anthropic_pricer(server, tmp_path), tmp_path)
+    assert server.count("POST", "create") == 1  # looked up, not created again
+    assert server.count("GET", "list") == 1
+    assert results.n_priced == len(ITEMS)
+
+
+def test_responses_api_lines_go_to_the_responses_endpoint(tmp_path):
+    from pricebench.batch.runner import backend_for
+
+    client = OpenAIBatchServer().client()
+    pricer = OpenAIPricer("gpt-4o-mini", client=client, cache=False, api="responses")
+    backend = backend_for(pricer)
+    line = backend.line("i1", pricer.request(ITEMS[0]))
+    assert line["url"] == "/v1/responses" and "input" in line["body"]
+    chat = backend_for(OpenAIPricer("gpt-4o-mini", client=client, cache=False))
+    assert chat.line("i1", {})["url"] == "/v1/chat/completions"
