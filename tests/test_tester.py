@@ -55,9 +55,17 @@ def test_tolerance_changes_hits(items):
     assert results.hit_rate == pytest.approx(0.8)  # every error but 400 is under 60
 
 
-def test_rmsle_clips_negative_guesses_at_zero(items):
-    results = Tester(lambda item: -5.0, items[:1]).run()
-    assert results.rmsle == pytest.approx(math.log1p(10.0))
+def test_guesses_that_are_no_price_are_failures_with_the_reason(items):
+    table = {"i0": -5.0, "i1": 1e308, "i2": 0.0, "i3": Estimate(price=2e9, reply="$2e9"), "i4": 400}
+    results = Tester(lambda item: table[item.id], items).run()
+    failed = {r.id: r.failure for r in results.failures}
+    assert set(failed) == {"i0", "i1", "i3"}
+    assert "guess -5 is negative" in failed["i0"]
+    assert "above the ceiling of 1e+09" in failed["i1"]
+    assert results.failures[-1].reply == "$2e9"
+    assert math.isfinite(results.mean_error) and results.mean_error == pytest.approx(50.0)
+    lenient = Tester(lambda item: table[item.id], items, max_guess=1e10).run()
+    assert lenient.n_failed == 2  # the ceiling is configurable: 2e9 now scores
 
 
 def test_failures_are_counted_apart_never_as_zero(items):
@@ -297,3 +305,57 @@ def test_resuming_with_other_parameters_is_refused_but_a_new_budget_is_not(items
     again = Tester(Tunable(budget=5.0), items[:2], out=out).run()
     assert again.header.params == {"scale": 1.0, "budget": 5.0}
     assert len(again.records) == 2
+
+
+def test_failure_records_keep_only_a_few_kb_of_a_huge_reply(items, tmp_path):
+    huge = "I would not know. " * 300_000  # about 5 MB, and no price in it
+
+    def rambles(item):
+        return huge
+
+    Tester(rambles, items[:1], out=tmp_path / "run").run()
+    record = json.loads((tmp_path / "run" / "items.jsonl").read_text())
+    assert record["guess"] is None and "cut: 5,400,000 characters" in record["reply"]
+    assert len(record["reply"]) + len(record["failure"]) < 6_000
+
+
+def test_secrets_in_errors_names_and_params_are_redacted_everywhere(items, tmp_path, capsys):
+    key = "sk-proj-abcdefghijklmnop1234"
+
+    class Leaky:
+        name = "openai-compatible:m@http://user:pa55@example.com/v1?api-key=hunter22"
+
+        def get_params(self):
+            return {"base_url": "http://user:pa55@example.com/v1", "model": "m"}
+
+        def predict(self, item):
+            if item.id == "i2":
+                raise StopRun(f"401 Unauthorized: Incorrect API key provided: {key}")
+            raise RuntimeError(f"error body echoes Bearer {key}")
+
+    out = tmp_path / "run"
+    results = Tester(Leaky(), items, out=out, verbose=True, progress=False).run()
+    printed = capsys.readouterr().err
+    stored = (out / "run.json").read_text() + (out / "items.jsonl").read_text()
+    for text in (stored, printed, results.summary()):
+        assert key not in text and "pa55" not in text and "hunter22" not in text
+    assert "[redacted]" in stored and results.header.status == "stopped"
+    assert "example.com/v1" in results.header.pricer
+
+
+def test_bootstrap_intervals_do_not_depend_on_completion_order(items):
+    results = Tester(Lookup(), items).run()
+    shuffled = Results(results.header, list(reversed(results.records)))
+    assert shuffled.scores == results.scores
+
+
+def test_the_summary_of_a_run_that_priced_nothing_says_why(items):
+    def down(item):
+        if item.id == "i0":
+            raise ValueError("odd one")
+        raise ConnectionError("Connection refused")
+
+    summary = Tester(down, items).run().summary()
+    assert "nan" not in summary
+    assert "all 5 items failed" in summary
+    assert "most common reason (4 of 5): ConnectionError: Connection refused" in summary

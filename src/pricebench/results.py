@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from functools import cached_property
@@ -96,7 +97,8 @@ class Results:
 
     @cached_property
     def scores(self) -> Scores:
-        priced = self.priced
+        # In id order, so that the bootstrap intervals do not depend on which thread finished first.
+        priced = sorted(self.priced, key=lambda r: r.id)
         return score(
             [r.error for r in priced],  # type: ignore[misc]
             [r.squared_log_error for r in priced],  # type: ignore[misc]
@@ -135,8 +137,17 @@ class Results:
     def complete(self) -> bool:
         return self.header.status == "complete"
 
+    def failure_reasons(self) -> list[tuple[str, int]]:
+        """The failures' reasons (their exception's type), most common first, with their counts."""
+        counts = Counter(
+            (r.failure or "").partition(":")[0].strip() or "unknown" for r in self.failures
+        )
+        return counts.most_common()
+
     def summary(self) -> str:
         """One line: the headline metrics as the course printed them, with their 95% CIs."""
+        if self.n_priced == 0:
+            return f"{self.name}: {self.why_nothing_priced()}"
         s, currency = self.scores, self.header.currency
         return (
             f"{self.name}: error {money(s.mean_error, currency)} "
@@ -144,6 +155,18 @@ class Results:
             f"RMSLE {s.rmsle:.2f} [{s.rmsle_ci.low:.2f}, {s.rmsle_ci.high:.2f}]  "
             f"hits {s.hit_rate:.1%} [{s.hit_rate_ci.low:.1%}, {s.hit_rate_ci.high:.1%}]  "
             f"n={self.n_priced} failed={self.n_failed}"
+        )
+
+    def why_nothing_priced(self) -> str:
+        """For a run that priced nothing: how many items failed and the most common reason."""
+        if not self.records:
+            return f"nothing priced yet (status {self.header.status})"
+        reasons = self.failure_reasons()
+        reason, count = reasons[0]
+        example = next(r.failure for r in self.failures if (r.failure or "").startswith(reason))
+        return (
+            f"nothing priced: all {self.n_failed} items failed; most common reason ({count} of "
+            f"{self.n_failed}): {' '.join((example or '').split())[:300]}"
         )
 
     def chart(self, path: str | Path | None = None):  # -> matplotlib Figure

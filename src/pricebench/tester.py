@@ -19,10 +19,25 @@ from pricebench.errors import PricerError, StopRun
 from pricebench.items import Item, fingerprint
 from pricebench.metrics import Tolerance, squared_log_error
 from pricebench.pricer import Estimate, Pricer, as_pricer, estimate_one, pricer_params, to_estimate
+from pricebench.redact import redact, redact_value
 from pricebench.results import ItemResult, Results, RunHeader, RunWriter, money
 
 Outcome = Estimate | BaseException
 _COLOURS = {"green": "green", "orange": "yellow", "red": "red"}
+MAX_GUESS = 1e9  # default ceiling: a guess above it is a failure, not a score
+MAX_REPLY_CHARS = 4000  # of a reply kept in a record: enough to see what went wrong
+MAX_FAILURE_CHARS = 1000  # of a failure message kept in a record
+
+
+def clip(text: str | None, limit: int) -> str | None:
+    """`text` cut to about `limit` characters, saying how long it was."""
+    if text is None or len(text) <= limit:
+        return text
+    return f"{text[:limit]}... [cut: {len(text):,} characters in all]"
+
+
+class GuessError(ValueError):
+    """A number that is no price: negative, not finite or absurdly large."""
 
 
 class Tester:
@@ -33,6 +48,8 @@ class Tester:
     `workers` > 1 prices items on that many threads (for pricers that wait on a network).
     `timeout` (seconds) records an item as failed when the pricer takes longer.
     `mode="batch"` hands all items to the pricer's `batch_estimates` (provider batch jobs).
+    `max_guess`: a guess must be finite, at least 0 and at most this to be scored; any other
+    guess is recorded as a failure with the reason.
     """
 
     __test__ = False  # not a pytest test class, despite its name
@@ -56,6 +73,7 @@ class Tester:
         progress: bool | None = None,
         batch_size: int = 256,
         fit_seconds: float | None = None,
+        max_guess: float = MAX_GUESS,
     ) -> None:
         if workers < 1:
             raise PricerError(f"workers must be at least 1, got {workers}")
@@ -76,6 +94,7 @@ class Tester:
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.batch_size = batch_size
         self.fit_seconds = fit_seconds
+        self.max_guess = max_guess
         self.console = Console(stderr=True, highlight=False)
 
     @classmethod
@@ -94,9 +113,9 @@ class Tester:
 
     def run(self) -> Results:
         header = RunHeader(
-            pricer=self.pricer.name,
-            params=pricer_params(self.pricer),
-            dataset=self.dataset,
+            pricer=redact(self.pricer.name),
+            params=redact_value(pricer_params(self.pricer)),
+            dataset=redact(self.dataset),
             fingerprint=fingerprint(self.items),
             n_items=len(self.items),
             tolerance=self.tolerance,
@@ -119,13 +138,14 @@ class Tester:
                     writer.add(record)
                     advance(record)
         except StopRun as stop:
-            status, note = "stopped", str(stop)
-            self.console.print(f"[yellow]run stopped: {stop}[/yellow]")
+            status, note = "stopped", one_line(redact(str(stop)))
+            self.console.print(f"[yellow]run stopped: {escape(note)}[/yellow]", soft_wrap=True)
         except KeyboardInterrupt:
             writer.finish("interrupted", "interrupted by the user", **self._totals(writer, started))
             raise
         except BaseException as error:
-            writer.finish("interrupted", f"crashed: {error!r}", **self._totals(writer, started))
+            note = one_line(redact(f"crashed: {error!r}"))
+            writer.finish("interrupted", note, **self._totals(writer, started))
             raise
         writer.finish(status, note, **self._totals(writer, started))
         return writer.results()
@@ -211,14 +231,31 @@ class Tester:
                 yield by_id.pop(item_id), outcome, 0.0
 
     def _record(self, item: Item, outcome: Outcome, latency: float) -> ItemResult:
+        if isinstance(outcome, Estimate):
+            problem = self._check_guess(outcome.price)
+            if problem is not None:
+                return ItemResult(
+                    id=item.id,
+                    title=item.title,
+                    truth=item.price,
+                    latency=latency,
+                    failure=f"{GuessError.__name__}: {problem}",
+                    reply=clip(redact(outcome.reply or ""), MAX_REPLY_CHARS) or None,
+                    input_tokens=outcome.input_tokens,
+                    output_tokens=outcome.output_tokens,
+                    cost=outcome.cost,
+                    cached=outcome.cached,
+                )
         if isinstance(outcome, BaseException):
+            reply = getattr(outcome, "reply", None)
+            failure = clip(redact(f"{type(outcome).__name__}: {outcome}"), MAX_FAILURE_CHARS)
             return ItemResult(
                 id=item.id,
                 title=item.title,
                 truth=item.price,
                 latency=latency,
-                failure=f"{type(outcome).__name__}: {outcome}",
-                reply=getattr(outcome, "reply", None),
+                failure=failure,
+                reply=clip(redact(reply), MAX_REPLY_CHARS) if isinstance(reply, str) else None,
             )
         guess = outcome.price
         band = self.tolerance.band(item.price, guess)
@@ -232,12 +269,22 @@ class Tester:
             hit=band == "green",
             band=band,
             latency=latency,
-            reply=outcome.reply,
+            reply=clip(redact(outcome.reply), MAX_REPLY_CHARS) if outcome.reply else outcome.reply,
             input_tokens=outcome.input_tokens,
             output_tokens=outcome.output_tokens,
             cost=outcome.cost,
             cached=outcome.cached,
         )
+
+    def _check_guess(self, guess: float) -> str | None:
+        """Why `guess` cannot be scored, or None when it can."""
+        if not math.isfinite(guess):
+            return f"guess {guess} is not a finite number"
+        if guess < 0:
+            return f"guess {guess:g} is negative"
+        if guess > self.max_guess:
+            return f"guess {guess:g} is above the ceiling of {self.max_guess:g} (max_guess)"
+        return None
 
     def _progress(self, total: int, done: int) -> _ProgressContext:
         return _ProgressContext(self, total, done)
@@ -245,7 +292,7 @@ class Tester:
     def _line(self, number: int, record: ItemResult) -> str:
         title = escape(record.title[:40])
         if record.failed:
-            failure = escape(record.failure or "")
+            failure = escape(one_line(record.failure or ""))
             return f"[magenta]{number}: FAILED {failure} Item: {title}[/magenta]"
         c = self.currency
         colour = _COLOURS[record.band or "red"]
@@ -264,6 +311,11 @@ class Tester:
             "output_tokens": float(sum(r.output_tokens for r in records)),
             "seconds": round(time.perf_counter() - started, 3),
         }
+
+
+def one_line(text: str) -> str:
+    """`text` on one line, for messages printed to the console or stored as a note."""
+    return " ".join(text.split())
 
 
 class _ProgressContext:
