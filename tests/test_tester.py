@@ -1,5 +1,7 @@
+import errno
 import json
 import math
+import os
 import threading
 import time
 
@@ -359,3 +361,89 @@ def test_the_summary_of_a_run_that_priced_nothing_says_why(items):
     assert "nan" not in summary
     assert "all 5 items failed" in summary
     assert "most common reason (4 of 5): ConnectionError: Connection refused" in summary
+
+
+def test_a_torn_last_line_is_repaired_on_resume_and_that_item_priced_again(items, tmp_path, capsys):
+    out = tmp_path / "run"
+    Tester(Lookup(), items, out=out).run()
+    items_file = out / "items.jsonl"
+    whole = items_file.read_bytes()
+    items_file.write_bytes(whole[: len(whole) - 25])  # a power cut in the middle of record i4
+    pricer = Lookup()
+    results = Tester(pricer, items, out=out).run()
+    assert "dropped a partial last line" in capsys.readouterr().err
+    assert pricer.calls == ["i4"]
+    lines = items_file.read_text().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == ["i0", "i1", "i2", "i3", "i4"]
+    assert Results.load(out).mean_error == results.mean_error == pytest.approx(102.0)
+
+
+def test_a_whole_last_record_without_its_newline_is_kept(items, tmp_path):
+    out = tmp_path / "run"
+    Tester(Lookup(), items, out=out).run()
+    items_file = out / "items.jsonl"
+    items_file.write_bytes(items_file.read_bytes().rstrip(b"\n"))
+    pricer = Lookup()
+    Tester(pricer, items, out=out, retry_failures=True).run()
+    assert pricer.calls == []
+    assert items_file.read_bytes().endswith(b"\n") and len(Results.load(out).records) == 5
+
+
+def test_a_run_never_writes_into_a_directory_holding_other_files(items, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "items.jsonl").write_text("precious\n")
+    for overwrite in (False, True):
+        with pytest.raises(ResultsError, match=r"not a pricebench run directory.*items\.jsonl"):
+            Tester(Lookup(), items, out=data, overwrite=overwrite).run()
+    assert (data / "items.jsonl").read_text() == "precious\n"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ResultsError, match="not a directory"):
+        Tester(Lookup(), items, out=tmp_path / "file").run()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert Tester(Lookup(), items, out=empty).run().complete
+
+
+def test_a_second_writer_on_a_running_directory_fails_at_once_naming_the_pid(items, tmp_path):
+    out = tmp_path / "run"
+    seen = []
+
+    class Meddler(Lookup):
+        def predict(self, item):
+            if item.id == "i1":  # another process starts on the same directory mid-run
+                for overwrite in (False, True):
+                    with pytest.raises(ResultsError, match=rf"in use .*\(pid {os.getpid()}\)"):
+                        Tester(Lookup(), items, out=out, overwrite=overwrite).run()
+                    seen.append(overwrite)
+            return super().predict(item)
+
+    results = Tester(Meddler(), items, out=out).run()
+    assert seen == [False, True]
+    assert results.complete and len(Results.load(out).records) == 5
+    assert Tester(Lookup(), items, out=out).run().complete  # the lock went with the first run
+
+
+def test_a_full_disk_stops_the_run_and_leaves_a_readable_file(items, tmp_path, monkeypatch):
+    import pricebench.results as results_module
+
+    out = tmp_path / "run"
+    real_append = results_module._append
+    calls = []
+
+    def fills_up(file, data):
+        calls.append(1)
+        if len(calls) == 3:
+            file.write(data[: len(data) // 2])
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_append(file, data)
+
+    monkeypatch.setattr(results_module, "_append", fills_up)
+    stopped = Tester(Lookup(), items, out=out).run()
+    assert stopped.header.status == "stopped"
+    assert "No space left on device" in stopped.header.note
+    monkeypatch.setattr(results_module, "_append", real_append)
+    again = Results.load(out)
+    assert [r.id for r in again.records] == ["i0", "i1"]
+    assert again.header.status == "stopped"
+    assert Tester(Lookup(), items, out=out).run().complete

@@ -127,6 +127,8 @@ class Tester:
             writer = RunWriter.in_memory(header)
         else:
             writer = RunWriter.open(self.out, header, overwrite=self.overwrite)
+            if writer.repaired:
+                self.console.print(f"[yellow]{escape(writer.repaired)}[/yellow]", soft_wrap=True)
         done = {r.id for r in writer.records.values() if not (self.retry_failures and r.failed)}
         pending = [item for item in self.items if item.id not in done]
         started = time.perf_counter()
