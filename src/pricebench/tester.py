@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+import queue
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any, Literal
 
@@ -197,30 +199,90 @@ class Tester:
                 yield item, outcome, latency
 
     def _threaded(self, items: list[Item]) -> Iterator[tuple[Item, Outcome, float]]:
-        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="pricebench")
-        queue = iter(items)
-        running: dict[Future, tuple[Item, float]] = {}
-        try:
-            while True:
-                while len(running) < 2 * self.workers and (item := next(queue, None)) is not None:
-                    running[pool.submit(self._attempt, item)] = (item, time.perf_counter())
-                if not running:
+        """Price `items` on `workers` threads; an item's timeout runs from when a thread takes it.
+
+        A thread stuck in a pricer past the timeout is left behind: its item is recorded as timed
+        out, its late answer is dropped, and a new thread takes its place. The threads are
+        daemons, so one that never returns cannot keep the process from exiting.
+        """
+        todo: queue.SimpleQueue[Item] = queue.SimpleQueue()
+        for item in items:
+            todo.put(item)
+        done: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
+        stop = threading.Event()
+        lock = threading.Lock()
+        running: dict[int, tuple[Item, float]] = {}  # thread number -> (its item, when it began)
+        abandoned: set[int] = set()
+
+        def work(number: int) -> None:
+            while not stop.is_set():
+                try:
+                    item = todo.get_nowait()
+                except queue.Empty:
                     return
-                finished, _ = wait(running, timeout=self.timeout, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    running.pop(future)
-                    yield future.result()
-                if self.timeout is not None:
-                    now = time.perf_counter()
-                    for future, (item, submitted) in list(running.items()):
-                        if now - submitted > self.timeout:
-                            running.pop(future)
-                            future.cancel()
-                            late = TimeoutError(f"no answer within {self.timeout:g} s")
-                            yield item, late, now - submitted
+                with lock:
+                    running[number] = (item, time.perf_counter())
+                try:
+                    outcome: tuple[bool, Any] = (False, self._attempt(item))
+                except BaseException as error:  # StopRun: the main thread ends the run
+                    outcome = (True, error)
+                with lock:
+                    running.pop(number, None)
+                    if number in abandoned:  # already recorded as timed out
+                        return
+                done.put(outcome)
+
+        threads = itertools.count()
+
+        def start_thread() -> None:
+            number = next(threads)
+            name = f"pricebench-{number}"
+            threading.Thread(target=work, args=(number,), name=name, daemon=True).start()
+
+        for _ in range(min(self.workers, len(items))):
+            start_thread()
+        left = len(items)
+        try:
+            while left:
+                try:
+                    fatal, outcome = done.get(timeout=self._wait(running, lock))
+                except queue.Empty:
+                    pass
+                else:
+                    if fatal:
+                        raise outcome
+                    left -= 1
+                    yield outcome
+                for item, late in self._overdue(running, abandoned, lock):
+                    left -= 1
+                    yield item, TimeoutError(f"no answer within {self.timeout:g} s"), late
+                    start_thread()  # in place of the one left behind
         finally:
-            # Do not wait for threads stuck in a pricer that hangs.
-            pool.shutdown(wait=False, cancel_futures=True)
+            stop.set()  # the threads take no new item; those in a pricer are not waited for
+
+    def _wait(self, running: dict[int, tuple[Item, float]], lock: threading.Lock) -> float:
+        """How long to wait for an answer before looking for overdue items again."""
+        if self.timeout is None:
+            return 0.5  # wake now and then, so that Ctrl-C is seen at once on every platform
+        with lock:
+            starts = [began for _, began in running.values()]
+        if not starts:
+            return min(0.5, self.timeout)
+        return min(0.5, max(0.005, min(starts) + self.timeout - time.perf_counter()))
+
+    def _overdue(
+        self, running: dict[int, tuple[Item, float]], abandoned: set[int], lock: threading.Lock
+    ) -> list[tuple[Item, float]]:
+        """The items in a pricer for longer than the timeout, with how long; their threads are
+        marked as left behind so that their late answers are dropped."""
+        if self.timeout is None:
+            return []
+        now = time.perf_counter()
+        with lock:
+            late = [n for n, (_, began) in running.items() if now - began > self.timeout]
+            abandoned.update(late)
+            taken = [running.pop(n) for n in late]
+        return [(item, now - began) for item, began in taken]
 
     def _batch_jobs(self, items: list[Item]) -> Iterator[tuple[Item, Outcome, float]]:
         batch_estimates = getattr(self.pricer, "batch_estimates", None)
