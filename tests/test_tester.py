@@ -537,3 +537,30 @@ def test_a_full_disk_stops_the_run_and_leaves_a_readable_file(items, tmp_path, m
     assert [r.id for r in again.records] == ["i0", "i1"]
     assert again.header.status == "stopped"
     assert Tester(Lookup(), items, out=out).run().complete
+
+
+def test_stop_run_on_a_thread_ends_the_run_at_once(items):
+    def dead(item):
+        raise StopRun("cannot reach http://localhost:11434/v1: is the server running?")
+
+    started = time.perf_counter()
+    results = Tester(dead, many_items(40), workers=4, timeout=5).run()
+    assert time.perf_counter() - started < 3
+    assert results.header.status == "stopped" and "cannot reach" in results.header.note
+
+
+def test_another_process_on_the_same_run_fails_at_once_naming_its_pid(tmp_path):
+    command, marker, out = hung_run(tmp_path, "all")
+    holder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        data = many_items(6)  # the lock is checked before anything else
+        for overwrite in (False, True):
+            with pytest.raises(ResultsError, match=rf"in use by another .*\(pid {holder.pid}\)"):
+                Tester(Lookup(), data, out=out / "hangs", overwrite=overwrite).run()
+    finally:
+        holder.kill()
+        holder.wait(10)
+    assert json.loads((out / "hangs" / "run.json").read_text())["status"] == "running"
