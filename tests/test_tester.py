@@ -564,3 +564,31 @@ def test_another_process_on_the_same_run_fails_at_once_naming_its_pid(tmp_path):
         holder.kill()
         holder.wait(10)
     assert json.loads((out / "hangs" / "run.json").read_text())["status"] == "running"
+
+
+def test_a_directory_broken_by_a_glued_fragment_reads_and_resumes(items, tmp_path):
+    out = tmp_path / "run"
+    Tester(Lookup(), items, out=out).run()
+    items_file = out / "items.jsonl"
+    lines = items_file.read_text().splitlines(keepends=True)
+    # What older versions left: the torn i3 record with the re-priced one appended onto it.
+    items_file.write_text("".join(lines[:3]) + lines[3][:20] + lines[3] + lines[4])
+    assert [r.id for r in Results.load(out).records] == ["i0", "i1", "i2", "i3", "i4"]
+    pricer = Lookup()
+    assert Tester(pricer, items, out=out).run().complete and pricer.calls == []
+    items_file.write_text("".join(lines[:2]) + "garbage\n" + "".join(lines[2:]))
+    with pytest.raises(ResultsError, match=r"items\.jsonl, line 3: not a valid item record"):
+        Results.load(out)
+
+
+def test_a_line_torn_inside_a_multibyte_character_is_repaired(tmp_path):
+    out = tmp_path / "run"
+    euro = [Item(id=f"e{k}", title="Prix €€€€ " * 5, text="t", price=10.0 + k) for k in range(3)]
+    Tester(Lookup({"e0": 1.0, "e1": 2.0, "e2": 3.0}), euro, out=out).run()
+    items_file = out / "items.jsonl"
+    data = items_file.read_bytes()
+    cut = data.rindex("€".encode()) + 1  # in the middle of the last record's last euro sign
+    items_file.write_bytes(data[:cut])
+    assert len(Results.load(out).records) == 2
+    pricer = Lookup({"e0": 1.0, "e1": 2.0, "e2": 3.0})
+    assert Tester(pricer, euro, out=out).run().complete and pricer.calls == ["e2"]

@@ -221,20 +221,38 @@ def _read_records(items_file: Path) -> dict[str, ItemResult]:
     records: dict[str, ItemResult] = {}
     if not items_file.exists():
         return records
-    with items_file.open(encoding="utf-8") as lines:
+    with items_file.open("rb") as lines:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
-            try:
-                record = ItemResult.model_validate_json(line)
-            except ValidationError:
-                if not line.endswith("\n"):  # the last line, cut by a crash mid-write
+            record = _parse_record(line)
+            if record is None:
+                if not line.endswith(b"\n"):  # the last line, cut by a crash mid-write
                     break
                 message = f"{items_file}, line {number}: not a valid item record"
                 raise ResultsError(message) from None
             records.pop(record.id, None)  # keep file order of the latest record per id
             records[record.id] = record
     return records
+
+
+def _parse_record(line: bytes) -> ItemResult | None:
+    """The record on `line`, or None when it holds none.
+
+    Earlier versions appended onto a line torn by a crash, gluing a fragment to the next
+    record: `{"id": "i4", "tit{"id": "i4", ...}`. The whole record at the end is taken (the
+    fragment's item was priced again in it), so that such directories can be read and resumed.
+    """
+    try:
+        return ItemResult.model_validate_json(line)
+    except ValidationError:
+        start = line.rfind(b'{"id":')
+        if start <= 0:
+            return None
+        try:
+            return ItemResult.model_validate_json(line[start:])
+        except ValidationError:
+            return None
 
 
 class RunWriter:
