@@ -47,8 +47,9 @@ def server(monkeypatch, tmp_path):
 
 def test_run_batch_then_status_then_collect(tmp_path, data, server, capsys):
     out = tmp_path / "results"
+    # Submitted, not yet priced: the run is "stopped" until collected, so exit code 3.
     assert (
-        main(["run", "openai:gpt-4o-mini", "--batch", "--data", str(data), "--out", str(out)]) == 0
+        main(["run", "openai:gpt-4o-mini", "--batch", "--data", str(data), "--out", str(out)]) == 3
     )
     run = out / "openai_gpt-4o-mini"
     assert Results.load(run).header.status == "stopped"

@@ -5,6 +5,7 @@ import sys
 import pytest
 
 from pricebench.cli import main
+from pricebench.errors import StopRun
 from pricebench.results import Results
 from tests.conftest import COURSE_ITEMS, UK_TOYS
 
@@ -143,3 +144,117 @@ def test_benchmark_defaults_to_every_local_pricer():
 
     args = build_parser().parse_args(["benchmark"])
     assert "local-best" in args.specs and set(args.specs) <= set(available())
+
+
+class Named:
+    """A pricer whose name, answer and failure the test chooses."""
+
+    def __init__(self, name, answer="10", failure=None):
+        self.name, self.answer, self.failure = name, answer, failure
+
+    def predict(self, item):
+        if self.failure == "stop":
+            raise StopRun("cannot reach http://localhost:11434/v1: is the server running?")
+        if self.failure == "interrupt":
+            raise KeyboardInterrupt
+        if self.failure:
+            raise ConnectionError(self.failure)
+        return float(self.answer)
+
+
+@pytest.fixture
+def named(monkeypatch):
+    """Registers `named:NAME`, with the answer or failure given to the fixture's call."""
+
+    def use(answer="10", failure=None):
+        from pricebench.registry import _registered
+
+        monkeypatch.setitem(_registered, "named", lambda name: Named(name, answer, failure))
+
+    use()
+    return use
+
+
+def run_named(name, out, *extra):
+    return main(["run", f"named:{name}", "--data", str(COURSE_ITEMS), "--size", "5", "--out",
+                 str(out), *extra])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "directory"),
+    [("..", "run"), (".", "run"), ("../../x", "x"), (".hidden", "hidden"), ("a/b", "a_b")],
+)
+def test_a_pricer_name_never_leads_outside_out(named, tmp_path, name, directory, capsys):
+    out = tmp_path / "deep" / "out"
+    assert run_named(name, out) == 0
+    assert sorted(p.name for p in out.iterdir()) == [directory]
+    assert sorted(p.name for p in (tmp_path / "deep").iterdir()) == ["out"]
+    assert Results.load(out / directory).header.pricer == name  # the mapping is recorded
+    assert f"is written to {out / directory}" in capsys.readouterr().err
+    assert main(["leaderboard", str(out)]) == 0
+
+
+def test_an_over_long_name_is_cut_and_kept_unique(named, tmp_path):
+    out = tmp_path / "out"
+    assert run_named("p" * 300, out) == 0
+    assert run_named("p" * 299, out) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert len(names) == 2 and all(len(n) <= 80 for n in names) and names[0] != names[1]
+
+
+def test_credentials_in_a_name_reach_no_directory_file_or_output(named, tmp_path, capsys):
+    out = tmp_path / "out"
+    name = "m@http://user:pa55w0rd@example.com/v1?api-key=hunter22"
+    assert run_named(name, out) == 0
+    charts = tmp_path / "charts"
+    html = tmp_path / "report.html"
+    assert main(["report", str(out), "--charts", str(charts), "--html", str(html)]) == 0
+    written = [p.name for p in out.rglob("*")] + [p.name for p in charts.iterdir()]
+    written += [p.read_text(errors="replace") for p in out.rglob("*") if p.is_file()]
+    shown = capsys.readouterr()
+    for text in [*written, html.read_text(), shown.out, shown.err]:
+        assert "pa55w0rd" not in text and "hunter22" not in text
+
+
+def test_exit_codes_scripts_can_rely_on(named, tmp_path, capsys):
+    assert run_named("fine", tmp_path / "a") == 0
+    named(answer="-5")
+    assert run_named("negative", tmp_path / "b") == 4  # every guess refused: nothing priced
+    named(failure="stop")
+    assert run_named("dead", tmp_path / "c") == 3
+    named(failure="interrupt")
+    assert run_named("ctrl-c", tmp_path / "d") == 130
+    assert main(["run", "named:x", "--data", str(tmp_path / "none.jsonl")]) == 2
+    with pytest.raises(SystemExit) as usage:
+        main(["run", "--no-such-option"])
+    assert usage.value.code == 2
+    capsys.readouterr()
+
+
+def test_a_stopped_run_says_why_on_one_line_and_exits_3_at_once(named, tmp_path, capsys):
+    named(failure="stop")
+    assert run_named("dead", tmp_path / "out") == 3
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if "cannot reach" in line]
+    assert lines == ["run stopped: cannot reach http://localhost:11434/v1: is the server running?"]
+    header = Results.load(tmp_path / "out" / "dead").header
+    assert header.status == "stopped" and "cannot reach" in header.note
+
+
+def test_an_all_failed_run_exits_4_and_says_why_with_reasons_as_they_happen(
+    named, tmp_path, capsys
+):
+    named(failure="Connection refused")
+    assert run_named("down", tmp_path / "out", "-v") == 4
+    captured = capsys.readouterr()
+    assert captured.err.count("FAILED ConnectionError: Connection refused") == 5
+    assert "all 5 items failed; most common reason (5 of 5): ConnectionError" in captured.err
+    assert "nan" not in captured.out and "all items failed" in captured.out
+
+
+def test_help_lists_the_exit_codes(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    for code in ("0 ", "1 ", "2 ", "3 ", "4 ", "130 "):
+        assert f"\n  {code}" in text

@@ -167,5 +167,61 @@ def test_mixed_split_fields_are_an_error(tmp_path):
 def test_a_corrupt_gzip_is_a_data_error(tmp_path):
     path = tmp_path / "items.jsonl.gz"
     path.write_bytes(gzip.compress(b'{"id": "a", "text": "t", "price": 3}\n' * 50)[:40])
-    with pytest.raises(DataError, match=r"items.jsonl.gz: cannot read"):
+    with pytest.raises(DataError, match=r"items.jsonl.gz, line 1: cannot read"):
         load_items(path)
+
+
+def test_every_single_bit_flip_in_a_gzip_is_a_data_error_naming_a_line(tmp_path):
+    lines = "".join(json.dumps(record(n)) + "\n" for n in range(200)).encode()
+    packed = gzip.compress(lines)
+    path = tmp_path / "items.jsonl.gz"
+    # Flips through the compressed body: some used to surface as a bare zlib.error traceback.
+    for position in range(10, len(packed) - 8, max(1, (len(packed) - 18) // 60)):
+        for bit in (0, 3, 6):
+            flipped = bytearray(packed)
+            flipped[position] ^= 1 << bit
+            path.write_bytes(bytes(flipped))
+            try:
+                load_items(path)
+            except DataError as error:
+                assert str(error).startswith(f"{path}, line ")
+            # a flip that still decodes to valid items is not an error
+
+
+def test_deeply_nested_json_is_one_clear_error(tmp_path):
+    path = tmp_path / "deep.jsonl"
+    for depth in (100, 100_000):  # too deep to use; too deep for Python's own recursion
+        nested = "[" * depth + "]" * depth
+        path.write_text(
+            json.dumps(record(0)) + "\n" + json.dumps(record(1))[:-1] + f', "x": {nested}}}\n',
+            encoding="utf-8",
+        )
+        with pytest.raises(DataError, match=r"deep\.jsonl, line 2: JSON nested deeper than 64"):
+            load_items(path)
+
+
+def test_moderate_nesting_and_null_lines_keep_their_own_messages(tmp_path):
+    nested = json.loads("[" * 10 + "]" * 10)
+    items = load_items(write_jsonl(tmp_path / "ok.jsonl", [record(0, x=nested)]))
+    assert items[0].extras["x"] == nested
+    path = tmp_path / "null.jsonl"
+    path.write_text("null\n", encoding="utf-8")
+    with pytest.raises(DataError, match="line 1: expected a JSON object"):
+        load_items(path)
+
+
+def test_a_csv_with_a_column_named_twice_is_refused(tmp_path):
+    path = tmp_path / "dup.csv"
+    path.write_text("id,text,price,price\na,thing,3,4\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"dup\.csv, line 1: column 'price' appears twice"):
+        load_items(path)
+
+
+def test_asking_for_a_split_the_file_lacks_is_an_error(tmp_path):
+    plain = write_jsonl(tmp_path / "plain.jsonl", [record(0), record(1)])
+    with pytest.raises(DataError, match=r"no item in split 'test' \(no split field\)"):
+        load_items(plain, split="test")
+    split = write_jsonl(tmp_path / "split.jsonl", [record(0, split="train")])
+    with pytest.raises(DataError, match=r"no item in split 'test' \(splits in the file: train\)"):
+        load_items(split, split="test")
+    assert len(load_items(split, split="train")) == 1

@@ -1,5 +1,10 @@
+import errno
 import json
 import math
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -55,9 +60,17 @@ def test_tolerance_changes_hits(items):
     assert results.hit_rate == pytest.approx(0.8)  # every error but 400 is under 60
 
 
-def test_rmsle_clips_negative_guesses_at_zero(items):
-    results = Tester(lambda item: -5.0, items[:1]).run()
-    assert results.rmsle == pytest.approx(math.log1p(10.0))
+def test_guesses_that_are_no_price_are_failures_with_the_reason(items):
+    table = {"i0": -5.0, "i1": 1e308, "i2": 0.0, "i3": Estimate(price=2e9, reply="$2e9"), "i4": 400}
+    results = Tester(lambda item: table[item.id], items).run()
+    failed = {r.id: r.failure for r in results.failures}
+    assert set(failed) == {"i0", "i1", "i3"}
+    assert "guess -5 is negative" in failed["i0"]
+    assert "above the ceiling of 1e+09" in failed["i1"]
+    assert results.failures[-1].reply == "$2e9"
+    assert math.isfinite(results.mean_error) and results.mean_error == pytest.approx(50.0)
+    lenient = Tester(lambda item: table[item.id], items, max_guess=1e10).run()
+    assert lenient.n_failed == 2  # the ceiling is configurable: 2e9 now scores
 
 
 def test_failures_are_counted_apart_never_as_zero(items):
@@ -201,6 +214,93 @@ def test_a_pricer_that_hangs_times_out_as_a_failure(items):
     assert list(failed) == ["i1"] and "no answer within 0.3 s" in failed["i1"]
 
 
+def many_items(n: int) -> list[Item]:
+    return [
+        Item(id=f"m{k:02d}", title=f"Thing {k}", text=f"Thing {k}", price=10.0 + k)
+        for k in range(n)
+    ]
+
+
+def test_the_timeout_runs_from_when_an_item_starts_and_stuck_threads_are_replaced():
+    release = threading.Event()
+    hanging = {f"m{k:02d}" for k in range(0, 36, 2)}  # 18 of 40 never answer
+
+    def hangs_on_some(item):
+        if item.id in hanging:
+            release.wait(60)
+            return 1.0  # a late answer, after the item timed out: must be dropped
+        time.sleep(0.01)
+        return item.price
+
+    started = time.perf_counter()
+    try:
+        results = Tester(hangs_on_some, many_items(40), timeout=0.2, workers=2).run()
+    finally:
+        release.set()
+    assert time.perf_counter() - started < 10
+    assert {r.id for r in results.failures} == hanging  # not the 22 that answer at once
+    assert all("no answer within 0.2 s" in (r.failure or "") for r in results.failures)
+    assert results.n_priced == 22 and results.mean_error == 0.0
+    assert results.complete and len(results.records) == 40
+
+
+HUNG_RUN = """
+import sys, threading, pricebench
+from pathlib import Path
+from pricebench.cli import main
+
+class Hangs:
+    name = "hangs"
+
+    def predict(self, item):
+        Path(sys.argv[1]).touch()  # tell the test that pricing has begun
+        if int(item.id) % 2 or sys.argv[2] == "all":
+            threading.Event().wait()  # forever
+        return 10.0
+
+pricebench.register("hangs", Hangs)
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+def hung_run(tmp_path, which, *options):
+    data = tmp_path / "items.jsonl"
+    data.write_text(
+        "".join(
+            json.dumps({"id": str(k), "text": f"t{k}", "price": 5 + k}) + "\n" for k in range(30)
+        )
+    )
+    script = tmp_path / "hung.py"
+    script.write_text(HUNG_RUN)
+    out = tmp_path / "out"
+    marker = tmp_path / "began"
+    command = [sys.executable, str(script), str(marker), which, "run", "hangs"]
+    command += ["--data", str(data), "--size", "6", "--out", str(out), "--workers", "2", *options]
+    return command, marker, out
+
+
+def test_a_run_with_hung_pricer_threads_still_exits(tmp_path):
+    command, _, out = hung_run(tmp_path, "odd", "--timeout", "0.3")
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    header = json.loads((out / "hangs" / "run.json").read_text())
+    assert header["status"] == "complete"
+    assert len((out / "hangs" / "items.jsonl").read_text().splitlines()) == 6
+
+
+def test_ctrl_c_while_every_thread_hangs_exits_130_without_a_traceback(tmp_path):
+    command, marker, out = hung_run(tmp_path, "all")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 130 and "Traceback" not in err and "interrupted" in err
+    assert json.loads((out / "hangs" / "run.json").read_text())["status"] == "interrupted"
+
+
 def test_batch_pricers_are_used_in_bulk_and_isolated_on_failure(items):
     class Bulk:
         name = "bulk"
@@ -297,3 +397,198 @@ def test_resuming_with_other_parameters_is_refused_but_a_new_budget_is_not(items
     again = Tester(Tunable(budget=5.0), items[:2], out=out).run()
     assert again.header.params == {"scale": 1.0, "budget": 5.0}
     assert len(again.records) == 2
+
+
+def test_failure_records_keep_only_a_few_kb_of_a_huge_reply(items, tmp_path):
+    huge = "I would not know. " * 60_000  # about 1 MB, and no price in it
+
+    def rambles(item):
+        return huge
+
+    Tester(rambles, items[:1], out=tmp_path / "run").run()
+    record = json.loads((tmp_path / "run" / "items.jsonl").read_text())
+    assert record["guess"] is None and "cut: 1,080,000 characters" in record["reply"]
+    assert len(record["reply"]) + len(record["failure"]) < 6_000
+
+
+def test_secrets_in_errors_names_and_params_are_redacted_everywhere(items, tmp_path, capsys):
+    key = "sk-proj-abcdefghijklmnop1234"
+
+    class Leaky:
+        name = "openai-compatible:m@http://user:pa55@example.com/v1?api-key=hunter22"
+
+        def get_params(self):
+            return {"base_url": "http://user:pa55@example.com/v1", "model": "m"}
+
+        def predict(self, item):
+            if item.id == "i2":
+                raise StopRun(f"401 Unauthorized: Incorrect API key provided: {key}")
+            raise RuntimeError(f"error body echoes Bearer {key}")
+
+    out = tmp_path / "run"
+    results = Tester(Leaky(), items, out=out, verbose=True, progress=False).run()
+    printed = capsys.readouterr().err
+    stored = (out / "run.json").read_text() + (out / "items.jsonl").read_text()
+    for text in (stored, printed, results.summary()):
+        assert key not in text and "pa55" not in text and "hunter22" not in text
+    assert "[redacted]" in stored and results.header.status == "stopped"
+    assert "example.com/v1" in results.header.pricer
+
+
+def test_bootstrap_intervals_do_not_depend_on_completion_order(items):
+    results = Tester(Lookup(), items).run()
+    shuffled = Results(results.header, list(reversed(results.records)))
+    assert shuffled.scores == results.scores
+
+
+def test_the_summary_of_a_run_that_priced_nothing_says_why(items):
+    def down(item):
+        if item.id == "i0":
+            raise ValueError("odd one")
+        raise ConnectionError("Connection refused")
+
+    summary = Tester(down, items).run().summary()
+    assert "nan" not in summary
+    assert "all 5 items failed" in summary
+    assert "most common reason (4 of 5): ConnectionError: Connection refused" in summary
+
+
+def test_a_torn_last_line_is_repaired_on_resume_and_that_item_priced_again(items, tmp_path, capsys):
+    out = tmp_path / "run"
+    Tester(Lookup(), items, out=out).run()
+    items_file = out / "items.jsonl"
+    whole = items_file.read_bytes()
+    items_file.write_bytes(whole[: len(whole) - 25])  # a power cut in the middle of record i4
+    pricer = Lookup()
+    results = Tester(pricer, items, out=out).run()
+    assert "dropped a partial last line" in capsys.readouterr().err
+    assert pricer.calls == ["i4"]
+    lines = items_file.read_text().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == ["i0", "i1", "i2", "i3", "i4"]
+    assert Results.load(out).mean_error == results.mean_error == pytest.approx(102.0)
+
+
+def test_a_whole_last_record_without_its_newline_is_kept(items, tmp_path):
+    out = tmp_path / "run"
+    Tester(Lookup(), items, out=out).run()
+    items_file = out / "items.jsonl"
+    items_file.write_bytes(items_file.read_bytes().rstrip(b"\n"))
+    pricer = Lookup()
+    Tester(pricer, items, out=out, retry_failures=True).run()
+    assert pricer.calls == []
+    assert items_file.read_bytes().endswith(b"\n") and len(Results.load(out).records) == 5
+
+
+def test_a_run_never_writes_into_a_directory_holding_other_files(items, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "items.jsonl").write_text("precious\n")
+    for overwrite in (False, True):
+        with pytest.raises(ResultsError, match=r"not a pricebench run directory.*items\.jsonl"):
+            Tester(Lookup(), items, out=data, overwrite=overwrite).run()
+    assert (data / "items.jsonl").read_text() == "precious\n"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ResultsError, match="not a directory"):
+        Tester(Lookup(), items, out=tmp_path / "file").run()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert Tester(Lookup(), items, out=empty).run().complete
+
+
+def test_a_second_writer_on_a_running_directory_fails_at_once_naming_the_pid(items, tmp_path):
+    out = tmp_path / "run"
+    seen = []
+
+    class Meddler(Lookup):
+        def predict(self, item):
+            if item.id == "i1":  # another process starts on the same directory mid-run
+                for overwrite in (False, True):
+                    with pytest.raises(ResultsError, match=rf"in use .*\(pid {os.getpid()}\)"):
+                        Tester(Lookup(), items, out=out, overwrite=overwrite).run()
+                    seen.append(overwrite)
+            return super().predict(item)
+
+    results = Tester(Meddler(), items, out=out).run()
+    assert seen == [False, True]
+    assert results.complete and len(Results.load(out).records) == 5
+    assert Tester(Lookup(), items, out=out).run().complete  # the lock went with the first run
+
+
+def test_a_full_disk_stops_the_run_and_leaves_a_readable_file(items, tmp_path, monkeypatch):
+    import pricebench.results as results_module
+
+    out = tmp_path / "run"
+    real_append = results_module._append
+    calls = []
+
+    def fills_up(file, data):
+        calls.append(1)
+        if len(calls) == 3:
+            file.write(data[: len(data) // 2])
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_append(file, data)
+
+    monkeypatch.setattr(results_module, "_append", fills_up)
+    stopped = Tester(Lookup(), items, out=out).run()
+    assert stopped.header.status == "stopped"
+    assert "No space left on device" in stopped.header.note
+    monkeypatch.setattr(results_module, "_append", real_append)
+    again = Results.load(out)
+    assert [r.id for r in again.records] == ["i0", "i1"]
+    assert again.header.status == "stopped"
+    assert Tester(Lookup(), items, out=out).run().complete
+
+
+def test_stop_run_on_a_thread_ends_the_run_at_once(items):
+    def dead(item):
+        raise StopRun("cannot reach http://localhost:11434/v1: is the server running?")
+
+    started = time.perf_counter()
+    results = Tester(dead, many_items(40), workers=4, timeout=5).run()
+    assert time.perf_counter() - started < 3
+    assert results.header.status == "stopped" and "cannot reach" in results.header.note
+
+
+def test_another_process_on_the_same_run_fails_at_once_naming_its_pid(tmp_path):
+    command, marker, out = hung_run(tmp_path, "all")
+    holder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        data = many_items(6)  # the lock is checked before anything else
+        for overwrite in (False, True):
+            with pytest.raises(ResultsError, match=rf"in use by another .*\(pid {holder.pid}\)"):
+                Tester(Lookup(), data, out=out / "hangs", overwrite=overwrite).run()
+    finally:
+        holder.kill()
+        holder.wait(10)
+    assert json.loads((out / "hangs" / "run.json").read_text())["status"] == "running"
+
+
+def test_a_directory_broken_by_a_glued_fragment_reads_and_resumes(items, tmp_path):
+    out = tmp_path / "run"
+    Tester(Lookup(), items, out=out).run()
+    items_file = out / "items.jsonl"
+    lines = items_file.read_text().splitlines(keepends=True)
+    # What older versions left: the torn i3 record with the re-priced one appended onto it.
+    items_file.write_text("".join(lines[:3]) + lines[3][:20] + lines[3] + lines[4])
+    assert [r.id for r in Results.load(out).records] == ["i0", "i1", "i2", "i3", "i4"]
+    pricer = Lookup()
+    assert Tester(pricer, items, out=out).run().complete and pricer.calls == []
+    items_file.write_text("".join(lines[:2]) + "garbage\n" + "".join(lines[2:]))
+    with pytest.raises(ResultsError, match=r"items\.jsonl, line 3: not a valid item record"):
+        Results.load(out)
+
+
+def test_a_line_torn_inside_a_multibyte_character_is_repaired(tmp_path):
+    out = tmp_path / "run"
+    euro = [Item(id=f"e{k}", title="Prix €€€€ " * 5, text="t", price=10.0 + k) for k in range(3)]
+    Tester(Lookup({"e0": 1.0, "e1": 2.0, "e2": 3.0}), euro, out=out).run()
+    items_file = out / "items.jsonl"
+    data = items_file.read_bytes()
+    cut = data.rindex("€".encode()) + 1  # in the middle of the last record's last euro sign
+    items_file.write_bytes(data[:cut])
+    assert len(Results.load(out).records) == 2
+    pricer = Lookup({"e0": 1.0, "e1": 2.0, "e2": 3.0})
+    assert Tester(pricer, euro, out=out).run().complete and pricer.calls == ["e2"]

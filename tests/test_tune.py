@@ -239,7 +239,8 @@ def test_a_local_sklearn_pricer_tunes_offline(course):
             return self
 
         def predict_batch(self, items):
-            return [float(p) for p in self.model_.predict([i.text for i in items])]
+            # Ridge can go below zero, and a negative guess is a failure, not a price.
+            return [max(0.0, float(p)) for p in self.model_.predict([i.text for i in items])]
 
         def predict(self, item):
             return self.predict_batch([item])[0]

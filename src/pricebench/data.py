@@ -11,6 +11,7 @@ import csv
 import gzip
 import json
 import random
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from pricebench.errors import DataError
 from pricebench.items import Item, fingerprint
 
 VALIDATION_NAMES = ("validation", "val", "valid", "dev")
+MAX_DEPTH = 64  # JSON nested deeper than this is refused: nothing an item holds needs more
 _ITEM_FIELDS = ("id", "title", "text", "price", "category", "split")
 
 
@@ -115,7 +117,12 @@ def load_items(path: str | Path, *, split: str | None = None, **read_options: An
     """
     items, _ = _read(Path(path), **read_options)
     if split is not None:
-        items = [i for i in items if i.split == split]
+        chosen = [i for i in items if i.split == split]
+        if not chosen:
+            present = sorted({str(i.split) for i in items if i.split is not None})
+            has = f"splits in the file: {', '.join(present)}" if present else "no split field"
+            raise DataError(f"{path}: no item in split {split!r} ({has})")
+        items = chosen
     return items
 
 
@@ -214,6 +221,7 @@ def _describe(error: ValidationError, price_column: str) -> str:
 def _numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
     """(line number, decoded line) of a plain or gzipped file; bad bytes name their line."""
     opener = gzip.open if path.suffix.lower() == ".gz" else open
+    number = 0
     try:
         with opener(path, "rb") as handle:
             for number, raw in enumerate(handle, start=1):
@@ -225,8 +233,8 @@ def _numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
                         f"(byte 0x{raw[error.start]:02x} at column {error.start + 1})"
                     ) from None
                 yield number, text
-    except (OSError, EOFError) as error:  # a corrupt or truncated gzip stream
-        raise DataError(f"{path}: cannot read ({error})") from None
+    except (OSError, EOFError, zlib.error) as error:  # a corrupt or truncated gzip stream
+        raise DataError(f"{path}, line {number + 1}: cannot read ({error})") from None
 
 
 def _jsonl_rows(path: Path, lines: Iterator[tuple[int, str]]) -> Iterator[tuple[int, dict]]:
@@ -239,9 +247,29 @@ def _jsonl_rows(path: Path, lines: Iterator[tuple[int, str]]) -> Iterator[tuple[
             raise DataError(
                 f"{path}, line {number}: invalid JSON ({error.msg} at column {error.colno})"
             ) from None
+        except RecursionError:
+            record = _TOO_DEEP
+        if record is _TOO_DEEP or _depth(record) > MAX_DEPTH:
+            raise DataError(f"{path}, line {number}: JSON nested deeper than {MAX_DEPTH} levels")
         if not isinstance(record, dict):
             raise DataError(f"{path}, line {number}: expected a JSON object, got {text[:40]!r}")
         yield number, record
+
+
+_TOO_DEEP = object()  # what a line nested beyond Python's recursion limit reads as
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in `value`, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            node = list(node.values())
+        if isinstance(node, list):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in node if isinstance(child, (dict, list)))
+    return deepest
 
 
 def _csv_rows(
@@ -261,6 +289,14 @@ def _csv_rows(
         raise DataError(f"{path}, line 1: bad CSV header ({error})") from None
     if not header:
         return
+    first: dict[str, int] = {}
+    for position, name in enumerate(header, start=1):
+        if name in first:
+            raise DataError(
+                f"{path}, line 1: column {name!r} appears twice (columns {first[name]} and "
+                f"{position}); rename one"
+            )
+        first[name] = position
     wanted = [*(columns.text or ["text"]), columns.price]
     wanted += [c for c in (columns.id, columns.title, columns.category) if c]
     for name in wanted:

@@ -8,6 +8,7 @@ or `?api-key=`. `redact` and `redact_url` take them out before such text is stor
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 REDACTED = "[redacted]"
@@ -59,3 +60,14 @@ def redact_url(url: str) -> str:
             query = urlencode(cleaned, safe="[]")
     cleaned_url = urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
     return _KEY_LIKE.sub(REDACTED, cleaned_url)
+
+
+def redact_value(value: Any) -> Any:
+    """`value` (text, or the lists and dicts of it a run header holds) with strings redacted."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list | tuple):
+        return [redact_value(v) for v in value]
+    if isinstance(value, dict):
+        return {key: redact_value(v) for key, v in value.items()}
+    return value

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from pricebench._version import __version__
 from pricebench.charts import leaderboard_chart, run_chart
 from pricebench.compare import Board, Leaderboard, leaderboard
+from pricebench.redact import redact
 from pricebench.reference import NOT_MEASURED, reference_boards, reference_source
 from pricebench.results import Results, money
 
@@ -103,7 +104,7 @@ def _board_table(board: Board) -> str:
         seconds = row.seconds
         css = "best" if row.rank == 1 else ("worse" if row.worse_than_best else "")
         rows.append(
-            f'<tr class="{css}"><td class="num">{row.rank}</td><td>{escape(row.label)}</td>'
+            f'<tr class="{css}"><td class="num">{row.rank}</td><td>{_safe(row.label)}</td>'
             + _cell(
                 money(s.mean_error, c), f"{s.mean_error_ci.low:,.2f}, {s.mean_error_ci.high:,.2f}"
             )
@@ -157,21 +158,26 @@ def _reference_section() -> str:
     return "\n".join(parts)
 
 
+def _safe(text: str) -> str:
+    """Text from a run, escaped, and redacted again: runs saved by older versions were not."""
+    return escape(redact(text))
+
+
 def _run_section(run: Results, label: str, worst: int) -> str:
     h = run.header
     parts = [
-        f"<h2>{escape(label)}</h2>",
-        f'<p class="meta">{escape(h.dataset)}, {h.n_items} items, status {escape(h.status)}'
-        f"{', ' + escape(h.note) if h.note else ''}; started {escape(h.started_at)}; "
-        f"params {escape(str(h.params))}</p>",
-        f"<p>{escape(run.summary())}</p>",
+        f"<h2>{_safe(label)}</h2>",
+        f'<p class="meta">{_safe(h.dataset)}, {h.n_items} items, status {escape(h.status)}'
+        f"{', ' + _safe(h.note) if h.note else ''}; started {escape(h.started_at)}; "
+        f"params {_safe(str(h.params))}</p>",
+        f"<p>{_safe(run.summary())}</p>",
     ]
     if run.priced:
-        parts.append(_png(run_chart(run), f"charts of {label}"))
+        parts.append(_png(run_chart(run), f"charts of {redact(label)}"))
         parts.append(_worst_table(run, worst))
     if run.failures:
         items = "".join(
-            f"<li>{escape(r.title[:80])}: <span class='failure'>{escape(r.failure or '')}</span>"
+            f"<li>{escape(r.title[:80])}: <span class='failure'>{_safe(r.failure or '')}</span>"
             "</li>"
             for r in run.failures
         )

@@ -4,13 +4,21 @@ A run lives in a directory: `run.json` (the header, rewritten whole when the run
 and `items.jsonl` (one record per priced item, appended and flushed as each item finishes). A crash
 or Ctrl-C loses at most the item in flight, and re-reading the directory gives the same `Results`.
 When an item appears twice (a failure retried on resume), the later record wins.
+
+While a run is written, `run.lock` holds an exclusive lock on the directory: a second process on
+the same run fails at once, naming the holder's pid. A partial last line (a power cut mid-write)
+is dropped when the run resumes, and that item is priced again. A write that fails (a full disk)
+is undone, so the file stays readable, and the run stops.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
+import sys
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from functools import cached_property
@@ -20,11 +28,15 @@ from typing import IO, Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from pricebench._version import __version__
-from pricebench.errors import ResultsError
+from pricebench.errors import ResultsError, StopRun
 from pricebench.metrics import Scores, Tolerance, score
 
 HEADER_FILE = "run.json"
 ITEMS_FILE = "items.jsonl"
+LOCK_FILE = "run.lock"
+# What may already be in a directory that holds no run.json yet: a run never writes into a
+# directory holding anything else (it could be someone's data).
+_FRESH_DIRECTORY_FILES = frozenset({LOCK_FILE, HEADER_FILE + ".tmp"})
 FORMAT_VERSION = 1
 
 Status = Literal["running", "complete", "stopped", "interrupted"]
@@ -97,7 +109,8 @@ class Results:
 
     @cached_property
     def scores(self) -> Scores:
-        priced = self.priced
+        # In id order, so that the bootstrap intervals do not depend on which thread finished first.
+        priced = sorted(self.priced, key=lambda r: r.id)
         return score(
             [r.error for r in priced],  # type: ignore[misc]
             [r.squared_log_error for r in priced],  # type: ignore[misc]
@@ -148,8 +161,17 @@ class Results:
     def complete(self) -> bool:
         return self.header.status == "complete"
 
+    def failure_reasons(self) -> list[tuple[str, int]]:
+        """The failures' reasons (their exception's type), most common first, with their counts."""
+        counts = Counter(
+            (r.failure or "").partition(":")[0].strip() or "unknown" for r in self.failures
+        )
+        return counts.most_common()
+
     def summary(self) -> str:
         """One line: the headline metrics as the course printed them, with their 95% CIs."""
+        if self.n_priced == 0:
+            return f"{self.name}: {self.why_nothing_priced()}"
         s, currency = self.scores, self.header.currency
         return (
             f"{self.name}: error {money(s.mean_error, currency)} "
@@ -157,6 +179,18 @@ class Results:
             f"RMSLE {s.rmsle:.2f} [{s.rmsle_ci.low:.2f}, {s.rmsle_ci.high:.2f}]  "
             f"hits {s.hit_rate:.1%} [{s.hit_rate_ci.low:.1%}, {s.hit_rate_ci.high:.1%}]  "
             f"n={self.n_priced} failed={self.n_failed}"
+        )
+
+    def why_nothing_priced(self) -> str:
+        """For a run that priced nothing: how many items failed and the most common reason."""
+        if not self.records:
+            return f"nothing priced yet (status {self.header.status})"
+        reasons = self.failure_reasons()
+        reason, count = reasons[0]
+        example = next(r.failure for r in self.failures if (r.failure or "").startswith(reason))
+        return (
+            f"nothing priced: all {self.n_failed} items failed; most common reason ({count} of "
+            f"{self.n_failed}): {' '.join((example or '').split())[:300]}"
         )
 
     def chart(self, path: str | Path | None = None):  # -> matplotlib Figure
@@ -200,20 +234,38 @@ def _read_records(items_file: Path) -> dict[str, ItemResult]:
     records: dict[str, ItemResult] = {}
     if not items_file.exists():
         return records
-    with items_file.open(encoding="utf-8") as lines:
+    with items_file.open("rb") as lines:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
-            try:
-                record = ItemResult.model_validate_json(line)
-            except ValidationError:
-                if not line.endswith("\n"):  # the last line, cut by a crash mid-write
+            record = _parse_record(line)
+            if record is None:
+                if not line.endswith(b"\n"):  # the last line, cut by a crash mid-write
                     break
                 message = f"{items_file}, line {number}: not a valid item record"
                 raise ResultsError(message) from None
             records.pop(record.id, None)  # keep file order of the latest record per id
             records[record.id] = record
     return records
+
+
+def _parse_record(line: bytes) -> ItemResult | None:
+    """The record on `line`, or None when it holds none.
+
+    Earlier versions appended onto a line torn by a crash, gluing a fragment to the next
+    record: `{"id": "i4", "tit{"id": "i4", ...}`. The whole record at the end is taken (the
+    fragment's item was priced again in it), so that such directories can be read and resumed.
+    """
+    try:
+        return ItemResult.model_validate_json(line)
+    except ValidationError:
+        start = line.rfind(b'{"id":')
+        if start <= 0:
+            return None
+        try:
+            return ItemResult.model_validate_json(line[start:])
+        except ValidationError:
+            return None
 
 
 class RunWriter:
@@ -223,7 +275,9 @@ class RunWriter:
         self.path = path
         self.header = header
         self.records = records
-        self._file: IO[str] | None = None
+        self.repaired: str | None = None
+        self._file: IO[bytes] | None = None
+        self._lock: RunLock | None = None
 
     @classmethod
     def open(cls, path: Path, header: RunHeader, *, overwrite: bool = False) -> RunWriter:
@@ -232,31 +286,29 @@ class RunWriter:
         "The same run" means the same pricer name, the same evaluated items (fingerprint) and the
         same parameters, but for those that change how a run goes rather than what it guesses
         (`RESUMABLE_PARAMS`: a bigger budget may continue a run that hit its cap).
+        A directory that holds other files but no run is refused, even with `overwrite`.
+        `repaired` says what was fixed in the directory before resuming (a partial last line).
         """
-        if (path / HEADER_FILE).exists() and not overwrite:
-            old = read_run(path)
-            if (old.header.pricer, old.header.fingerprint) != (header.pricer, header.fingerprint):
-                raise ResultsError(
-                    f"{path} holds a run of {old.header.pricer!r} on data {old.header.fingerprint},"
-                    f" not {header.pricer!r} on {header.fingerprint}: choose another output"
-                    " directory, or overwrite it"
-                )
-            changed = _changed_params(old.header.params, header.params)
-            if changed:
-                raise ResultsError(
-                    f"{path} holds a run of {header.pricer!r} with other parameters "
-                    f"({', '.join(changed)}): choose another output directory, or overwrite it"
-                )
-            header = old.header.model_copy(
-                update={"status": "running", "finished_at": None, "params": header.params}
-            )
-            records = {r.id: r for r in old.records}
-        else:
-            path.mkdir(parents=True, exist_ok=True)
-            (path / ITEMS_FILE).unlink(missing_ok=True)
-            records = {}
-        writer = cls(path, header, records)
-        writer.write_header()
+        resuming = (path / HEADER_FILE).exists()
+        if not resuming:
+            _check_fresh_directory(path)
+        path.mkdir(parents=True, exist_ok=True)
+        lock = RunLock.acquire(path)
+        try:
+            repaired = None
+            if resuming and not overwrite:
+                repaired = repair_tail(path / ITEMS_FILE)
+                header, records = _resume(path, header)
+            else:
+                (path / ITEMS_FILE).unlink(missing_ok=True)
+                records = {}
+            writer = cls(path, header, records)
+            writer._lock = lock
+            writer.repaired = repaired
+            writer.write_header()
+        except BaseException:
+            lock.release()
+            raise
         return writer
 
     @classmethod
@@ -265,27 +317,48 @@ class RunWriter:
         return cls(None, header, {})
 
     def add(self, record: ItemResult) -> None:
-        self.records[record.id] = record
+        """Keep `record`, appending it to `items.jsonl`; `StopRun` when it cannot be written."""
         if self.path is None:
+            self.records[record.id] = record
             return
+        items_file = self.path / ITEMS_FILE
         if self._file is None:
-            self._file = (self.path / ITEMS_FILE).open("a", encoding="utf-8")
-        self._file.write(record.model_dump_json() + "\n")
-        self._file.flush()
+            self._file = items_file.open("ab", buffering=0)
+        before = self._file.tell()
+        try:
+            _append(self._file, (record.model_dump_json() + "\n").encode("utf-8"))
+        except OSError as error:
+            # Take back the part that was written, so that the file ends with a whole line.
+            os.ftruncate(self._file.fileno(), before)
+            reason = error.strerror or str(error)
+            raise StopRun(f"cannot write {items_file} ({reason}): the run stopped") from None
+        self.records[record.id] = record
 
     def finish(self, status: Status, note: str | None = None, **totals: float) -> None:
+        """Record how the run ended and let go of the directory."""
         self.close()
         self.header = self.header.model_copy(
             update={"status": status, "note": note, "finished_at": _now(), "totals": totals}
         )
-        self.write_header()
+        try:
+            self.write_header()
+        except OSError as error:  # a full disk: the old header stays, and a resume still works
+            print(f"warning: cannot write {self.path}/{HEADER_FILE} ({error})", file=sys.stderr)
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
 
     def write_header(self) -> None:
         if self.path is None:
             return
         tmp = self.path / (HEADER_FILE + ".tmp")
-        tmp.write_text(self.header.model_dump_json(indent=2), encoding="utf-8")
-        os.replace(tmp, self.path / HEADER_FILE)
+        try:
+            tmp.write_text(self.header.model_dump_json(indent=2), encoding="utf-8")
+            os.replace(tmp, self.path / HEADER_FILE)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            raise
 
     def close(self) -> None:
         if self._file is not None:
@@ -294,6 +367,142 @@ class RunWriter:
 
     def results(self) -> Results:
         return Results(self.header, list(self.records.values()), self.path)
+
+
+def _resume(path: Path, header: RunHeader) -> tuple[RunHeader, dict[str, ItemResult]]:
+    """The header and records of the run at `path`, if `header` describes the same run."""
+    old = read_run(path)
+    if (old.header.pricer, old.header.fingerprint) != (header.pricer, header.fingerprint):
+        raise ResultsError(
+            f"{path} holds a run of {old.header.pricer!r} on data {old.header.fingerprint},"
+            f" not {header.pricer!r} on {header.fingerprint}: choose another output"
+            " directory, or overwrite it"
+        )
+    changed = _changed_params(old.header.params, header.params)
+    if changed:
+        raise ResultsError(
+            f"{path} holds a run of {header.pricer!r} with other parameters "
+            f"({', '.join(changed)}): choose another output directory, or overwrite it"
+        )
+    header = old.header.model_copy(
+        update={"status": "running", "finished_at": None, "params": header.params}
+    )
+    return header, {r.id: r for r in old.records}
+
+
+def _check_fresh_directory(path: Path) -> None:
+    """Refuse to start a run in a directory that holds files no run wrote (it may be data)."""
+    if path.exists() and not path.is_dir():
+        raise ResultsError(f"{path}: exists and is not a directory")
+    if not path.is_dir():
+        return
+    others = sorted(p.name for p in path.iterdir() if p.name not in _FRESH_DIRECTORY_FILES)
+    if others:
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        raise ResultsError(
+            f"{path} is not a pricebench run directory and is not empty ({shown}): "
+            "choose another output directory"
+        )
+
+
+def repair_tail(items_file: Path) -> str | None:
+    """Drop a partial last line (a crash mid-write) from `items_file`; what was done, if anything.
+
+    A last line that is a whole record but lost its newline is kept and given one. Lines before
+    the last are never touched.
+    """
+    if not items_file.is_file():
+        return None
+    with items_file.open("rb+") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        if size == 0:
+            return None
+        handle.seek(size - 1)
+        if handle.read(1) == b"\n":
+            return None
+        cut = _last_newline(handle, size) + 1
+        handle.seek(cut)
+        fragment = handle.read()
+        try:
+            ItemResult.model_validate_json(fragment)
+        except ValidationError:
+            handle.truncate(cut)
+            return (
+                f"{items_file}: dropped a partial last line ({size - cut} bytes, left by a crash "
+                "mid-write); that item is priced again"
+            )
+        handle.write(b"\n")
+        return None
+
+
+def _last_newline(handle: IO[bytes], size: int) -> int:
+    """The offset of the last newline before `size` in `handle`, or -1 when there is none."""
+    end = size
+    while end > 0:
+        start = max(0, end - 65536)
+        handle.seek(start)
+        found = handle.read(end - start).rfind(b"\n")
+        if found >= 0:
+            return start + found
+        end = start
+    return -1
+
+
+def _append(file: IO[bytes], data: bytes) -> None:
+    """Write all of `data` to an unbuffered file (a raw write may take only part of it)."""
+    view = memoryview(data)
+    while view:
+        written = file.write(view)
+        if not written:
+            raise OSError(errno.EIO, "write made no progress")
+        view = view[written:]
+
+
+class RunLock:
+    """An exclusive lock on a run directory, held by one process while it writes the run.
+
+    The operating system lets go of it when the process ends, however it ends (kill -9 too), so a
+    stale lock never blocks a resume. The lock file keeps the holder's pid, for the message.
+    """
+
+    def __init__(self, directory: Path, fd: int) -> None:
+        self.directory = directory
+        self.fd: int | None = fd
+
+    @classmethod
+    def acquire(cls, directory: Path) -> RunLock:
+        fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            _lock(fd)
+        except OSError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise ResultsError(
+                f"{directory} is in use by another pricebench process (pid {holder}): wait for it "
+                "to end, or choose another output directory"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        return cls(directory, fd)
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing the descriptor lets go of the lock
+            self.fd = None
+
+
+if sys.platform == "win32":  # pragma: no cover - CI runs on Linux
+    import msvcrt
+
+    def _lock(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+
+else:
+    import fcntl
+
+    def _lock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 # Parameters that change how a run goes, not what it guesses: a resumed run may change them.

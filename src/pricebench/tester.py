@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+import queue
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,10 +21,25 @@ from pricebench.errors import PricerError, StopRun
 from pricebench.items import Item, fingerprint
 from pricebench.metrics import Tolerance, squared_log_error
 from pricebench.pricer import Estimate, Pricer, as_pricer, estimate_one, pricer_params, to_estimate
+from pricebench.redact import redact, redact_value
 from pricebench.results import ItemResult, Results, RunHeader, RunWriter, money
 
 Outcome = Estimate | BaseException
 _COLOURS = {"green": "green", "orange": "yellow", "red": "red"}
+MAX_GUESS = 1e9  # default ceiling: a guess above it is a failure, not a score
+MAX_REPLY_CHARS = 4000  # of a reply kept in a record: enough to see what went wrong
+MAX_FAILURE_CHARS = 1000  # of a failure message kept in a record
+
+
+def clip(text: str | None, limit: int) -> str | None:
+    """`text` cut to about `limit` characters, saying how long it was."""
+    if text is None or len(text) <= limit:
+        return text
+    return f"{text[:limit]}... [cut: {len(text):,} characters in all]"
+
+
+class GuessError(ValueError):
+    """A number that is no price: negative, not finite or absurdly large."""
 
 
 class Tester:
@@ -33,6 +50,8 @@ class Tester:
     `workers` > 1 prices items on that many threads (for pricers that wait on a network).
     `timeout` (seconds) records an item as failed when the pricer takes longer.
     `mode="batch"` hands all items to the pricer's `batch_estimates` (provider batch jobs).
+    `max_guess`: a guess must be finite, at least 0 and at most this to be scored; any other
+    guess is recorded as a failure with the reason.
     """
 
     __test__ = False  # not a pytest test class, despite its name
@@ -56,6 +75,7 @@ class Tester:
         progress: bool | None = None,
         batch_size: int = 256,
         fit_seconds: float | None = None,
+        max_guess: float = MAX_GUESS,
     ) -> None:
         if workers < 1:
             raise PricerError(f"workers must be at least 1, got {workers}")
@@ -76,6 +96,7 @@ class Tester:
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.batch_size = batch_size
         self.fit_seconds = fit_seconds
+        self.max_guess = max_guess
         self.console = Console(stderr=True, highlight=False)
 
     @classmethod
@@ -94,9 +115,9 @@ class Tester:
 
     def run(self) -> Results:
         header = RunHeader(
-            pricer=self.pricer.name,
-            params=pricer_params(self.pricer),
-            dataset=self.dataset,
+            pricer=redact(self.pricer.name),
+            params=redact_value(pricer_params(self.pricer)),
+            dataset=redact(self.dataset),
             fingerprint=fingerprint(self.items),
             n_items=len(self.items),
             tolerance=self.tolerance,
@@ -108,6 +129,8 @@ class Tester:
             writer = RunWriter.in_memory(header)
         else:
             writer = RunWriter.open(self.out, header, overwrite=self.overwrite)
+            if writer.repaired:
+                self.console.print(f"[yellow]{escape(writer.repaired)}[/yellow]", soft_wrap=True)
         done = {r.id for r in writer.records.values() if not (self.retry_failures and r.failed)}
         pending = [item for item in self.items if item.id not in done]
         started = time.perf_counter()
@@ -119,13 +142,14 @@ class Tester:
                     writer.add(record)
                     advance(record)
         except StopRun as stop:
-            status, note = "stopped", str(stop)
-            self.console.print(f"[yellow]run stopped: {stop}[/yellow]")
+            status, note = "stopped", one_line(redact(str(stop)))
+            self.console.print(f"[yellow]run stopped: {escape(note)}[/yellow]", soft_wrap=True)
         except KeyboardInterrupt:
             writer.finish("interrupted", "interrupted by the user", **self._totals(writer, started))
             raise
         except BaseException as error:
-            writer.finish("interrupted", f"crashed: {error!r}", **self._totals(writer, started))
+            note = one_line(redact(f"crashed: {error!r}"))
+            writer.finish("interrupted", note, **self._totals(writer, started))
             raise
         writer.finish(status, note, **self._totals(writer, started))
         return writer.results()
@@ -175,30 +199,90 @@ class Tester:
                 yield item, outcome, latency
 
     def _threaded(self, items: list[Item]) -> Iterator[tuple[Item, Outcome, float]]:
-        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="pricebench")
-        queue = iter(items)
-        running: dict[Future, tuple[Item, float]] = {}
-        try:
-            while True:
-                while len(running) < 2 * self.workers and (item := next(queue, None)) is not None:
-                    running[pool.submit(self._attempt, item)] = (item, time.perf_counter())
-                if not running:
+        """Price `items` on `workers` threads; an item's timeout runs from when a thread takes it.
+
+        A thread stuck in a pricer past the timeout is left behind: its item is recorded as timed
+        out, its late answer is dropped, and a new thread takes its place. The threads are
+        daemons, so one that never returns cannot keep the process from exiting.
+        """
+        todo: queue.SimpleQueue[Item] = queue.SimpleQueue()
+        for item in items:
+            todo.put(item)
+        done: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
+        stop = threading.Event()
+        lock = threading.Lock()
+        running: dict[int, tuple[Item, float]] = {}  # thread number -> (its item, when it began)
+        abandoned: set[int] = set()
+
+        def work(number: int) -> None:
+            while not stop.is_set():
+                try:
+                    item = todo.get_nowait()
+                except queue.Empty:
                     return
-                finished, _ = wait(running, timeout=self.timeout, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    running.pop(future)
-                    yield future.result()
-                if self.timeout is not None:
-                    now = time.perf_counter()
-                    for future, (item, submitted) in list(running.items()):
-                        if now - submitted > self.timeout:
-                            running.pop(future)
-                            future.cancel()
-                            late = TimeoutError(f"no answer within {self.timeout:g} s")
-                            yield item, late, now - submitted
+                with lock:
+                    running[number] = (item, time.perf_counter())
+                try:
+                    outcome: tuple[bool, Any] = (False, self._attempt(item))
+                except BaseException as error:  # StopRun: the main thread ends the run
+                    outcome = (True, error)
+                with lock:
+                    running.pop(number, None)
+                    if number in abandoned:  # already recorded as timed out
+                        return
+                done.put(outcome)
+
+        threads = itertools.count()
+
+        def start_thread() -> None:
+            number = next(threads)
+            name = f"pricebench-{number}"
+            threading.Thread(target=work, args=(number,), name=name, daemon=True).start()
+
+        for _ in range(min(self.workers, len(items))):
+            start_thread()
+        left = len(items)
+        try:
+            while left:
+                try:
+                    fatal, outcome = done.get(timeout=self._wait(running, lock))
+                except queue.Empty:
+                    pass
+                else:
+                    if fatal:
+                        raise outcome
+                    left -= 1
+                    yield outcome
+                for item, late in self._overdue(running, abandoned, lock):
+                    left -= 1
+                    yield item, TimeoutError(f"no answer within {self.timeout:g} s"), late
+                    start_thread()  # in place of the one left behind
         finally:
-            # Do not wait for threads stuck in a pricer that hangs.
-            pool.shutdown(wait=False, cancel_futures=True)
+            stop.set()  # the threads take no new item; those in a pricer are not waited for
+
+    def _wait(self, running: dict[int, tuple[Item, float]], lock: threading.Lock) -> float:
+        """How long to wait for an answer before looking for overdue items again."""
+        if self.timeout is None:
+            return 0.5  # wake now and then, so that Ctrl-C is seen at once on every platform
+        with lock:
+            starts = [began for _, began in running.values()]
+        if not starts:
+            return min(0.5, self.timeout)
+        return min(0.5, max(0.005, min(starts) + self.timeout - time.perf_counter()))
+
+    def _overdue(
+        self, running: dict[int, tuple[Item, float]], abandoned: set[int], lock: threading.Lock
+    ) -> list[tuple[Item, float]]:
+        """The items in a pricer for longer than the timeout, with how long; their threads are
+        marked as left behind so that their late answers are dropped."""
+        if self.timeout is None:
+            return []
+        now = time.perf_counter()
+        with lock:
+            late = [n for n, (_, began) in running.items() if now - began > self.timeout]
+            abandoned.update(late)
+            taken = [running.pop(n) for n in late]
+        return [(item, now - began) for item, began in taken]
 
     def _batch_jobs(self, items: list[Item]) -> Iterator[tuple[Item, Outcome, float]]:
         batch_estimates = getattr(self.pricer, "batch_estimates", None)
@@ -211,14 +295,31 @@ class Tester:
                 yield by_id.pop(item_id), outcome, 0.0
 
     def _record(self, item: Item, outcome: Outcome, latency: float) -> ItemResult:
+        if isinstance(outcome, Estimate):
+            problem = self._check_guess(outcome.price)
+            if problem is not None:
+                return ItemResult(
+                    id=item.id,
+                    title=item.title,
+                    truth=item.price,
+                    latency=latency,
+                    failure=f"{GuessError.__name__}: {problem}",
+                    reply=clip(redact(outcome.reply or ""), MAX_REPLY_CHARS) or None,
+                    input_tokens=outcome.input_tokens,
+                    output_tokens=outcome.output_tokens,
+                    cost=outcome.cost,
+                    cached=outcome.cached,
+                )
         if isinstance(outcome, BaseException):
+            reply = getattr(outcome, "reply", None)
+            failure = clip(redact(f"{type(outcome).__name__}: {outcome}"), MAX_FAILURE_CHARS)
             return ItemResult(
                 id=item.id,
                 title=item.title,
                 truth=item.price,
                 latency=latency,
-                failure=f"{type(outcome).__name__}: {outcome}",
-                reply=getattr(outcome, "reply", None),
+                failure=failure,
+                reply=clip(redact(reply), MAX_REPLY_CHARS) if isinstance(reply, str) else None,
                 # A paid call whose reply held no price still counts toward the cost.
                 input_tokens=getattr(outcome, "input_tokens", 0),
                 output_tokens=getattr(outcome, "output_tokens", 0),
@@ -236,12 +337,22 @@ class Tester:
             hit=band == "green",
             band=band,
             latency=latency,
-            reply=outcome.reply,
+            reply=clip(redact(outcome.reply), MAX_REPLY_CHARS) if outcome.reply else outcome.reply,
             input_tokens=outcome.input_tokens,
             output_tokens=outcome.output_tokens,
             cost=outcome.cost,
             cached=outcome.cached,
         )
+
+    def _check_guess(self, guess: float) -> str | None:
+        """Why `guess` cannot be scored, or None when it can."""
+        if not math.isfinite(guess):
+            return f"guess {guess} is not a finite number"
+        if guess < 0:
+            return f"guess {guess:g} is negative"
+        if guess > self.max_guess:
+            return f"guess {guess:g} is above the ceiling of {self.max_guess:g} (max_guess)"
+        return None
 
     def _progress(self, total: int, done: int) -> _ProgressContext:
         return _ProgressContext(self, total, done)
@@ -249,7 +360,7 @@ class Tester:
     def _line(self, number: int, record: ItemResult) -> str:
         title = escape(record.title[:40])
         if record.failed:
-            failure = escape(record.failure or "")
+            failure = escape(one_line(record.failure or ""))
             return f"[magenta]{number}: FAILED {failure} Item: {title}[/magenta]"
         c = self.currency
         colour = _COLOURS[record.band or "red"]
@@ -269,6 +380,11 @@ class Tester:
             "output_tokens": float(sum(r.output_tokens for r in records)),
             "seconds": round(time.perf_counter() - started, 3),
         }
+
+
+def one_line(text: str) -> str:
+    """`text` on one line, for messages printed to the console or stored as a note."""
+    return " ".join(text.split())
 
 
 class _ProgressContext:

@@ -8,9 +8,11 @@ import sys
 from collections.abc import Sequence
 
 from rich.console import Console
+from rich.markup import escape
 
 from pricebench._version import __version__
 from pricebench.errors import PricebenchError
+from pricebench.redact import redact
 
 # Modules with an `add_parser(subparsers)` function, one per subcommand (or group of them).
 COMMANDS = (
@@ -27,10 +29,30 @@ COMMANDS = (
 )
 
 
+# The exit codes scripts can rely on (docs/core.md has the same table).
+EXIT_OK = 0  # every requested run complete, with at least one item priced
+EXIT_INTERNAL = 1  # an unexpected error inside pricebench (a bug): a traceback is printed
+EXIT_BAD_INPUT = 2  # bad input or usage: one line saying what and where
+EXIT_STOPPED = 3  # a run stopped early: fatal provider error, budget reached, disk full
+EXIT_NOTHING_PRICED = 4  # a run finished but every item failed
+EXIT_INTERRUPTED = 130  # Ctrl-C; the same command resumes
+
+EXIT_CODES = """exit codes:
+  0    every requested run complete, with at least one item priced
+  1    unexpected internal error (a bug: a traceback is printed)
+  2    bad input or usage (one line naming the file, line or option)
+  3    a run stopped early: fatal provider error (auth, quota, model not found, server
+       unreachable), budget reached or disk full; its status is "stopped", run again to resume
+  4    a run finished but priced nothing (every item failed; the summary says why)
+  130  interrupted (Ctrl-C); run the same command again to resume"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pricebench",
         description="Build, test and compare pricers: programs that estimate a price from text.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"pricebench {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -45,11 +67,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except PricebenchError as error:
-        console.print(f"[red]error:[/red] {error}", soft_wrap=True)
-        return 2
+        console.print(f"[red]error:[/red] {escape(redact(str(error)))}", soft_wrap=True)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/yellow]: run the same command again to resume")
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from pricebench.cli.leaderboard import print_leaderboard
-from pricebench.cli.run import add_run_options, run_specs
+from pricebench.cli.run import add_run_options, exit_code, run_specs
 from pricebench.compare import leaderboard
 
 # The course's baselines in its order, then the stronger local pricers. No API key needed.
@@ -53,4 +53,4 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def benchmark_command(args: argparse.Namespace) -> int:
     runs = run_specs(args, args.specs)
     print_leaderboard(leaderboard(runs), reference=args.reference)
-    return 0
+    return exit_code(runs)

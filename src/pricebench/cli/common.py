@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +17,7 @@ from rich.table import Table
 
 from pricebench.data import Dataset, load_dataset
 from pricebench.errors import PricebenchError
+from pricebench.redact import redact
 from pricebench.results import Results, money
 
 DEFAULT_DATA = Path("../shared/data/course-items.jsonl")
@@ -96,9 +99,21 @@ def parse_params(pairs: Sequence[str] | None) -> dict[str, Any]:
     return params
 
 
+MAX_SLUG = 80  # characters: far below any file system's limit on one name
+
+
 def slug(name: str) -> str:
-    """A directory name for a run of the pricer `name`."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "run"
+    """A safe directory or file name for a run of the pricer `name`.
+
+    Credentials are taken out first; the result never starts with a dot (so never `.` or `..`),
+    is never empty, and a long name is cut and ends with a hash of the whole name, so that it
+    stays unique. The run's `run.json` keeps the full name.
+    """
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", redact(name)).strip("._-") or "run"
+    if len(safe) > MAX_SLUG:
+        digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:12]
+        safe = f"{safe[: MAX_SLUG - 13].rstrip('._-')}-{digest}"
+    return safe
 
 
 def results_table(runs: Sequence[Results], title: str | None = None) -> Table:
@@ -114,13 +129,17 @@ def results_table(runs: Sequence[Results], title: str | None = None) -> Table:
         "status",
     ):
         table.add_column(column, justify="left" if column in ("pricer", "status") else "right")
-    for run in sorted(runs, key=lambda r: r.mean_error):
+    # Runs that priced nothing have no metrics: they go last, saying so instead of "$nan".
+    for run in sorted(runs, key=lambda r: (r.n_priced == 0, r.mean_error if r.n_priced else 0)):
         s, c = run.scores, run.header.currency
+        priced = run.n_priced > 0 and not math.isnan(s.mean_error)
+        ci = s.mean_error_ci
+        error = f"{money(s.mean_error, c)} [{ci.low:,.2f}, {ci.high:,.2f}]"
         table.add_row(
-            escape(run.name),
-            f"{money(s.mean_error, c)} [{s.mean_error_ci.low:,.2f}, {s.mean_error_ci.high:,.2f}]",
-            f"{s.rmsle:.2f}",
-            f"{s.hit_rate:.1%}",
+            escape(redact(run.name)),
+            error if priced else "all items failed",
+            f"{s.rmsle:.2f}" if priced else "-",
+            f"{s.hit_rate:.1%}" if priced else "-",
             str(run.n_priced),
             str(run.n_failed),
             run.cost_text(),

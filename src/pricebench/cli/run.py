@@ -8,9 +8,11 @@ from pathlib import Path
 
 from rich.console import Console
 
+from pricebench.cli import EXIT_NOTHING_PRICED, EXIT_OK, EXIT_STOPPED
 from pricebench.cli.common import add_data_options, load_data, parse_params, print_table, slug
 from pricebench.errors import PricebenchError
 from pricebench.metrics import Tolerance
+from pricebench.redact import redact
 from pricebench.registry import accepts, make_pricer
 from pricebench.results import Results
 from pricebench.tester import Tester
@@ -98,7 +100,16 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
 def run_command(args: argparse.Namespace) -> int:
     runs = run_specs(args, args.specs)
     print_table(runs, title=f"{runs[0].header.dataset} ({runs[0].header.n_items} items)")
-    return 0
+    return exit_code(runs)
+
+
+def exit_code(runs: list[Results]) -> int:
+    """3 when a run stopped early, else 4 when one priced nothing, else 0 (see `pricebench -h`)."""
+    if any(run.header.status == "stopped" for run in runs):
+        return EXIT_STOPPED
+    if any(run.n_priced == 0 for run in runs):
+        return EXIT_NOTHING_PRICED
+    return EXIT_OK
 
 
 def run_specs(args: argparse.Namespace, specs: list[str]) -> list[Results]:
@@ -133,7 +144,7 @@ def run_specs(args: argparse.Namespace, specs: list[str]) -> list[Results]:
             tolerance=Tolerance(*args.tolerance),
             workers=args.workers,
             timeout=args.timeout,
-            out=args.out / slug(pricer.name),
+            out=run_directory(args.out, pricer.name, console),
             overwrite=args.overwrite,
             retry_failures=args.retry_failures,
             mode="batch" if args.batch else "interactive",
@@ -146,3 +157,13 @@ def run_specs(args: argparse.Namespace, specs: list[str]) -> list[Results]:
         console.print(results.summary(), markup=False, soft_wrap=True)
         runs.append(results)
     return runs
+
+
+def run_directory(out: Path, name: str, console: Console) -> Path:
+    """`OUT/<safe name>`: a pricer's name never leads outside `out`; a changed name is shown."""
+    directory = out / slug(name)
+    if directory.name != name:
+        shown = redact(name)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        console.print(f"{shown!r} is written to {directory}", markup=False, soft_wrap=True)
+    return directory
