@@ -22,7 +22,8 @@ from pricebench.pricer import Estimate, Pricer, as_pricer, estimate_one, pricer_
 from pricebench.results import ItemResult, Results, RunHeader, RunWriter, money
 
 Outcome = Estimate | BaseException
-_COLOURS = {"green": "green", "orange": "yellow", "red": "red"}
+# Amber as a hex colour: rich's "yellow" is drawn olive (#808000) in Jupyter.
+_COLOURS = {"green": "green", "orange": "#ffb000", "red": "red"}
 
 
 class Tester:
