@@ -129,7 +129,13 @@ class Tester:
             writer.finish("interrupted", f"crashed: {error!r}", **self._totals(writer, started))
             raise
         writer.finish(status, note, **self._totals(writer, started))
-        return writer.results()
+        results = writer.results()
+        if results.failures and not results.priced:  # often an unfitted or misconfigured pricer
+            first = escape(results.failures[0].failure or "")
+            self.console.print(
+                f"[yellow]priced nothing: every item failed, e.g. {first}[/yellow]", soft_wrap=True
+            )
+        return results
 
     def _outcomes(self, items: list[Item]) -> Iterator[tuple[Item, Outcome, float]]:
         if not items:
@@ -300,6 +306,6 @@ class _ProgressContext:
         self.count += 1
         self.failed += record.failed
         if self.tester.verbose:
-            self.tester.console.print(self.tester._line(self.count, record))
+            self.tester.console.print(self.tester._line(self.count, record), soft_wrap=True)
         if self.bar is not None:
             self.bar.update(self.task, advance=1, failed=self.failed)
