@@ -43,7 +43,7 @@ class StopRun(PricebenchError):  # noqa: N818 - it is a signal, not a failure of
 
 
 # Optional SDKs and the extra that installs each.
-EXTRAS = {"openai": "openai", "anthropic": "anthropic", "skops": "local"}
+EXTRAS = {"openai": "openai", "anthropic": "anthropic"}
 
 
 class MissingExtra(PricebenchError, ImportError):
