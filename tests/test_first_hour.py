@@ -17,7 +17,11 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 
 
 def pricebench(
-    *argv: str, cwd: Path | None = None, pythonpath: tuple[Path, ...] = (), **env: str
+    *argv: str,
+    cwd: Path | None = None,
+    pythonpath: tuple[Path, ...] = (),
+    stdin: str | None = None,
+    **env: str,
 ) -> subprocess.CompletedProcess:
     """Run the installed console script with this checkout's code (and `pythonpath` first)."""
     script = Path(sys.executable).with_name("pricebench")
@@ -28,7 +32,13 @@ def pricebench(
     environment.pop("ANTHROPIC_API_KEY", None)
     environment.update(env)
     return subprocess.run(
-        [*command, *argv], capture_output=True, text=True, cwd=cwd, env=environment, timeout=300
+        [*command, *argv],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=environment,
+        timeout=300,
+        input=stdin,
     )
 
 
@@ -267,3 +277,71 @@ def test_pricers_lists_syntax_and_descriptions():
     assert "stacked" in local_best
     described = pricebench("pricers", "--help").stdout
     assert "spec" in described.lower() and "your own" in described
+
+
+# --- 11. the human baseline ------------------------------------------------------------------
+
+
+def test_play_asks_again_on_bad_input_resumes_and_shows_your_place(tmp_path):
+    out = ("--out", str(tmp_path / "results"), "--data", str(COURSE_ITEMS))
+    assert pricebench("run", "constant", "--size", "3", *out).returncode == 0
+    # Empty, text and negative answers ask again; q stops the game, to be continued.
+    first = pricebench("play", "--size", "3", *out, stdin="\nabc\n-5\n25\nq\n")
+    assert first.returncode == 130
+    assert first.stdout.count("a price, please") == 3
+    assert "1: Guess: $25.00" in first.stderr
+    again = pricebench("play", "--size", "3", *out, stdin="$1,000\n30\n")
+    assert again.returncode == 0, again.stderr
+    assert "2: Guess: $1,000.00" in again.stderr and "3: Guess: $30.00" in again.stderr
+    records = (tmp_path / "results" / "human" / "items.jsonl").read_text().splitlines()
+    assert [json.loads(line)["guess"] for line in records] == [25.0, 1000.0, 30.0]
+    assert "your place on these 3 items" in again.stdout
+    assert "human" in again.stdout and "constant" in again.stdout
+
+
+def test_a_sheet_of_guesses_is_exported_and_scored(tmp_path):
+    import csv
+
+    sheet = tmp_path / "sheet.csv"
+    data = ("--data", str(COURSE_ITEMS), "--size", "3")
+    assert pricebench("play", *data, "--export", str(sheet)).returncode == 0
+    rows = list(csv.DictReader(sheet.open()))
+    assert len(rows) == 3 and all(row["guess"] == "" and row["title"] for row in rows)
+    rows[0]["guess"], rows[1]["guess"] = "10", "$20.50"  # the third left blank: a failure
+    with sheet.open("w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    done = pricebench("run", f"human:{sheet}", *data, "--out", str(tmp_path / "results"))
+    assert done.returncode == 0, done.stderr
+    assert "n=2 failed=1" in done.stderr
+    rows[2]["guess"] = "lots"
+    with sheet.open("w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    bad = pricebench("run", f"human:{sheet}", *data, "--out", str(tmp_path / "other"))
+    assert bad.returncode == 2
+    assert "sheet.csv, line 4: guess 'lots' is not a positive number" in _one_line(bad.stderr)
+
+
+# --- 10. smaller things ----------------------------------------------------------------------
+
+ROOT = SRC.parent
+
+
+def test_the_license_file_matches_pyproject():
+    assert 'license = "MIT"' in (ROOT / "pyproject.toml").read_text()
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+
+
+def test_docs_name_no_absolute_path_of_the_machine():
+    assert "/work/" not in (ROOT / "docs" / "frontier.md").read_text()
+
+
+def test_run_options_show_their_defaults():
+    text = pricebench("run", "--help").stdout
+    for option in ("--workers", "--timeout", "--id-column"):
+        assert option in text
+    assert "threads pricing at once (default: 1)" in " ".join(text.split())
+    assert "column holding each item's id" in " ".join(text.split())

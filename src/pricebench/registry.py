@@ -56,6 +56,7 @@ _BUILTIN: dict[str, str] = {
     "openai-compatible": "pricebench.providers.openai:openai_compatible",
     "anthropic": "pricebench.providers.anthropic:AnthropicPricer",
     "ft": "pricebench.finetune:fine_tuned_pricer",
+    "human": "pricebench.human:HumanPricer",
 }
 
 # NAME -> (how to write it, what it is), for `pricebench pricers`.
@@ -86,6 +87,7 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
         "anthropic:MODEL",
         "a Claude model (ANTHROPIC_API_KEY); `claude-...` works",
     ),
+    "human": ("human:SHEET.csv", "your guesses from a sheet (`pricebench play --export`)"),
     "ft": ("ft:MODEL_ID", "an OpenAI fine-tuned model, e.g. ft:gpt-4o-mini-2024-07-18:org::id"),
 }
 # Ways to name a pricer that are not a NAME, for `pricebench pricers`.
