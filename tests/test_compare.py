@@ -223,3 +223,19 @@ def test_compare_is_symmetric(course_runs):
     assert ab.p_value == pytest.approx(ba.p_value)
     assert (ab.wins_a, ab.wins_b) == (ba.wins_b, ba.wins_a)
     assert ab.ci.low == pytest.approx(-ba.ci.high) and ab.ci.high == pytest.approx(-ba.ci.low)
+
+
+def test_a_leaderboard_is_subscriptable_and_prints_as_text():
+    runs = [_run("good", [("1", 100, 101), ("2", 50, 52)]), _run("bad", [("1", 100, 300)])]
+    board = leaderboard(runs, resamples=100)
+    assert board[0][0].label == "good" and board[0][-1].label == "bad"
+    assert [row.label for row in board[0]] == ["good", "bad"] and len(board[0]) == 2
+    assert str(board) == board.text() and "1. good" in str(board)
+
+
+def test_a_tuning_table_prints_as_a_table():
+    from pricebench.tune import TuneResult
+
+    text = str(TuneResult(trials=[], metric="mean_error", best=None).table())
+    assert "trials by validation mean_error" in text and "params" in text
+    assert "rich.table" not in text

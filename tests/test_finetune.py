@@ -310,3 +310,15 @@ def test_cli_finetune_trains_resumes_and_dry_runs(tmp_path, monkeypatch, capsys)
 
     assert main(["finetune", "openai", "--train-size", "5", *common]) == 2  # too few examples
     assert "OpenAI needs at least 10" in capsys.readouterr().err
+
+
+def test_fit_without_the_openai_sdk_is_one_line_naming_the_extra(tmp_path, course, monkeypatch):
+    import sys
+
+    from pricebench.errors import MissingExtra
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setitem(sys.modules, "openai", None)  # as if the extra were not installed
+    model = OpenAIFineTuned(state_dir=tmp_path / "jobs", verbose=False)
+    with pytest.raises(MissingExtra, match=r"pip install 'pricebench\[openai\]'"):
+        model.fit(course[0][:20])

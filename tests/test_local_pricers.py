@@ -170,14 +170,18 @@ def test_predictions_are_clipped_to_a_positive_floor() -> None:
 # --- saved files from elsewhere --------------------------------------------------------------
 
 
-def rewrite_meta(path: Path, **changes: object) -> None:
+def rewrite(path: Path, name: str, change) -> None:
+    """Replace the archive entry `name` by `change(its decoded JSON)`."""
     with zipfile.ZipFile(path) as archive:
-        meta = json.loads(archive.read("meta.json"))
-        payload = archive.read("model.skops")
-    meta.update(changes)
+        entries = {info.filename: archive.read(info.filename) for info in archive.infolist()}
+    entries[name] = json.dumps(change(json.loads(entries[name]))).encode()
     with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("meta.json", json.dumps(meta))
-        archive.writestr("model.skops", payload)
+        for entry, data in entries.items():
+            archive.writestr(entry, data)
+
+
+def rewrite_meta(path: Path, **changes: object) -> None:
+    rewrite(path, "meta.json", lambda meta: {**meta, **changes})
 
 
 def test_loading_a_file_from_another_version_is_a_clear_error(
@@ -208,17 +212,43 @@ class Stranger:
         self.value = 1
 
 
-def test_loading_a_file_with_untrusted_types_is_refused(pricers: dict, tmp_path: Path) -> None:
-    import skops.io as sio
-
+@pytest.mark.parametrize(
+    ("node", "refused"),
+    [
+        ({"class": "tests.test_local_pricers.Stranger", "args": []}, "Stranger"),
+        ({"function": "builtins.eval", "args": ["1 + 1"]}, "builtins.eval"),
+        ({"function": "os.system", "args": ["true"]}, "os.system"),
+    ],
+)
+def test_loading_a_file_with_untrusted_types_is_refused(
+    pricers: dict, tmp_path: Path, node: dict, refused: str
+) -> None:
     path = pricers["knn"].save(tmp_path / "odd.pbz")
-    with zipfile.ZipFile(path) as archive:
-        meta = archive.read("meta.json")
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("meta.json", meta)
-        archive.writestr("model.skops", sio.dumps(Stranger()))
-    with pytest.raises(PricerError, match="untrusted types: tests.test_local_pricers.Stranger"):
+    rewrite(path, "state.json", lambda state: {"new": 0, "value": node})
+    with pytest.raises(PricerError, match=f"untrusted types: .*{refused}"):
         LocalPricer.load(path)
+
+
+def test_saving_is_pickle_free_and_fast_to_read(pricers: dict, tmp_path: Path) -> None:
+    path = pricers["local-best"].save(tmp_path / "best.pbz")
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        state = json.loads(archive.read("state.json"))
+    assert names[:2] == ["meta.json", "state.json"]
+    assert all(name.startswith("arrays/") and name.endswith(".npy") for name in names[2:])
+    text = json.dumps(state)
+    assert '"vocabulary"' in text  # vocabularies as one key list, not one node per word
+    assert "pickle" not in text
+
+
+def test_a_constant_pricer_saves_and_loads(tmp_path: Path) -> None:
+    from pricebench import ConstantPricer
+
+    pricer = ConstantPricer("median").fit(TRAIN)
+    loaded = ConstantPricer.load(pricer.save(tmp_path / "constant.pbz"))
+    assert loaded.statistic == "median" and loaded.predict(TEST[0]) == pricer.predict(TEST[0])
+    with pytest.raises(PricerError, match="call fit"):
+        ConstantPricer().save(tmp_path / "unfitted.pbz")
 
 
 # --- real data --------------------------------------------------------------------------------

@@ -94,4 +94,9 @@ def __getattr__(name: str) -> object:
         raise AttributeError(f"module 'pricebench' has no attribute {name!r}")
     import importlib
 
-    return getattr(importlib.import_module(module), name)
+    from pricebench.errors import missing_extra
+
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as error:  # an optional SDK: say which extra installs it
+        raise missing_extra(error, f"pricebench.{name}") from None

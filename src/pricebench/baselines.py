@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import statistics
 from collections.abc import Sequence
+from pathlib import Path
 
 from pricebench.errors import PricerError
 from pricebench.items import Item
@@ -55,3 +56,18 @@ class ConstantPricer:
         if not hasattr(self, "value_"):
             raise PricerError("constant: call fit(train) before predict")
         return self.value_
+
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted pricer to `path`, as local pricers do (`pricebench.local`)."""
+        from pricebench.local.persistence import save_pricer
+
+        if not hasattr(self, "value_"):
+            raise PricerError("constant: call fit(train) before save")
+        return save_pricer(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> ConstantPricer:
+        """A pricer saved with `save`."""
+        from pricebench.local.persistence import load_pricer
+
+        return load_pricer(path, expected=cls)

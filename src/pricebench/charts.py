@@ -1,24 +1,44 @@
-"""Charts of a run (truth against guess by colour band, the running mean error) and of a board."""
+"""Charts of a run (truth against guess by colour band, the running mean error) and of a board.
+
+The figures are built with matplotlib's object API (no pyplot, no GUI backend) and display
+themselves in Jupyter: `_repr_png_` renders them, so no `%matplotlib inline` is needed.
+"""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from matplotlib.figure import Figure  # the object API needs no GUI backend
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
     from pricebench.compare import Board
     from pricebench.results import Results
 
-BAND_COLOURS = {"green": "#2ca02c", "orange": "#ff7f0e", "red": "#d62728"}
+# Amber, not matplotlib's "orange": that renders olive-brown next to green on some screens.
+BAND_COLOURS = {"green": "#2ca02c", "orange": "#ffb000", "red": "#d62728"}
+BAND_LABELS = {"green": "hit", "orange": "within twice the tolerance", "red": "beyond"}
+DPI = 110
+
+
+class Chart(Figure):
+    """A matplotlib Figure that Jupyter shows inline by itself, without `%matplotlib inline`."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=DPI)
+        return buffer.getvalue()
+
+
+def _money_label(currency: str) -> str:
+    return "$" if currency == "USD" else "£" if currency == "GBP" else f"{currency} "
 
 
 def run_chart(results: Results, path: str | Path | None = None) -> Figure:
     """Two panels: guess vs truth (with y = x), and the running mean error with its 95% band."""
-    from matplotlib.figure import Figure  # the object API needs no GUI backend
+    from matplotlib.lines import Line2D
 
     priced = results.priced
     truth = np.array([r.truth for r in priced])
@@ -26,15 +46,36 @@ def run_chart(results: Results, path: str | Path | None = None) -> Figure:
     errors = np.array([r.error for r in priced], dtype=float)
     colours = [BAND_COLOURS.get(r.band or "red", "grey") for r in priced]
 
-    figure = Figure(figsize=(12, 5), layout="constrained")
+    figure = Chart(figsize=(12, 5), layout="constrained")
     scatter, trend = figure.subplots(1, 2)
     top = max(truth.max(initial=1.0), guess.max(initial=1.0)) * 1.05
     scatter.plot([0, top], [0, top], color="#1f77b4", linewidth=1, label="y = x")
     scatter.scatter(truth, guess, s=8, c=colours)
-    scatter.set(xlim=(0, top), ylim=(0, top), xlabel="truth", ylabel="guess")
+    currency = results.header.currency
+    scatter.set(
+        xlim=(0, top),
+        ylim=(0, top),
+        xlabel=f"truth ({currency})",
+        ylabel=f"guess ({currency})",
+    )
+    tolerance = results.header.tolerance
+    unit = _money_label(currency)
+    scatter.legend(
+        handles=[
+            Line2D([], [], color="#1f77b4", linewidth=1, label="y = x"),
+            *(
+                Line2D([], [], marker="o", linestyle="", color=BAND_COLOURS[band], label=text)
+                for band, text in BAND_LABELS.items()
+            ),
+        ],
+        title=f"hit: error < {unit}{tolerance.absolute:g} or < {tolerance.relative:.0%}",
+        loc="upper left",
+        fontsize=8,
+        title_fontsize=8,
+    )
     scores = results.scores
     scatter.set_title(
-        f"{results.name}: error {scores.mean_error:,.2f}, RMSLE {scores.rmsle:.2f}, "
+        f"{results.name}: error {unit}{scores.mean_error:,.2f}, RMSLE {scores.rmsle:.2f}, "
         f"hits {scores.hit_rate:.1%}"
     )
 
@@ -44,11 +85,15 @@ def run_chart(results: Results, path: str | Path | None = None) -> Figure:
     half = 1.96 * spread / np.sqrt(n)
     trend.plot(n, running, color="#1f77b4", label="running mean error")
     trend.fill_between(n, running - half, running + half, alpha=0.2, label="95% band")
-    trend.set(xlabel="items priced", ylabel="mean absolute error", title="error as items are added")
+    trend.set(
+        xlabel="items priced",
+        ylabel=f"mean absolute error ({currency})",
+        title="error as items are added",
+    )
     trend.legend(loc="upper right")
 
     if path is not None:
-        figure.savefig(path, dpi=110)
+        figure.savefig(path, dpi=DPI)
     return figure
 
 
@@ -62,7 +107,6 @@ def leaderboard_chart(board: Board, path: str | Path | None = None) -> Figure:
     Colours say whether a run is significantly worse than the best (paired test), since
     overlapping whiskers alone do not settle it.
     """
-    from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
     rows = [row for row in board.rows if row.run.scores.n]
@@ -74,7 +118,7 @@ def leaderboard_chart(board: Board, path: str | Path | None = None) -> Figure:
         for i, row in enumerate(rows)
     ]
     alpha = next((row.vs_best.alpha for row in rows if row.vs_best), 0.05)
-    figure = Figure(figsize=(9, 1.6 + 0.45 * max(len(rows), 1)), layout="constrained")
+    figure = Chart(figsize=(9, 1.6 + 0.45 * max(len(rows), 1)), layout="constrained")
     axes = figure.subplots()
     positions = np.arange(len(rows))
     axes.barh(positions, means, xerr=[low, high], color=colours, capsize=4, ecolor="#333333")
@@ -98,5 +142,5 @@ def leaderboard_chart(board: Board, path: str | Path | None = None) -> Figure:
         frameon=False,
     )
     if path is not None:
-        figure.savefig(path, dpi=110)
+        figure.savefig(path, dpi=DPI)
     return figure

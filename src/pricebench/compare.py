@@ -10,8 +10,9 @@ ranked on their own board, never mixed.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -183,6 +184,16 @@ class Board:
     def best(self) -> Row | None:
         return self.rows[0] if self.rows and self.rows[0].run.scores.n else None
 
+    def __getitem__(self, index: int) -> Row:
+        """`board[0]` is the best run's row."""
+        return self.rows[index]
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
 
 @dataclass(frozen=True)
 class Leaderboard:
@@ -191,11 +202,21 @@ class Leaderboard:
     boards: list[Board] = field(default_factory=list)
     alpha: float = ALPHA
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Board]:
         return iter(self.boards)
 
     def __len__(self) -> int:
         return len(self.boards)
+
+    def __getitem__(self, index: int) -> Board:
+        """`leaderboard(runs)[0]` is the board with the most runs; `[0][0]` its best row."""
+        return self.boards[index]
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # IPython and Jupyter
+        printer.text(self.text())
 
     def text(self) -> str:
         """A plain-text rendering, for logs and doctests; the CLI prints a rich table."""

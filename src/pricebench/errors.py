@@ -44,3 +44,22 @@ class StopRun(PricebenchError):  # noqa: N818 - it is a signal, not a failure of
 
     The Tester keeps what was priced so far, marks the run as stopped and lets it be resumed.
     """
+
+
+# Optional SDKs and the extra that installs each.
+EXTRAS = {"openai": "openai", "anthropic": "anthropic"}
+
+
+class MissingExtra(PricebenchError, ImportError):
+    """An optional SDK is not installed: the message names the `pip install` that adds it."""
+
+
+def missing_extra(error: ModuleNotFoundError, what: str) -> Exception:
+    """One clear line for a missing optional SDK; any other missing module stays as it was."""
+    top = (error.name or "").partition(".")[0]
+    if top not in EXTRAS:
+        return error
+    return MissingExtra(
+        f"{what} needs the {top} package: pip install 'pricebench[{EXTRAS[top]}]'",
+        name=top,
+    )

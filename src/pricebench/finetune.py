@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
 
-from pricebench.errors import DataError, PricebenchError, PricerError
+from pricebench.errors import DataError, PricebenchError, PricerError, missing_extra
 from pricebench.items import Item
 from pricebench.models import default_fine_tune_base, fine_tunable, resolve
 from pricebench.prompts import COURSE_PROMPT, PromptTemplate
@@ -521,7 +521,10 @@ class OpenAIFineTuned:
         if self.client is None:
             if not os.environ.get("OPENAI_API_KEY"):
                 raise PricerError("OpenAIFineTuned: set OPENAI_API_KEY to fine-tune a model")
-            import openai
+            try:
+                import openai
+            except ModuleNotFoundError as error:
+                raise missing_extra(error, "OpenAIFineTuned") from None
 
             self.client = openai.OpenAI()
         return self.client

@@ -1,21 +1,38 @@
 """Turning spec strings such as "constant" or "openai:gpt-4o-mini" into pricers.
 
-A spec is `NAME` or `NAME:ARG`. NAME picks a factory; ARG (everything after the first colon, which
-may hold more colons, as in `ft:gpt-4o-mini:org::id`) is passed as the factory's first argument.
+A spec is `NAME`, `NAME:ARG`, or either followed by `:KEY=VALUE` parameters for that pricer only
+(`knn:n_neighbors=5`, `openai:gpt-4o-mini:temperature=0.2`). NAME picks a factory; ARG (what is
+left after the first colon once the trailing parameters are taken off; it may hold more colons, as
+in `ft:gpt-4o-mini:org::id`) is passed as the factory's first argument, and the parameters as
+keyword arguments (a VALUE that reads as JSON, such as 3, true or [1, 2], is taken as JSON).
+
 Built-in factories are imported only when used, so `import pricebench` stays light. Other packages
 add pricers through the entry-point group `pricebench.pricers` (name = spec NAME, value = factory).
+A pricer of your own needs no package: `path/to/mine.py:MyPricer` loads the class (or function)
+`MyPricer` from that file, and `module:MyPricer` from an importable module. A bare model name is
+understood: `gpt-4o-mini` (and `o1`, `o3`, `o4`, `chatgpt` models) is `openai:gpt-4o-mini`,
+`claude-...` is `anthropic:claude-...`.
 """
 
 from __future__ import annotations
 
+import difflib
+import hashlib
 import importlib
+import importlib.util
 import inspect
+import json
+import re
+import sys
+import traceback
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
-from pricebench.errors import SpecError
-from pricebench.pricer import Pricer
+from pricebench.errors import PricebenchError, SpecError, missing_extra
+from pricebench.pricer import Pricer, as_pricer
 
 ENTRY_POINT_GROUP = "pricebench.pricers"
 
@@ -40,8 +57,69 @@ _BUILTIN: dict[str, str] = {
     "anthropic": "pricebench.providers.anthropic:AnthropicPricer",
     "ft": "pricebench.finetune:fine_tuned_pricer",
     "hf": "pricebench.hf:hf_pricer",
+    "human": "pricebench.human:HumanPricer",
 }
+
+# NAME -> (how to write it, what it is), for `pricebench pricers`.
+DESCRIPTIONS: dict[str, tuple[str, str]] = {
+    "constant": ("constant", "the mean training price; constant:median for the median"),
+    "random": ("random", "a seeded random whole-dollar guess in 1..999 (the course's first)"),
+    "feature-lr": (
+        "feature-lr",
+        "linear regression on weight, sales rank, text length, brand (course)",
+    ),
+    "bow-lr": ("bow-lr", "linear regression on a bag of words (course)"),
+    "w2v-lr": ("w2v-lr", "linear regression on document vectors (course's word2vec)"),
+    "svr": ("svr", "linear support vector regression on document vectors (course)"),
+    "random-forest": ("random-forest", "random forest on document vectors (course)"),
+    "gbm": ("gbm", "gradient boosting on document vectors and numbers (course's XGBoost)"),
+    "nn": ("nn", "a small neural network on document vectors and numbers"),
+    "tfidf-ridge": ("tfidf-ridge", "ridge regression on word and character TF-IDF and numbers"),
+    "tfidf-svr": ("tfidf-svr", "linear SVR on word and character TF-IDF"),
+    "knn": ("knn", "prices of the most similar training items"),
+    "local-best": (
+        "local-best",
+        "the best local pricer: tfidf-ridge, tfidf-svr and knn blended (stacked)",
+    ),
+    "ensemble": ("ensemble:A+B[+C...]", "stacks the guesses of other pricer specs"),
+    "openai": ("openai:MODEL", "an OpenAI chat model (OPENAI_API_KEY); `gpt-4o-mini` alone works"),
+    "openai-compatible": ("openai-compatible:MODEL@URL", "an OpenAI-compatible server (Ollama...)"),
+    "anthropic": (
+        "anthropic:MODEL",
+        "a Claude model (ANTHROPIC_API_KEY); `claude-...` works",
+    ),
+    "human": ("human:SHEET.csv", "your guesses from a sheet (`pricebench play --export`)"),
+    "ft": ("ft:MODEL_ID", "an OpenAI fine-tuned model, e.g. ft:gpt-4.1-mini-2025-04-14:org::id"),
+    "hf": ("hf:MODEL[+ADAPTER]", "a local Hugging Face model, base or LoRA fine-tuned (extra hf)"),
+}
+# Ways to name a pricer that are not a NAME, for `pricebench pricers`.
+OTHER_SYNTAX: tuple[tuple[str, str], ...] = (
+    ("SPEC:KEY=VALUE", "a parameter for that pricer only (repeat: knn:n_neighbors=5:power=1)"),
+    ("FILE.py:CLASS", "a pricer class (or function) of your own, from a Python file"),
+    ("MODULE:CLASS", "a pricer class (or function) from an importable module"),
+)
+
 _registered: dict[str, Callable[..., Pricer]] = {}
+_PARAM = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*=")
+_OPENAI_MODEL = re.compile(r"^(gpt-|chatgpt|o[134](-|$))")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A spec taken apart. `kind`: "name" (built-in, registered, entry point), "file", "module"."""
+
+    text: str
+    name: str
+    arg: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    kind: str = "name"
+
+    @property
+    def label(self) -> str:
+        """The spec as the user wrote it, with a file path cut to the file's name."""
+        if self.kind == "file":
+            return self.text.replace(self.name, Path(self.name).name, 1)
+        return self.text
 
 
 def register(name: str, factory: Callable[..., Pricer]) -> None:
@@ -56,23 +134,88 @@ def available() -> list[str]:
     return sorted(names)
 
 
+def describe() -> list[tuple[str, str]]:
+    """(how to write it, what it is) for every known spec name, then the other spec forms."""
+    rows = []
+    for name in available():
+        if name in DESCRIPTIONS:
+            rows.append(DESCRIPTIONS[name])
+            continue
+        try:
+            doc = inspect.getdoc(_factory(name)) or ""
+        except Exception:  # a broken plugin still gets listed
+            doc = ""
+        rows.append((name, doc.strip().splitlines()[0] if doc.strip() else "(no description)"))
+    return rows + list(OTHER_SYNTAX)
+
+
+def parse_spec(spec: str) -> Spec:
+    """Take a spec apart (name, argument, its own parameters) without importing anything."""
+    text = spec.strip()
+    if not text:
+        raise SpecError("empty pricer spec; see `pricebench pricers`")
+    parts = text.split(":")
+    params: dict[str, Any] = {}
+    while len(parts) > 1 and _PARAM.match(parts[-1]):
+        key, _, value = parts.pop().partition("=")
+        params = {key.replace("-", "_"): _value(value), **params}
+    name, arg = parts[0].strip(), ":".join(parts[1:])
+    known = set(available())
+    if name in known:
+        return Spec(text, name, arg, params)
+    if name.endswith(".py"):
+        return Spec(text, name, arg, params, kind="file")
+    if _OPENAI_MODEL.match(name):
+        return Spec(text, "openai", ":".join(parts), params)
+    if name.startswith("claude-"):
+        return Spec(text, "anthropic", ":".join(parts), params)
+    importable = arg and re.fullmatch(r"[A-Za-z_][\w.]*", name) and arg.isidentifier()
+    if importable and importlib.util.find_spec(name.partition(".")[0]) is not None:
+        return Spec(text, name, arg, params, kind="module")
+    raise SpecError(_unknown(name, known))
+
+
 def make_pricer(spec: str, **options: Any) -> Pricer:
-    """The pricer a spec names. `options` go to its factory as keyword arguments."""
-    name, _, arg = spec.partition(":")
-    factory = _factory(name.strip())
-    args = (arg,) if arg else ()
+    """The pricer a spec names. `options` go to its factory as keyword arguments; the spec's own
+    `:KEY=VALUE` parameters win over them."""
+    parsed = parse_spec(spec)
+    options = {**options, **parsed.params}
+    if parsed.kind == "name":
+        factory = _factory(parsed.name)
+        args: tuple[str, ...] = (parsed.arg,) if parsed.arg else ()
+    else:
+        factory = _from_code(parsed)
+        args = ()
+    if not inspect.isclass(factory) and parsed.kind != "name":
+        if options:
+            raise SpecError(
+                f"pricer spec {spec!r}: {parsed.arg} is a function: it takes no options"
+            )
+        return as_pricer(factory, name=parsed.arg)
     try:  # check the arguments first, so a TypeError inside the factory is not misreported
         inspect.signature(factory).bind(*args, **options)
     except TypeError as error:
-        raise SpecError(f"pricer spec {spec!r}: {error}") from None
+        hint = ""
+        if "unexpected keyword" in str(error) and not parsed.params:
+            hint = " (to give an option to one pricer only, write it in its spec: SPEC:KEY=VALUE)"
+        raise SpecError(f"pricer spec {spec!r}: {error}{hint}") from None
     except ValueError:  # no signature to check (a builtin): let the call decide
         pass
-    return factory(*args, **options)
+    try:
+        pricer = factory(*args, **options)
+    except ModuleNotFoundError as error:
+        raise missing_extra(error, spec) from None
+    except PricebenchError:
+        raise
+    except Exception as error:  # a constructor's complaint, in one line
+        raise SpecError(f"pricer spec {spec!r}: {type(error).__name__}: {error}") from None
+    return as_pricer(pricer) if parsed.kind != "name" else pricer
 
 
 def accepts(spec: str, option: str) -> bool:
     """Whether the pricer a spec names takes the keyword `option` (e.g. `cache`)."""
-    factory = _factory(spec.partition(":")[0].strip())
+    parsed = parse_spec(spec)
+    factory = _factory(parsed.name) if parsed.kind == "name" else _from_code(parsed)
     # A class whose __init__ passes **options on to its base class's takes those too.
     callables = [c.__init__ for c in factory.__mro__] if inspect.isclass(factory) else [factory]
     for function in callables:
@@ -87,13 +230,93 @@ def accepts(spec: str, option: str) -> bool:
     return False
 
 
+def _value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _unknown(name: str, known: set[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.7)
+    if close:
+        return f"unknown pricer {name!r}; did you mean {' or '.join(map(repr, close))}?"
+    return (
+        f"unknown pricer {name!r}; known pricers: {', '.join(sorted(known))}; "
+        "or your own as FILE.py:CLASS or MODULE:CLASS (see `pricebench pricers`)"
+    )
+
+
 def _factory(name: str) -> Callable[..., Pricer]:
     if name in _registered:
         return _registered[name]
     if name in _BUILTIN:
         module, _, attribute = _BUILTIN[name].partition(":")
-        return getattr(importlib.import_module(module), attribute)
+        try:
+            return getattr(importlib.import_module(module), attribute)
+        except ModuleNotFoundError as error:
+            raise missing_extra(error, f"the {name} pricer") from None
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == name:
-            return ep.load()
-    raise SpecError(f"unknown pricer {name!r}; known pricers: {', '.join(available())}")
+            try:
+                return ep.load()
+            except ModuleNotFoundError as error:
+                raise missing_extra(error, f"the {name} pricer") from None
+    raise SpecError(_unknown(name, set(available())))
+
+
+def _from_code(spec: Spec) -> Any:
+    """The class or function `spec.arg` of a Python file or importable module."""
+    if not spec.arg.isidentifier():
+        raise SpecError(
+            f"pricer spec {spec.text!r}: name a class after the colon, as in FILE.py:MyPricer"
+        )
+    if spec.kind == "file":
+        module = _load_file(Path(spec.name))
+        where = spec.name
+    else:
+        try:
+            module = importlib.import_module(spec.name)
+        except ModuleNotFoundError as error:
+            raise (
+                missing_extra(error, spec.text)
+                if error.name != spec.name
+                else SpecError(f"pricer spec {spec.text!r}: no module named {spec.name!r}")
+            ) from None
+        where = f"module {spec.name}"
+    try:
+        return getattr(module, spec.arg)
+    except AttributeError:
+        found = [n for n, v in vars(module).items() if inspect.isclass(v) and hasattr(v, "predict")]
+        hint = f" (pricer classes there: {', '.join(found)})" if found else ""
+        raise SpecError(f"{where}: no {spec.arg!r} defined{hint}") from None
+
+
+def _load_file(path: Path) -> Any:
+    if not path.is_file():
+        raise SpecError(f"{path}: no such file")
+    resolved = path.resolve()
+    module_name = "pricebench_user_" + hashlib.sha1(str(resolved).encode()).hexdigest()[:12]
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    loaded = importlib.util.spec_from_file_location(module_name, resolved)
+    if loaded is None or loaded.loader is None:
+        raise SpecError(f"{path}: cannot be loaded as Python")
+    module = importlib.util.module_from_spec(loaded)
+    sys.modules[module_name] = module  # pickling, dataclasses and typing look modules up here
+    try:
+        loaded.loader.exec_module(module)
+    except SyntaxError as error:
+        del sys.modules[module_name]
+        raise SpecError(f"{path}, line {error.lineno}: syntax error: {error.msg}") from None
+    except ModuleNotFoundError as error:
+        del sys.modules[module_name]
+        raise SpecError(f"{path}: imports a module that is not installed: {error.name}") from None
+    except Exception as error:
+        del sys.modules[module_name]
+        frames = [
+            f for f in traceback.extract_tb(error.__traceback__) if f.filename == str(resolved)
+        ]
+        line = f", line {frames[-1].lineno}" if frames else ""
+        raise SpecError(f"{path}{line}: {type(error).__name__}: {error}") from None
+    return module

@@ -25,7 +25,8 @@ from pricebench.redact import redact, redact_value
 from pricebench.results import ItemResult, Results, RunHeader, RunWriter, money
 
 Outcome = Estimate | BaseException
-_COLOURS = {"green": "green", "orange": "yellow", "red": "red"}
+# Amber as a hex colour: rich's "yellow" is drawn olive (#808000) in Jupyter.
+_COLOURS = {"green": "green", "orange": "#ffb000", "red": "red"}
 MAX_GUESS = 1e9  # default ceiling: a guess above it is a failure, not a score
 MAX_REPLY_CHARS = 4000  # of a reply kept in a record: enough to see what went wrong
 MAX_FAILURE_CHARS = 1000  # of a failure message kept in a record
@@ -152,7 +153,13 @@ class Tester:
             writer.finish("interrupted", note, **self._totals(writer, started))
             raise
         writer.finish(status, note, **self._totals(writer, started))
-        return writer.results()
+        results = writer.results()
+        if results.failures and not results.priced:  # often an unfitted or misconfigured pricer
+            first = escape(results.failures[0].failure or "")
+            self.console.print(
+                f"[yellow]priced nothing: every item failed, e.g. {first}[/yellow]", soft_wrap=True
+            )
+        return results
 
     def _outcomes(self, items: list[Item]) -> Iterator[tuple[Item, Outcome, float]]:
         if not items:
@@ -420,6 +427,6 @@ class _ProgressContext:
         self.count += 1
         self.failed += record.failed
         if self.tester.verbose:
-            self.tester.console.print(self.tester._line(self.count, record))
+            self.tester.console.print(self.tester._line(self.count, record), soft_wrap=True)
         if self.bar is not None:
             self.bar.update(self.task, advance=1, failed=self.failed)

@@ -25,7 +25,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
-from rich.table import Table
 
 from pricebench.data import Dataset
 from pricebench.errors import PricebenchError, ResultsError, StopRun
@@ -33,6 +32,7 @@ from pricebench.items import Item, fingerprint
 from pricebench.pricer import Estimate, Pricer, estimate_one
 from pricebench.registry import make_pricer
 from pricebench.results import HEADER_FILE, Results
+from pricebench.tables import PrintableTable
 from pricebench.tester import Tester
 
 METRICS = {"mean_error": min, "median_error": min, "rmsle": min, "hit_rate": max}
@@ -130,9 +130,9 @@ class TuneResult:
             raise PricebenchError("no trial finished: there is no best configuration")
         return self.best.params
 
-    def table(self) -> Table:
-        """The trials, best first, as a rich table."""
-        table = Table(title=f"trials by validation {self.metric}")
+    def table(self) -> PrintableTable:
+        """The trials, best first, as a rich table (`print` draws it as text)."""
+        table = PrintableTable(title=f"trials by validation {self.metric}")
         for column in ("trial", "params", "mean error", "RMSLE", "hit rate", "calls", "cost"):
             table.add_column(column, justify="left" if column in ("trial", "params") else "right")
         table.add_column("status")

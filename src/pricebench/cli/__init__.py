@@ -21,6 +21,7 @@ COMMANDS = (
     "pricebench.cli.batch",
     "pricebench.cli.report",
     "pricebench.cli.pricers",
+    "pricebench.cli.play",
     "pricebench.cli.leaderboard",
     "pricebench.cli.finetune",
     "pricebench.cli.tune",

@@ -44,7 +44,12 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="column holding the true price (default: price)",
     )
-    group.add_argument("--id-column", default=None, metavar="NAME")
+    group.add_argument(
+        "--id-column",
+        default=None,
+        metavar="NAME",
+        help="column holding each item's id (default: id when present, else the line number)",
+    )
     group.add_argument(
         "--drop-unpriced",
         action="store_true",

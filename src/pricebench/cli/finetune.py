@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 
 from pricebench.cli.common import add_data_options, load_data
-from pricebench.errors import PricebenchError
+from pricebench.errors import PricebenchError, missing_extra
 from pricebench.finetune import DEFAULT_BASE_MODEL, OpenAIFineTuned
 
 
@@ -33,8 +33,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     add_data_options(openai)
-    openai.add_argument("--train-size", type=int, default=200, help="training examples")
-    openai.add_argument("--val-size", type=int, default=50, help="validation examples (0: none)")
+    openai.add_argument(
+        "--train-size", type=int, default=200, help="training examples (default: 200)"
+    )
+    openai.add_argument(
+        "--val-size", type=int, default=50, help="validation examples, 0 for none (default: 50)"
+    )
     openai.add_argument("--base-model", default=DEFAULT_BASE_MODEL)
     openai.add_argument("--epochs", type=int, default=None, help="n_epochs (default: auto)")
     openai.add_argument("--batch-size", type=int, default=None, help="batch_size (default: auto)")
@@ -102,7 +106,8 @@ def finetune_openai(args: argparse.Namespace) -> int:
     )
     console.print(
         f"data: {dataset!r}; fine-tuning {args.base_model} on {len(train)} items"
-        f" (validation: {len(validation)})"
+        f" (validation: {len(validation)})",
+        markup=False,
     )
     if args.dry_run:
         report = model.check(train, validation)
@@ -115,15 +120,21 @@ def finetune_openai(args: argparse.Namespace) -> int:
         shown = f"${cost:,.2f}" if cost is not None else "unknown (no price for this model)"
         console.print(f"estimated training cost for {epochs} epoch(s): {shown}")
         return 0
-    model.fit(train, validation or None)
+    try:
+        model.fit(train, validation or None)
+    except ModuleNotFoundError as error:  # the openai SDK is an optional extra
+        raise missing_extra(error, "fine-tuning") from None
     _done(model)
     return 0
 
 
 def finetune_resume(args: argparse.Namespace) -> int:
-    model = OpenAIFineTuned.resume(
-        args.job_id, state_dir=args.state_dir, poll_interval=args.poll_interval
-    )
+    try:
+        model = OpenAIFineTuned.resume(
+            args.job_id, state_dir=args.state_dir, poll_interval=args.poll_interval
+        )
+    except ModuleNotFoundError as error:
+        raise missing_extra(error, "fine-tuning") from None
     _done(model)
     return 0
 

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from pricebench.cli import EXIT_NOTHING_PRICED, EXIT_OK, EXIT_STOPPED
 from pricebench.cli.common import add_data_options, load_data, parse_params, print_table, slug
 from pricebench.errors import PricebenchError
+from pricebench.items import Item, fingerprint
 from pricebench.metrics import Tolerance
+from pricebench.pricer import Pricer, pricer_params
 from pricebench.redact import redact
-from pricebench.registry import accepts, make_pricer
-from pricebench.results import Results
+from pricebench.registry import accepts, make_pricer, parse_spec
+from pricebench.results import HEADER_FILE, RESUMABLE_PARAMS, Results, read_run
 from pricebench.tester import Tester
 
 
@@ -32,7 +39,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "specs",
         nargs="+",
         metavar="SPEC",
-        help="pricer spec, e.g. constant, random (see `pricebench pricers`)",
+        help="pricer spec: constant, local-best, gpt-4o-mini, knn:n_neighbors=5, "
+        "path/to/mine.py:MyPricer... (see `pricebench pricers`)",
     )
     add_run_options(parser)
     parser.set_defaults(func=run_command)
@@ -59,15 +67,21 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="when continuing a run, price again the items that failed",
     )
-    parser.add_argument("--workers", type=int, default=1, help="threads pricing at once")
     parser.add_argument(
-        "--timeout", type=float, default=None, help="seconds after which an item counts as failed"
+        "--workers", type=int, default=1, help="threads pricing at once (default: 1)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds after which an item counts as failed (default: no limit)",
     )
     parser.add_argument(
         "--param",
         action="append",
         metavar="KEY=VALUE",
-        help="option passed to every pricer's constructor (repeatable)",
+        help="option passed to every pricer's constructor (repeatable); for one pricer only, "
+        "write it in its spec: SPEC:KEY=VALUE",
     )
     parser.add_argument(
         "--tolerance",
@@ -75,7 +89,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         type=float,
         metavar=("ABS", "REL"),
         default=(40.0, 0.2),
-        help="hit if error < ABS or < REL x truth",
+        help="hit if error < ABS or < REL x truth (default: 40 0.2)",
     )
     parser.add_argument(
         "--no-cache",
@@ -113,30 +127,35 @@ def exit_code(runs: list[Results]) -> int:
 
 
 def run_specs(args: argparse.Namespace, specs: list[str]) -> list[Results]:
-    """Fit and run each spec on the data the options name; the results, in spec order."""
+    """Fit and run each spec on the data the options name; the results, in spec order.
+
+    Every spec is built first (a typo fails before any data is read or model fitted), and each run
+    directory is checked before its pricer is fitted: a complete run is taken as it is, and one
+    that would be refused (other pricer, data or parameters) is refused before the fit.
+    """
     console = Console(stderr=True, highlight=False)
+    params = parse_params(args.param)
+    pricers = [(spec, _make(spec, params, args)) for spec in specs]
     dataset = load_data(args)
     items = dataset.test if args.split == "test" else dataset.validation
     if not items:
         raise PricebenchError(f"{dataset.source}: the {args.split} split is empty")
-    console.print(f"data: {dataset!r}")
-    params = parse_params(args.param)
+    console.print(f"data: {dataset!r}", markup=False, soft_wrap=True)
+    evaluated = items[: args.size] if args.size is not None else items
     runs = []
-    for spec in specs:
-        options = dict(params)
-        if args.no_cache and accepts(spec, "cache"):
-            options["cache"] = False
-        if args.base_url and accepts(spec, "base_url"):
-            options["base_url"] = args.base_url
-        pricer = make_pricer(spec, **options)
-        fit_seconds = None
-        if hasattr(pricer, "fit"):
+    for spec, pricer in pricers:
+        out = run_directory(args.out, spec, pricer, console)
+        done = None if args.overwrite else _check_run_directory(out, pricer, evaluated, args)
+        if done is not None:
             console.print(
-                f"fitting {pricer.name} on {len(dataset.train)} training items", markup=False
+                f"{out}: complete ({done.n_priced} priced, {done.n_failed} failed); not run again "
+                "(--overwrite starts over, --retry-failures prices failures again)",
+                markup=False,
+                soft_wrap=True,
             )
-            began = time.perf_counter()
-            pricer.fit(dataset.train)
-            fit_seconds = round(time.perf_counter() - began, 3)
+            runs.append(done)
+            continue
+        fit_seconds = _fit(pricer, dataset.train, console) if hasattr(pricer, "fit") else None
         tester = Tester(
             pricer,
             items,
@@ -144,7 +163,7 @@ def run_specs(args: argparse.Namespace, specs: list[str]) -> list[Results]:
             tolerance=Tolerance(*args.tolerance),
             workers=args.workers,
             timeout=args.timeout,
-            out=run_directory(args.out, pricer.name, console),
+            out=out,
             overwrite=args.overwrite,
             retry_failures=args.retry_failures,
             mode="batch" if args.batch else "interactive",
@@ -159,11 +178,75 @@ def run_specs(args: argparse.Namespace, specs: list[str]) -> list[Results]:
     return runs
 
 
-def run_directory(out: Path, name: str, console: Console) -> Path:
-    """`OUT/<safe name>`: a pricer's name never leads outside `out`; a changed name is shown."""
+def run_directory(out: Path, spec: str, pricer: Pricer, console: Console | None = None) -> Path:
+    """The folder of a run under --out: the pricer's name, or the spec as typed when that says
+    more (a pricer from a file or module, or parameters given in the spec). It never leads
+    outside --out; a name that had to change is shown."""
+    parsed = parse_spec(spec)
+    name = pricer.name if parsed.kind == "name" and not parsed.params else parsed.label
     directory = out / slug(name)
-    if directory.name != name:
+    if console is not None and directory.name != name:
         shown = redact(name)
         shown = shown if len(shown) <= 80 else shown[:77] + "..."
         console.print(f"{shown!r} is written to {directory}", markup=False, soft_wrap=True)
     return directory
+
+
+def _make(spec: str, params: dict[str, Any], args: argparse.Namespace) -> Pricer:
+    options = dict(params)
+    if args.no_cache and accepts(spec, "cache"):
+        options["cache"] = False
+    if args.base_url and accepts(spec, "base_url"):
+        options["base_url"] = args.base_url
+    return make_pricer(spec, **options)
+
+
+def _check_run_directory(
+    out: Path, pricer: Pricer, items: Sequence[Item], args: argparse.Namespace
+) -> Results | None:
+    """The run in `out` when it is complete and there is nothing to do; PricebenchError when the
+    run there is another one; None when the pricer should be fitted and run."""
+    if not (out / HEADER_FILE).exists():
+        return None
+    old = read_run(out)
+    header = old.header
+    again = "run it elsewhere with --out DIR, or start over with --overwrite"
+    if header.pricer != pricer.name or header.fingerprint != fingerprint(items):
+        raise PricebenchError(
+            f"{out} holds a run of {header.pricer!r} on data {header.fingerprint}, not "
+            f"{pricer.name!r} on {fingerprint(items)}: {again}"
+        )
+    new = json.loads(json.dumps(pricer_params(pricer), default=repr))
+    keys = (header.params.keys() | new.keys()) - RESUMABLE_PARAMS
+    changed = sorted(k for k in keys if header.params.get(k) != new.get(k))
+    if changed:
+        raise PricebenchError(
+            f"{out} holds a run of {header.pricer!r} with other parameters "
+            f"({', '.join(changed)}): {again}"
+        )
+    finished = header.status == "complete" and len(old.records) == len(items)
+    if finished and not (args.retry_failures and old.n_failed):
+        return old
+    return None
+
+
+def _fit(pricer: Any, train: Sequence[Item], console: Console) -> float:
+    """Fit with a spinner and the time so far (fits take up to minutes); the seconds it took."""
+    what = f"fitting {pricer.name} on {len(train)} training items"
+    began = time.perf_counter()
+    if console.is_terminal:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
+            progress.add_task(escape(what), total=None)
+            pricer.fit(train)
+    else:
+        console.print(what, markup=False)
+        pricer.fit(train)
+    seconds = round(time.perf_counter() - began, 3)
+    console.print(f"fitted {pricer.name} in {seconds:.1f} s", markup=False)
+    return seconds
