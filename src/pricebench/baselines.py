@@ -9,9 +9,10 @@ from pathlib import Path
 
 from pricebench.errors import PricerError
 from pricebench.items import Item
+from pricebench.pricer import BasePricer, check_fitted
 
 
-class RandomPricer:
+class RandomPricer(BasePricer):
     """Guesses a whole-dollar price uniformly in [low, high], seeded, as the course's first pricer.
 
     The guess depends only on the seed and the item's id, so it does not change with the order
@@ -24,24 +25,20 @@ class RandomPricer:
         self.seed = seed
         self.name = "random"
 
-    def get_params(self) -> dict[str, int]:
-        return {"low": self.low, "high": self.high, "seed": self.seed}
-
     def predict(self, item: Item) -> float:
         return float(random.Random(f"{self.seed}:{item.id}").randint(self.low, self.high))
 
 
-class ConstantPricer:
+class ConstantPricer(BasePricer):
     """Always guesses one number learned from the training prices: their mean or median."""
+
+    learns = True
 
     def __init__(self, statistic: str = "mean") -> None:
         if statistic not in ("mean", "median"):
             raise PricerError(f"constant: statistic must be 'mean' or 'median', not {statistic!r}")
         self.statistic = statistic
         self.name = "constant" if statistic == "mean" else "constant:median"
-
-    def get_params(self) -> dict[str, str]:
-        return {"statistic": self.statistic}
 
     def fit(self, train: Sequence[Item]) -> ConstantPricer:
         if not train:
@@ -53,16 +50,14 @@ class ConstantPricer:
         return self
 
     def predict(self, item: Item) -> float:
-        if not hasattr(self, "value_"):
-            raise PricerError("constant: call fit(train) before predict")
+        check_fitted(self, "value_")
         return self.value_
 
     def save(self, path: str | Path) -> Path:
         """Write the fitted pricer to `path`, as local pricers do (`pricebench.local`)."""
         from pricebench.local.persistence import save_pricer
 
-        if not hasattr(self, "value_"):
-            raise PricerError("constant: call fit(train) before save")
+        check_fitted(self, "value_")
         return save_pricer(self, path)
 
     @classmethod

@@ -12,13 +12,13 @@ Methods:
 
 Paid members should not be paid twice: pass their saved runs as `saved` (run directories or
 `Results`) and the prices they already gave for an item are reused instead of asking again. Only
-members that do not learn are looked up, since a saved price of a learning member depends on what
-it was trained on, which a run does not record.
+members that do not learn (`learns(pricer)` is False: chat pricers without a retrieval context
+among them, although they have a `fit`) are looked up, since a saved price of a learning member
+depends on what it was trained on, which a run does not record.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -29,7 +29,16 @@ from scipy.optimize import linprog, nnls
 
 from pricebench.errors import PricerError
 from pricebench.items import Item
-from pricebench.pricer import Estimate, Pricer, as_pricer, estimate_one, pricer_params, to_estimate
+from pricebench.pricer import (
+    Estimate,
+    Pricer,
+    as_pricer,
+    clone_pricer,
+    estimate_one,
+    learns,
+    pricer_params,
+    to_estimate,
+)
 from pricebench.results import Results
 
 Method = Literal["stack", "mean", "median", "weights"]
@@ -38,6 +47,8 @@ METHODS = ("stack", "mean", "median", "weights")
 
 class Ensemble:
     """Combines the prices of `members` (pricers, functions or spec strings such as "constant")."""
+
+    learns = True
 
     def __init__(
         self,
@@ -102,7 +113,7 @@ class Ensemble:
         if self.method == "stack":
             if validation:
                 for pricer in self._pricers:
-                    if _learns(pricer):
+                    if learns(pricer):
                         pricer.fit(train)  # type: ignore[attr-defined]
                 stack_items = list(validation)
                 predictions = self._predict_matrix(stack_items, strict=False)
@@ -110,7 +121,7 @@ class Ensemble:
                 stack_items = list(train)
                 predictions = self._out_of_fold(stack_items)
                 for pricer in self._pricers:
-                    if _learns(pricer):
+                    if learns(pricer):
                         pricer.fit(train)  # type: ignore[attr-defined]
             truth = np.array([item.price for item in stack_items])
             usable = np.isfinite(predictions).all(axis=1)
@@ -124,7 +135,7 @@ class Ensemble:
             self.member_mean_errors_ = np.abs(predictions[usable] - truth[usable, None]).mean(0)
         else:
             for pricer in self._pricers:
-                if _learns(pricer):
+                if learns(pricer):
                     pricer.fit(train)  # type: ignore[attr-defined]
             if self.method == "weights":
                 self.weights_ = np.asarray(self.weights, dtype=float)
@@ -211,20 +222,20 @@ class Ensemble:
         folds = np.array_split(order, min(self.folds, len(items)))
         columns = []
         for pricer in self._pricers:
-            if not _learns(pricer):
+            if not learns(pricer):
                 columns.append(self._member_prices(pricer, items, strict=False))
                 continue
             column = np.full(len(items), np.nan)
             for fold in folds:
                 held = set(fold.tolist())
                 rest = [item for i, item in enumerate(items) if i not in held]
-                copy_ = _fresh(pricer).fit(rest)  # type: ignore[attr-defined]
+                copy_ = clone_pricer(pricer).fit(rest)  # type: ignore[attr-defined]
                 column[fold] = self._member_prices(copy_, [items[i] for i in fold], strict=False)
             columns.append(column)
         return np.column_stack(columns)
 
     def _saved_price(self, pricer: Pricer, item: Item) -> float | None:
-        if _learns(pricer) or not self.saved:
+        if learns(pricer) or not self.saved:
             return None
         if self._saved_prices is None:
             self._saved_prices = _index_saved(self.saved)
@@ -262,27 +273,6 @@ def _member(member: Pricer | Callable[[Item], Any] | str) -> Pricer:
 
         return make_pricer(member)
     return as_pricer(member)
-
-
-def _learns(pricer: Pricer) -> bool:
-    return hasattr(pricer, "fit")
-
-
-def _fresh(pricer: Pricer) -> Pricer:
-    """An unfitted copy with the same parameters, for fitting on one fold."""
-    get_params = getattr(pricer, "get_params", None)
-    if get_params is not None:
-        try:
-            try:
-                params = get_params(deep=False)
-            except TypeError:
-                params = get_params()
-            clone = type(pricer)(**params)
-            if clone.name == pricer.name:
-                return clone
-        except (TypeError, ValueError):
-            pass  # parameters that do not round-trip: fall back to a copy
-    return copy.deepcopy(pricer)
 
 
 def _index_saved(saved: Sequence[Results | str | Path]) -> dict[tuple[str, str], float]:

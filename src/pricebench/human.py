@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pricebench.errors import DataError, PricerError
 from pricebench.items import Item
+from pricebench.pricer import BasePricer
 
 QUIT = frozenset({"q", "quit", "exit"})
 
@@ -71,7 +72,7 @@ class TerminalPlayer:
             self.show("a price, please: a positive number such as 24.99 (or q to stop)")
 
 
-class HumanPricer:
+class HumanPricer(BasePricer):
     """Guesses read from a CSV file with columns `id` and `guess` (as `write_sheet` writes it).
 
     An item without a guess in the file fails (it is not scored as $0).
@@ -81,9 +82,6 @@ class HumanPricer:
         self.guesses = str(guesses)
         self.name = name
         self._table = read_sheet(Path(guesses))
-
-    def get_params(self) -> dict[str, str]:
-        return {"guesses": self.guesses}
 
     def predict(self, item: Item) -> float:
         guess = self._table.get(item.id)

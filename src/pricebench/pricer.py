@@ -1,9 +1,12 @@
-"""The `Pricer` protocol, and what a pricer's answer for one item can be.
+"""The `Pricer` contract, and what a pricer's answer for one item can be.
 
-A pricer is anything with a `name` and `predict(item) -> float`. Optional methods, used when
-present:
+A pricer is anything with a `name` and `predict(item) -> float`. `BasePricer` spells the contract
+out, scikit-learn style, and every built-in pricer follows it; a pricer of one's own may use it or
+not. Optional methods, used when present:
 
 - `fit(train_items) -> self`: learn from training items (the CLI calls it on the train split).
+  Whether a pricer learns is the `learns` flag (`learns(pricer)`), not the presence of `fit`:
+  a chat pricer has a `fit` that only indexes a retrieval context.
 - `predict_batch(items) -> list[float]`: faster in bulk (local models); the Tester uses it.
 - `estimate(item) -> Estimate`: the price plus the reply text, tokens and cost (API pricers).
 - `batch_estimates(items, workdir)`: provider batch jobs, for `Tester(mode="batch")`.
@@ -15,12 +18,14 @@ pricer does: `as_pricer` wraps it.
 
 from __future__ import annotations
 
+import copy
+import inspect
 import math
 import numbers
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pricebench.errors import PricerError
 from pricebench.items import Item
@@ -72,6 +77,68 @@ class BatchJobPricer(Pricer, Protocol):
     def batch_estimates(
         self, items: Sequence[Item], workdir: Path
     ) -> Iterable[tuple[str, Estimate | BaseException]]: ...
+
+
+class BasePricer:
+    """The pricer contract as a base class (scikit-learn's estimator conventions).
+
+    - Parameters are stored as given in `__init__`, under their own names; `get_params` reads
+      them back from the constructor's signature, so `clone_pricer` can make a fresh copy.
+    - `learns` says whether `fit` learns from training items; `fit` does nothing by default.
+    - Learned state goes in attributes ending in `_`, set by `fit`; `check_fitted` refuses to
+      predict before them.
+    """
+
+    name: str = "pricer"
+    learns: ClassVar[bool] = False
+
+    def fit(self, train: Sequence[Item]) -> BasePricer:
+        return self
+
+    def predict(self, item: Item) -> float:
+        raise NotImplementedError
+
+    def get_params(self, deep: bool = False) -> dict[str, Any]:
+        """The constructor's parameters as stored (`deep` is accepted for scikit-learn)."""
+        names = [
+            p.name
+            for p in inspect.signature(type(self).__init__).parameters.values()
+            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+        return {name: getattr(self, name) for name in names}
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+
+def learns(pricer: Any) -> bool:
+    """Whether `pricer` learns from training items: its `learns` flag, else whether it has `fit`
+    (a duck-typed pricer of one's own that declares nothing)."""
+    flag = getattr(pricer, "learns", None)
+    if isinstance(flag, bool):
+        return flag
+    return callable(getattr(pricer, "fit", None))
+
+
+def check_fitted(pricer: Any, *attributes: str) -> None:
+    """PricerError naming the pricer unless it has every learned attribute (`fit` sets them)."""
+    missing = [a for a in attributes if not hasattr(pricer, a)]
+    if missing:
+        name = getattr(pricer, "name", type(pricer).__name__)
+        raise PricerError(f"{name}: call fit(train) before predict")
+
+
+def clone_pricer(pricer: Any) -> Any:
+    """An unfitted copy with the same parameters (scikit-learn's `clone`), else a deep copy."""
+    from sklearn.base import clone
+
+    if hasattr(pricer, "get_params"):
+        try:
+            return clone(pricer, safe=True)
+        except (TypeError, RuntimeError, ValueError):
+            pass  # parameters that do not round-trip through the constructor
+    return copy.deepcopy(pricer)
 
 
 class FunctionPricer:

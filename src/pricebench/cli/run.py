@@ -18,7 +18,7 @@ from pricebench.cli.common import add_data_options, load_data, parse_params, pri
 from pricebench.errors import PricebenchError
 from pricebench.items import Item, fingerprint
 from pricebench.metrics import Tolerance
-from pricebench.pricer import Pricer, pricer_params
+from pricebench.pricer import Pricer, learns, pricer_params
 from pricebench.redact import redact
 from pricebench.registry import accepts, make_pricer, parse_spec
 from pricebench.results import HEADER_FILE, RESUMABLE_PARAMS, Results, read_run
@@ -155,7 +155,7 @@ def run_specs(args: argparse.Namespace, specs: list[str]) -> list[Results]:
             )
             runs.append(done)
             continue
-        fit_seconds = _fit(pricer, dataset.train, console) if hasattr(pricer, "fit") else None
+        fit_seconds = _fit(pricer, dataset.train, console) if learns(pricer) else None
         tester = Tester(
             pricer,
             items,

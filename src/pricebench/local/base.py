@@ -17,6 +17,7 @@ from sklearn.base import BaseEstimator
 from pricebench.errors import PricerError
 from pricebench.items import Item
 from pricebench.local.persistence import load_pricer, save_pricer
+from pricebench.pricer import check_fitted
 
 # The smallest price a local pricer answers: a linear model on raw prices can go negative.
 PRICE_FLOOR = 0.5
@@ -44,6 +45,7 @@ class LocalPricer(BaseEstimator):
     """
 
     spec: ClassVar[str] = "local"
+    learns: ClassVar[bool] = True
     log_target: bool
 
     @property
@@ -85,8 +87,7 @@ class LocalPricer(BaseEstimator):
         return np.maximum(prices, PRICE_FLOOR)
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "model_"):
-            raise PricerError(f"{self.spec}: call fit(train) before predict")
+        check_fitted(self, "model_")
 
     def save(self, path: str | Path) -> Path:
         """Write the fitted pricer to `path` (see `pricebench.local.persistence`)."""

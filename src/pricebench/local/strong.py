@@ -33,6 +33,7 @@ from pricebench.errors import PricerError
 from pricebench.items import Item
 from pricebench.local.base import LocalPricer, check_train
 from pricebench.local.features import TextNumbers
+from pricebench.pricer import check_fitted
 
 
 class SparseText(TransformerMixin, BaseEstimator):
@@ -288,8 +289,7 @@ class LocalBest(LocalPricer):
         return columns @ self.weights_ + self.intercept_
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "pricers_"):
-            raise PricerError(f"{self.spec}: call fit(train) before predict")
+        check_fitted(self, "pricers_")
 
     def blend(self) -> dict[str, float]:
         """The fitted blend weights by component (and the intercept), for reports."""

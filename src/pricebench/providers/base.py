@@ -31,7 +31,7 @@ from pricebench.errors import PriceParseError, PricerError, StopRun
 from pricebench.items import Item
 from pricebench.models import Provider, resolve
 from pricebench.parse import parse_price
-from pricebench.pricer import Estimate
+from pricebench.pricer import BasePricer, Estimate
 from pricebench.prompts import COURSE_PROMPT, PromptTemplate, load_prompt
 from pricebench.providers.config import ChatConfig
 from pricebench.redact import redact, redact_url
@@ -69,7 +69,7 @@ class ReplyCutOff(PriceParseError):
     """The output budget ran out before a price was written."""
 
 
-class ChatPricer:
+class ChatPricer(BasePricer):
     """Base class of chat-model pricers. Thread-safe: `Tester(workers=N)` may share one.
 
     `cache`: True for the default cache file, False/None for none, a path or a `ResponseCache`.
@@ -252,7 +252,7 @@ class ChatPricer:
             fit(train)
         return self
 
-    @property
+    @property  # type: ignore[override]
     def learns(self) -> bool:
         """Only a retrieval context learns from training items; the model itself does not."""
         return self.context is not None and hasattr(self.context, "fit")
