@@ -16,7 +16,6 @@ import argparse
 import multiprocessing
 import resource
 import sys
-import time
 from pathlib import Path
 
 from pricebench.cli.benchmark import DEFAULT_SPECS
@@ -45,24 +44,13 @@ def run_one(dataset: str, spec: str, out: Path, queue: multiprocessing.Queue) ->
     from pricebench import Tester, load_dataset, make_pricer
 
     file, options, currency = DATASETS[dataset]
-    data = load_dataset(DATA / file, **options)
+    data = load_dataset(DATA / file, currency=currency, **options)
     pricer = make_pricer(spec)
-    began = time.perf_counter()
-    if hasattr(pricer, "fit"):
-        pricer.fit(data.train)
-    fit = time.perf_counter() - began
-    began = time.perf_counter()
-    Tester(
-        pricer,
-        data.test,
-        out=out,
-        overwrite=True,
-        dataset=f"{file}#test",
-        currency=currency,
-        progress=False,
-        fit_seconds=fit,
-    ).run()
-    predict = time.perf_counter() - began
+    results = Tester(pricer, data.test, out=out, resume="overwrite", progress=False).run(
+        fit_on=data.train
+    )
+    fit = results.header.fit_seconds or 0.0  # timed by the Tester itself
+    predict = results.header.totals["seconds"]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
     queue.put((fit, predict, peak_mb, len(data.train), len(data.test)))
 

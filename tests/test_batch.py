@@ -106,7 +106,9 @@ def test_requests_in_the_error_file_become_failures_and_are_retried_interactivel
 
     server.answer = lambda cid, body: f"Price is ${item_number(body)}"
     pricer = openai_pricer(server, tmp_path)
-    retried = Tester(pricer, ITEMS, out=tmp_path / "run", retry_failures=True, progress=False).run()
+    retried = Tester(
+        pricer, ITEMS, out=tmp_path / "run", resume="retry-failures", progress=False
+    ).run()
     assert retried.n_failed == 0 and by_id(retried)["i4"].guess == 4.0
     assert server.count("POST", "chat") == 2  # only the two failures went interactively
 
@@ -298,7 +300,7 @@ def test_retrying_failures_in_batch_mode_sends_only_them_in_a_new_batch(tmp_path
     first = run(openai_pricer(server, tmp_path), tmp_path)
     assert first.n_failed == 1
     server.answer = lambda cid, body: "$7"
-    again = run(openai_pricer(server, tmp_path), tmp_path, retry_failures=True)
+    again = run(openai_pricer(server, tmp_path), tmp_path, resume="retry-failures")
     assert again.n_failed == 0 and by_id(again)["i3"].guess == 7.0
     assert by_id(again)["i1"].guess == 5.0  # kept from the first batch
     assert [len(b.lines) for b in server.batches.values()] == [5, 1]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pricebench import Item, Tester
 from pricebench.charts import BAND_COLOURS
+from pricebench.items import ItemSet
 
 
 def _results(currency: str = "USD"):
     items = [Item(id=str(n), title=f"thing {n}", text="t", price=10.0 * n) for n in range(1, 30)]
-    return Tester(lambda item: item.price * 1.3, items, currency=currency).run()
+    return Tester(lambda item: item.price * 1.3, ItemSet(items, currency=currency)).run()
 
 
 def test_a_run_chart_displays_itself_as_png():

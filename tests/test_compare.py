@@ -114,10 +114,10 @@ def course_runs() -> dict[str, Results]:
     data = load_dataset(COURSE_ITEMS)
     constant = ConstantPricer().fit(data.train)
     return {
-        "constant": Tester(constant, data.test, dataset="course#test").run(),
+        "constant": Tester(constant, data.test).run(),
         "median": Tester(ConstantPricer("median").fit(data.train), data.test).run(),
-        "random": Tester(RandomPricer(), data.test, dataset="course#test").run(),
-        "constant-100": Tester(constant, data.test, size=100, dataset="course#test100").run(),
+        "random": Tester(RandomPricer(), data.test).run(),
+        "constant-100": Tester(constant, data.test, size=100).run(),
     }
 
 

@@ -61,7 +61,7 @@ def saved_runs(tmp_path_factory):
             raise ValueError("no price in <reply>")
         return 42.0
 
-    Tester(picky, test, out=out / "picky", dataset="picky#test").run()
+    Tester(picky, test, out=out / "picky").run()
     return out
 
 

@@ -21,6 +21,8 @@ from pricebench import (
     Tester,
     Tolerance,
 )
+from pricebench.items import ItemSet
+from pricebench.tester import Execution
 
 GUESSES = {"i0": 20.0, "i1": 100.0, "i2": 100.0, "i3": 150.0, "i4": 800.0}
 
@@ -106,7 +108,7 @@ def test_function_name_becomes_the_pricer_name(items):
 
 def test_results_are_written_as_they_go_and_read_back_identically(items, tmp_path):
     out = tmp_path / "run"
-    results = Tester(Lookup(), items, out=out, dataset="fixture").run()
+    results = Tester(Lookup(), ItemSet(items, source="fixture"), out=out).run()
     lines = (out / "items.jsonl").read_text().splitlines()
     assert [json.loads(line)["id"] for line in lines] == ["i0", "i1", "i2", "i3", "i4"]
     again = Results.load(out)
@@ -150,7 +152,7 @@ def test_resume_keeps_failures_unless_asked_to_retry(items, tmp_path):
     pricer = Lookup()
     assert Tester(pricer, items, out=out).run().n_failed == 1
     assert pricer.calls == []
-    results = Tester(pricer, items, out=out, retry_failures=True).run()
+    results = Tester(pricer, items, out=out, resume="retry-failures").run()
     assert pricer.calls == ["i2"]
     assert results.n_failed == 0 and len(results.records) == 5
     assert Results.load(out).n_failed == 0  # the later record wins on reading
@@ -171,7 +173,7 @@ def test_another_pricer_or_other_data_in_the_same_directory_is_refused(items, tm
         Tester(ConstantPricer().fit(items), items, out=out).run()
     with pytest.raises(ResultsError, match="on data"):
         Tester(Lookup(), items[:3], out=out).run()
-    fresh = Tester(Lookup(), items[:3], out=out, overwrite=True).run()
+    fresh = Tester(Lookup(), items[:3], out=out, resume="overwrite").run()
     assert len(fresh.records) == 3
 
 
@@ -248,6 +250,8 @@ HUNG_RUN = """
 import sys, threading, pricebench
 from pathlib import Path
 from pricebench.cli import main
+from pricebench.items import ItemSet
+from pricebench.tester import Execution
 
 class Hangs:
     name = "hangs"
@@ -318,7 +322,9 @@ def test_batch_pricers_are_used_in_bulk_and_isolated_on_failure(items):
             return [self.predict(item) for item in batch]
 
     pricer = Bulk()
-    results = Tester(pricer, items, batch_size=2).run()
+    tester = Tester(pricer, items)
+    tester.execution = Execution(batch_size=2)
+    results = tester.run()
     assert pricer.batches == [2, 2, 1]  # the chunk with i3 fell back to one-by-one
     assert [r.id for r in results.failures] == ["i3"]
     assert results.n_priced == 4
@@ -474,7 +480,7 @@ def test_a_whole_last_record_without_its_newline_is_kept(items, tmp_path):
     items_file = out / "items.jsonl"
     items_file.write_bytes(items_file.read_bytes().rstrip(b"\n"))
     pricer = Lookup()
-    Tester(pricer, items, out=out, retry_failures=True).run()
+    Tester(pricer, items, out=out, resume="retry-failures").run()
     assert pricer.calls == []
     assert items_file.read_bytes().endswith(b"\n") and len(Results.load(out).records) == 5
 
@@ -483,9 +489,9 @@ def test_a_run_never_writes_into_a_directory_holding_other_files(items, tmp_path
     data = tmp_path / "data"
     data.mkdir()
     (data / "items.jsonl").write_text("precious\n")
-    for overwrite in (False, True):
+    for overwrite in ("continue", "overwrite"):
         with pytest.raises(ResultsError, match=r"not a pricebench run directory.*items\.jsonl"):
-            Tester(Lookup(), items, out=data, overwrite=overwrite).run()
+            Tester(Lookup(), items, out=data, resume=overwrite).run()
     assert (data / "items.jsonl").read_text() == "precious\n"
     (tmp_path / "file").write_text("x")
     with pytest.raises(ResultsError, match="not a directory"):
@@ -502,14 +508,14 @@ def test_a_second_writer_on_a_running_directory_fails_at_once_naming_the_pid(ite
     class Meddler(Lookup):
         def predict(self, item):
             if item.id == "i1":  # another process starts on the same directory mid-run
-                for overwrite in (False, True):
+                for overwrite in ("continue", "overwrite"):
                     with pytest.raises(ResultsError, match=rf"in use .*\(pid {os.getpid()}\)"):
-                        Tester(Lookup(), items, out=out, overwrite=overwrite).run()
+                        Tester(Lookup(), items, out=out, resume=overwrite).run()
                     seen.append(overwrite)
             return super().predict(item)
 
     results = Tester(Meddler(), items, out=out).run()
-    assert seen == [False, True]
+    assert seen == ["continue", "overwrite"]
     assert results.complete and len(Results.load(out).records) == 5
     assert Tester(Lookup(), items, out=out).run().complete  # the lock went with the first run
 
@@ -557,9 +563,9 @@ def test_another_process_on_the_same_run_fails_at_once_naming_its_pid(tmp_path):
         while not marker.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         data = many_items(6)  # the lock is checked before anything else
-        for overwrite in (False, True):
+        for overwrite in ("continue", "overwrite"):
             with pytest.raises(ResultsError, match=rf"in use by another .*\(pid {holder.pid}\)"):
-                Tester(Lookup(), data, out=out / "hangs", overwrite=overwrite).run()
+                Tester(Lookup(), data, out=out / "hangs", resume=overwrite).run()
     finally:
         holder.kill()
         holder.wait(10)
@@ -592,3 +598,73 @@ def test_a_line_torn_inside_a_multibyte_character_is_repaired(tmp_path):
     assert len(Results.load(out).records) == 2
     pricer = Lookup({"e0": 1.0, "e1": 2.0, "e2": 3.0})
     assert Tester(pricer, euro, out=out).run().complete and pricer.calls == ["e2"]
+
+
+def test_workers_never_make_a_bulk_pricer_slower(items):
+    class Bulk(Lookup):
+        def __init__(self):
+            super().__init__()
+            self.batches = []
+
+        def predict_batch(self, batch):
+            self.batches.append(len(batch))
+            return [GUESSES[item.id] for item in batch]
+
+    pricer = Bulk()
+    tester = Tester(pricer, items, workers=4)
+    assert tester.execution.strategy(pricer) == "bulk"
+    assert tester.run().n_priced == 5
+    assert pricer.batches == [5] and pricer.calls == []  # one bulk call, no item-by-item threads
+    assert Tester(Lookup(), items, workers=4).execution.strategy(Lookup()) == "threads"
+    assert Tester(pricer, items, timeout=5).execution.strategy(pricer) == "threads"
+
+
+def test_the_items_say_what_data_and_currency_a_run_was_on(items):
+    labelled = ItemSet(items, source="shop.csv", split="test", currency="GBP")
+    results = Tester(Lookup(), labelled[:3]).run()  # a slice keeps the labels
+    assert results.header.dataset == "shop.csv#test" and results.header.currency == "GBP"
+    assert results.header.n_items == 3
+
+
+def test_run_fits_a_learning_pricer_first_and_times_it(items):
+    constant = ConstantPricer()
+    results = Tester(constant, items).run(fit_on=items)
+    assert results.header.fit_seconds is not None and constant.value_ > 0
+    lookup = Lookup()
+    assert Tester(lookup, items).run(fit_on=items).header.fit_seconds is None  # it does not learn
+
+
+def test_resume_continues_a_saved_run_on_the_same_items(items, tmp_path):
+    out = tmp_path / "run"
+
+    class Stopper(Lookup):
+        def predict(self, item):
+            if item.id == "i2":
+                raise StopRun("budget reached")
+            return super().predict(item)
+
+    assert Tester(Stopper(), items, out=out).run().header.status == "stopped"
+    results = Tester.resume(out, Lookup(), items=items).run()
+    assert results.complete and results.n_priced == 5
+    with pytest.raises(ResultsError, match="not those the run was started on"):
+        Tester.resume(out, Lookup(), items=items[:4])
+
+
+def test_resume_reads_the_data_file_again(tmp_path):
+    data = tmp_path / "items.jsonl"
+    rows = [
+        {"id": f"i{n}", "title": f"T{n}", "text": f"T{n}", "price": 5.0 + n, "split": split}
+        for n, split in enumerate(["test", "test", "test", "train"])
+    ]
+    data.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    from pricebench import load_dataset
+
+    out = tmp_path / "run"
+    Tester(Lookup(), load_dataset(data).test, out=out).run()
+    again = Tester.resume(out, Lookup(), resume="retry-failures").run()
+    assert again.header.dataset == f"{data}#test" and len(again.records) == 3
+
+
+def test_an_unknown_resume_policy_is_refused(items):
+    with pytest.raises(PricerError, match="resume must be"):
+        Tester(Lookup(), items, resume="sometimes")

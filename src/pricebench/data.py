@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from pricebench.errors import DataError
-from pricebench.items import Item, fingerprint
+from pricebench.items import Item, ItemSet, fingerprint
 
 VALIDATION_NAMES = ("validation", "val", "valid", "dev")
 MAX_DEPTH = 64  # JSON nested deeper than this is refused: nothing an item holds needs more
@@ -36,6 +36,15 @@ class Dataset:
     validation: list[Item] = field(default_factory=list)
     source: str = ""
     dropped: int = 0  # rows skipped on purpose (no price, price out of range)
+    currency: str = "USD"
+
+    def __post_init__(self) -> None:
+        # Each split carries its source, name and currency, so a Tester run on it records them.
+        for split in ("train", "test", "validation"):
+            labelled = ItemSet(
+                getattr(self, split), source=self.source, split=split, currency=self.currency
+            )
+            object.__setattr__(self, split, labelled)  # a frozen dataclass
 
     @property
     def fingerprint(self) -> str:
@@ -49,7 +58,7 @@ class Dataset:
         if self.validation:
             return self
         train, validation = split_items(self.train, fraction, seed)
-        return Dataset(train, self.test, validation, self.source, self.dropped)
+        return Dataset(train, self.test, validation, self.source, self.dropped, self.currency)
 
     def __repr__(self) -> str:
         return (
@@ -76,9 +85,10 @@ def load_dataset(
     test_fraction: float = 0.2,
     validation_fraction: float = 0.0,
     seed: int = 42,
+    currency: str = "USD",
     **read_options: Any,
 ) -> Dataset:
-    """Load a file and split it.
+    """Load a file and split it; `currency` is that of its prices.
 
     A file whose items carry a `split` field is split by that field (`train`, `test`, and
     `validation`/`val`/`dev`); otherwise the items are shuffled with `seed` and cut by fraction.
@@ -95,12 +105,12 @@ def load_dataset(
         train = [i for i in items if i.split == "train"]
         test = [i for i in items if i.split == "test"]
         validation = [i for i in items if i.split in VALIDATION_NAMES]
-        return Dataset(train, test, validation, str(path), dropped)
+        return Dataset(train, test, validation, str(path), dropped, currency)
     rest, test = split_items(items, test_fraction, seed)
     validation: list[Item] = []
     if validation_fraction:
         rest, validation = split_items(rest, validation_fraction / (1 - test_fraction), seed + 1)
-    return Dataset(rest, test, validation, str(path), dropped)
+    return Dataset(rest, test, validation, str(path), dropped, currency)
 
 
 def load_items(path: str | Path, *, split: str | None = None, **read_options: Any) -> list[Item]:

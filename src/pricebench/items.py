@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, SupportsIndex, overload
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -52,3 +52,46 @@ def fingerprint(items: Iterable[Item]) -> str:
     for item_id, price in sorted((item.id, item.price) for item in items):
         digest.update(f"{item_id}\t{price!r}\n".encode())
     return digest.hexdigest()[:12]
+
+
+class ItemSet(list[Item]):
+    """A list of items that knows where it came from: its file, its split and its currency.
+
+    `Dataset.train`, `.validation` and `.test` are item sets, so a `Tester` records what it was
+    run on without being told; a slice keeps the labels (`data.test[:100]`).
+    """
+
+    def __init__(
+        self,
+        items: Iterable[Item] = (),
+        *,
+        source: str = "",
+        split: str = "",
+        currency: str = "USD",
+    ) -> None:
+        super().__init__(items)
+        self.source = source
+        self.split = split
+        self.currency = currency
+
+    @property
+    def label(self) -> str:
+        """`source#split`, as run headers record the data."""
+        return f"{self.source}#{self.split}" if self.split else self.source
+
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> Item: ...
+    @overload
+    def __getitem__(self, index: slice) -> ItemSet: ...
+    def __getitem__(self, index: SupportsIndex | slice) -> Item | ItemSet:
+        if isinstance(index, slice):
+            part = super().__getitem__(index)
+            return ItemSet(part, source=self.source, split=self.split, currency=self.currency)
+        return super().__getitem__(index)
+
+
+def describe(items: Iterable[Item]) -> tuple[str, str]:
+    """(data label, currency) of items: an `ItemSet`'s own, else ("", "USD")."""
+    if isinstance(items, ItemSet):
+        return items.label, items.currency
+    return "", "USD"

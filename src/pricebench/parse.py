@@ -85,8 +85,8 @@ def _amounts(reply: str) -> list[_Amount | None]:
     found: list[_Amount | None] = []
     for match in _NUMBER.finditer(reply):
         token = match.group(0)
-        if not any(ch.isdigit() for ch in token):
-            continue
+        if not token[:1].isdigit() and not token[:2].startswith("."):
+            continue  # "E0" alone is an exponent with no number before it
         found.append(_amount(reply, match.start(), match.end(), token))
     # "40 – 50 dollars": the first number of a range is in the currency of the second.
     for number, (first, second) in enumerate(zip(found, found[1:], strict=False)):

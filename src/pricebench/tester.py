@@ -10,6 +10,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,12 +18,20 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from pricebench.errors import PricerError, StopRun
-from pricebench.items import Item, fingerprint
+from pricebench.errors import PricerError, ResultsError, StopRun
+from pricebench.items import Item, ItemSet, describe, fingerprint
 from pricebench.metrics import Tolerance, squared_log_error
-from pricebench.pricer import Estimate, Pricer, as_pricer, estimate_one, pricer_params, to_estimate
+from pricebench.pricer import (
+    Estimate,
+    Pricer,
+    as_pricer,
+    estimate_one,
+    learns,
+    pricer_params,
+    to_estimate,
+)
 from pricebench.redact import redact, redact_value
-from pricebench.results import ItemResult, Results, RunHeader, RunWriter, money
+from pricebench.results import ItemResult, Results, RunHeader, RunWriter, money, read_run
 
 Outcome = Estimate | BaseException
 # Amber as a hex colour: rich's "yellow" is drawn olive (#808000) in Jupyter.
@@ -43,16 +52,55 @@ class GuessError(ValueError):
     """A number that is no price: negative, not finite or absurdly large."""
 
 
+Resume = Literal["continue", "retry-failures", "overwrite"]
+Strategy = Literal["provider-batch", "bulk", "threads", "sequential"]
+
+
+@dataclass(frozen=True)
+class Execution:
+    """How a Tester prices its items. The strategy follows the pricer's abilities:
+
+    - `provider-batch` (`mode="batch"`): the pricer's `batch_estimates`, provider batch jobs;
+    - `bulk`: the pricer's `predict_batch`, `batch_size` items at a time. Chosen for any pricer
+      that has it, whatever `workers` says: threads never make a bulk pricer slower;
+    - `threads`: `workers` threads (pricers that wait on a network), or any `timeout`;
+    - `sequential`: one item after another.
+    """
+
+    workers: int = 1
+    timeout: float | None = None
+    mode: Literal["interactive", "batch"] = "interactive"
+    batch_size: int = 256
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise PricerError(f"workers must be at least 1, got {self.workers}")
+        if self.timeout is not None and self.timeout <= 0:
+            raise PricerError(f"timeout must be positive, got {self.timeout}")
+        if self.mode not in ("interactive", "batch"):
+            raise PricerError(f"mode must be 'interactive' or 'batch', got {self.mode!r}")
+
+    def strategy(self, pricer: Any) -> Strategy:
+        if self.mode == "batch":
+            return "provider-batch"
+        if hasattr(pricer, "predict_batch") and self.timeout is None:
+            return "bulk"
+        if self.workers > 1 or self.timeout is not None:
+            return "threads"
+        return "sequential"
+
+
 class Tester:
     """Runs `pricer` over `items` (the first `size` of them) and returns scored `Results`.
 
-    With `out`, results are written to that directory as each item finishes; running again with
-    the same pricer and items continues where the last run stopped (no item is priced twice).
-    `workers` > 1 prices items on that many threads (for pricers that wait on a network).
-    `timeout` (seconds) records an item as failed when the pricer takes longer.
-    `mode="batch"` hands all items to the pricer's `batch_estimates` (provider batch jobs).
-    `max_guess`: a guess must be finite, at least 0 and at most this to be scored; any other
-    guess is recorded as a failure with the reason.
+    What is priced: `pricer` and `items`; a `Dataset`'s splits (`data.test`) carry their source,
+    split name and currency, which the run records. How: `workers`, `timeout` (seconds from when
+    an item starts; a slower item is a failure) and `mode="batch"` (provider batch jobs), grouped
+    as an `Execution` whose strategy follows the pricer's abilities. Where: `out`, a directory
+    written as each item finishes; `resume` says what to do with a run already there:
+    "continue" (price only what is left), "retry-failures" (also price its failures again) or
+    "overwrite" (start over). `max_guess`: a guess must be finite, at least 0 and at most this to
+    be scored; any other guess is recorded as a failure with the reason.
     """
 
     __test__ = False  # not a pytest test class, despite its name
@@ -64,41 +112,44 @@ class Tester:
         *,
         size: int | None = None,
         tolerance: Tolerance | None = None,
+        out: str | Path | None = None,
+        resume: Resume = "continue",
         workers: int = 1,
         timeout: float | None = None,
-        out: str | Path | None = None,
-        overwrite: bool = False,
-        retry_failures: bool = False,
         mode: Literal["interactive", "batch"] = "interactive",
-        dataset: str = "",
-        currency: str = "USD",
         verbose: bool = False,
         progress: bool | None = None,
-        batch_size: int = 256,
-        fit_seconds: float | None = None,
         max_guess: float = MAX_GUESS,
     ) -> None:
-        if workers < 1:
-            raise PricerError(f"workers must be at least 1, got {workers}")
+        if resume not in ("continue", "retry-failures", "overwrite"):
+            raise PricerError(
+                f"resume must be 'continue', 'retry-failures' or 'overwrite', got {resume!r}"
+            )
         self.pricer = as_pricer(pricer)
+        self.dataset, self.currency = describe(items)
         self.items = list(items[:size] if size is not None else items)
         if not self.items:
             raise PricerError("Tester: no items to price")
         self.tolerance = tolerance or Tolerance()
-        self.workers = workers
-        self.timeout = timeout
         self.out = Path(out) if out is not None else None
-        self.overwrite = overwrite
-        self.retry_failures = retry_failures
-        self.mode = mode
-        self.dataset = dataset
-        self.currency = currency
+        self.resume_policy = resume
+        self.execution = Execution(workers, timeout, mode)
         self.verbose = verbose
         self.progress = sys.stderr.isatty() if progress is None else progress
-        self.batch_size = batch_size
-        self.fit_seconds = fit_seconds
         self.max_guess = max_guess
         self.console = Console(stderr=True, highlight=False)
+
+    @property
+    def workers(self) -> int:
+        return self.execution.workers
+
+    @property
+    def timeout(self) -> float | None:
+        return self.execution.timeout
+
+    @property
+    def mode(self) -> str:
+        return self.execution.mode
 
     @classmethod
     def test(
@@ -114,7 +165,39 @@ class Tester:
         print(results.summary())
         return results
 
-    def run(self) -> Results:
+    @classmethod
+    def resume(
+        cls,
+        run_dir: str | Path,
+        pricer: Pricer | Callable[[Item], Any],
+        items: Sequence[Item] | None = None,
+        **options: Any,
+    ) -> Tester:
+        """A Tester that continues the run saved in `run_dir`, on the same items and settings.
+
+        The items are those given, else read again: a batch run's from its batch manifests,
+        another run's from the data file its header names. Either way they must be the items
+        the run was started on (same fingerprint). `options` as for `Tester` (e.g. `workers`,
+        `resume="retry-failures"`).
+        """
+        run_dir = Path(run_dir)
+        header = read_run(run_dir).header
+        if items is None:
+            items = _saved_items(run_dir, header)
+        labelled = ItemSet(items, currency=header.currency)
+        labelled.source, _, labelled.split = header.dataset.partition("#")
+        options.setdefault("tolerance", header.tolerance)
+        options.setdefault("mode", header.mode)
+        tester = cls(pricer, labelled, out=run_dir, **options)
+        if fingerprint(tester.items) != header.fingerprint:
+            raise ResultsError(
+                f"{run_dir}: the items given are not those the run was started on "
+                f"(fingerprint {fingerprint(tester.items)}, the run's {header.fingerprint})"
+            )
+        return tester
+
+    def run(self, fit_on: Sequence[Item] | None = None) -> Results:
+        """Price the items (after fitting the pricer on `fit_on`, timed, when it learns)."""
         header = RunHeader(
             pricer=redact(self.pricer.name),
             params=redact_value(pricer_params(self.pricer)),
@@ -124,19 +207,25 @@ class Tester:
             tolerance=self.tolerance,
             currency=self.currency,
             mode=self.mode,
-            fit_seconds=self.fit_seconds,
         )
         if self.out is None:
             writer = RunWriter.in_memory(header)
         else:
-            writer = RunWriter.open(self.out, header, overwrite=self.overwrite)
+            # Opened before fitting: a run that cannot go on is refused before a long fit.
+            writer = RunWriter.open(self.out, header, overwrite=self.resume_policy == "overwrite")
             if writer.repaired:
                 self.console.print(f"[yellow]{escape(writer.repaired)}[/yellow]", soft_wrap=True)
-        done = {r.id for r in writer.records.values() if not (self.retry_failures and r.failed)}
+        retry = self.resume_policy == "retry-failures"
+        done = {r.id for r in writer.records.values() if not (retry and r.failed)}
         pending = [item for item in self.items if item.id not in done]
         started = time.perf_counter()
         status, note = "complete", None
         try:
+            if fit_on is not None and learns(self.pricer):
+                seconds = self._fit(fit_on)
+                writer.header = writer.header.model_copy(update={"fit_seconds": seconds})
+                writer.write_header()
+                started = time.perf_counter()
             with self._progress(len(self.items), len(self.items) - len(pending)) as advance:
                 for item, outcome, latency in self._outcomes(pending):
                     record = self._record(item, outcome, latency)
@@ -161,15 +250,31 @@ class Tester:
             )
         return results
 
+    def _fit(self, train: Sequence[Item]) -> float:
+        """Fit the pricer on `train`, with a spinner in a terminal; the seconds it took."""
+        name = self.pricer.name
+        what = f"fitting {name} on {len(train)} training items"
+        began = time.perf_counter()
+        if self.console.is_terminal:
+            with self.console.status(escape(what)):
+                self.pricer.fit(train)  # type: ignore[attr-defined]
+        else:
+            self.console.print(what, markup=False)
+            self.pricer.fit(train)  # type: ignore[attr-defined]
+        seconds = round(time.perf_counter() - began, 3)
+        self.console.print(f"fitted {name} in {seconds:.1f} s", markup=False)
+        return seconds
+
     def _outcomes(self, items: list[Item]) -> Iterator[tuple[Item, Outcome, float]]:
         if not items:
             return iter(())
-        if self.mode == "batch":
+        strategy = self.execution.strategy(self.pricer)
+        if strategy == "provider-batch":
             return self._batch_jobs(items)
-        if self.workers > 1 or self.timeout is not None:
-            return self._threaded(items)
-        if hasattr(self.pricer, "predict_batch"):
+        if strategy == "bulk":
             return self._chunked(items)
+        if strategy == "threads":
+            return self._threaded(items)
         return (self._attempt(item) for item in items)
 
     def _attempt(self, item: Item) -> tuple[Item, Outcome, float]:
@@ -183,8 +288,8 @@ class Tester:
         return item, outcome, time.perf_counter() - start
 
     def _chunked(self, items: list[Item]) -> Iterator[tuple[Item, Outcome, float]]:
-        for start in range(0, len(items), self.batch_size):
-            chunk = items[start : start + self.batch_size]
+        for start in range(0, len(items), self.execution.batch_size):
+            chunk = items[start : start + self.execution.batch_size]
             began = time.perf_counter()
             try:
                 prices = list(self.pricer.predict_batch(chunk))  # type: ignore[attr-defined]
@@ -430,3 +535,22 @@ class _ProgressContext:
             self.tester.console.print(self.tester._line(self.count, record), soft_wrap=True)
         if self.bar is not None:
             self.bar.update(self.task, advance=1, failed=self.failed)
+
+
+def _saved_items(run_dir: Path, header: RunHeader) -> list[Item]:
+    """The items a saved run was started on, read again without the caller's help."""
+    if header.mode == "batch":
+        from pricebench.batch import run_items
+
+        return run_items(run_dir)
+    from pricebench.data import load_dataset
+
+    source, _, split = header.dataset.partition("#")
+    if not source or not Path(source).is_file():
+        raise ResultsError(
+            f"{run_dir}: its data ({header.dataset or 'not recorded'}) cannot be read again: "
+            "pass the items to Tester.resume"
+        )
+    dataset = load_dataset(source, currency=header.currency)
+    items = getattr(dataset, split or "test")
+    return list(items[: header.n_items])

@@ -29,7 +29,7 @@ from rich.console import Console
 from pricebench.data import Dataset
 from pricebench.errors import PricebenchError, ResultsError, StopRun
 from pricebench.items import Item, fingerprint
-from pricebench.pricer import Estimate, Pricer, estimate_one
+from pricebench.pricer import Estimate, Pricer, estimate_one, learns
 from pricebench.registry import make_pricer
 from pricebench.results import HEADER_FILE, Results
 from pricebench.tables import PrintableTable
@@ -318,7 +318,6 @@ def _run_trial(
             workers=workers,
             out=run_dir,
             progress=False,
-            dataset="validation",
         ).run()
     except (PricebenchError, ValueError, TypeError) as error:
         # A configuration the pricer rejects (scikit-learn raises ValueError) is a failed trial.
@@ -364,7 +363,7 @@ def _calls(results: Results) -> int:
 
 def _fitted(pricer: str | PricerFactory, options: dict[str, Any], train: list[Item]) -> Pricer:
     model = build(pricer, options)
-    if hasattr(model, "fit"):
+    if learns(model):
         size = options.get(TRAIN_SIZE)
         model.fit(train[:size] if size is not None else train)
     return model
@@ -387,9 +386,8 @@ def _test_run(
         size=test_size,
         workers=workers,
         out=out / "test" if out is not None else None,
-        overwrite=True,  # the winner may differ from an earlier run's; a test run is one-off
+        resume="overwrite",  # the winner may differ from an earlier run's; a test run is one-off
         progress=False,
-        dataset=f"{data.source}#test",
     ).run()
 
 

@@ -9,7 +9,7 @@ Steps, each recorded in the batch state file before the next starts (see `state.
 4. The batches are polled until they end; each ended batch's result files are downloaded and
    every item's reply read with the pricer's own `read` and `parse`, priced at batch rates and
    put in the response cache. Items with no usable reply become failures (retry them
-   interactively with `Tester(retry_failures=True)` or `pricebench run --retry-failures`).
+   interactively with `Tester(resume="retry-failures")` or `pricebench run --retry-failures`).
 
 Running again with the same work directory picks up wherever this stopped.
 """

@@ -96,29 +96,20 @@ def status_command(args: argparse.Namespace) -> int:
 
 
 def collect_command(args: argparse.Namespace) -> int:
-    from pricebench.batch import run_items, with_options
+    from pricebench.batch import with_options
+    from pricebench.cli.run import exit_code
     from pricebench.tester import Tester
 
     header = read_run(args.run).header
-    items = run_items(args.run)
     pricer = with_options(_pricer(args), wait=not args.no_wait, poll_interval=args.poll)
-    tester = Tester(
-        pricer,
-        items,
-        out=args.run,
-        mode="batch",
-        tolerance=header.tolerance,
-        dataset=header.dataset,
-        currency=header.currency,
-    )
-    results = tester.run()
+    results = Tester.resume(args.run, pricer, mode="batch").run()
     print(results.summary())
     if results.failures:
         print(
             f"{results.n_failed} item(s) failed; price them interactively with `pricebench run "
             f"{header.pricer} --retry-failures` (same data and --out)"
         )
-    return 0 if results.complete else 1
+    return exit_code([results])
 
 
 def cancel_command(args: argparse.Namespace) -> int:

@@ -87,7 +87,7 @@ def load_data(args: argparse.Namespace) -> Dataset:
         options["id_column"] = args.id_column
     if args.price_range:
         options["price_range"] = tuple(args.price_range)
-    return load_dataset(path, seed=args.seed, **options)
+    return load_dataset(path, seed=args.seed, currency=args.currency, **options)
 
 
 def parse_params(pairs: Sequence[str] | None) -> dict[str, Any]:

@@ -60,8 +60,6 @@ def play_command(args: argparse.Namespace) -> int:
         TerminalPlayer(args.name),
         items,
         out=args.out / args.name,
-        dataset=f"{dataset.source}#test",
-        currency=args.currency,
         tolerance=Tolerance(),
         verbose=True,
         progress=False,

@@ -4,25 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from pricebench.cli import EXIT_NOTHING_PRICED, EXIT_OK, EXIT_STOPPED
 from pricebench.cli.common import add_data_options, load_data, parse_params, print_table, slug
 from pricebench.errors import PricebenchError
 from pricebench.items import Item, fingerprint
 from pricebench.metrics import Tolerance
-from pricebench.pricer import Pricer, learns, pricer_params
+from pricebench.pricer import Pricer, pricer_params
 from pricebench.redact import redact
 from pricebench.registry import accepts, make_pricer, parse_spec
 from pricebench.results import HEADER_FILE, RESUMABLE_PARAMS, Results, read_run
-from pricebench.tester import Tester
+from pricebench.tester import MAX_GUESS, Resume, Tester
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -82,6 +79,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="option passed to every pricer's constructor (repeatable); for one pricer only, "
         "write it in its spec: SPEC:KEY=VALUE",
+    )
+    parser.add_argument(
+        "--max-guess",
+        type=float,
+        default=MAX_GUESS,
+        metavar="PRICE",
+        help="a guess above this is a failure, not a score (default: %(default)g)",
     )
     parser.add_argument(
         "--tolerance",
@@ -155,24 +159,20 @@ def run_specs(args: argparse.Namespace, specs: list[str]) -> list[Results]:
             )
             runs.append(done)
             continue
-        fit_seconds = _fit(pricer, dataset.train, console) if learns(pricer) else None
         tester = Tester(
             pricer,
             items,
             size=args.size,
             tolerance=Tolerance(*args.tolerance),
+            out=out,
+            resume=resume_policy(args),
             workers=args.workers,
             timeout=args.timeout,
-            out=out,
-            overwrite=args.overwrite,
-            retry_failures=args.retry_failures,
             mode="batch" if args.batch else "interactive",
-            dataset=f"{dataset.source}#{args.split}",
-            currency=args.currency,
             verbose=args.verbose,
-            fit_seconds=fit_seconds,
+            max_guess=args.max_guess,
         )
-        results = tester.run()
+        results = tester.run(fit_on=dataset.train)
         console.print(results.summary(), markup=False, soft_wrap=True)
         runs.append(results)
     return runs
@@ -230,23 +230,8 @@ def _check_run_directory(
     return None
 
 
-def _fit(pricer: Any, train: Sequence[Item], console: Console) -> float:
-    """Fit with a spinner and the time so far (fits take up to minutes); the seconds it took."""
-    what = f"fitting {pricer.name} on {len(train)} training items"
-    began = time.perf_counter()
-    if console.is_terminal:
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as progress:
-            progress.add_task(escape(what), total=None)
-            pricer.fit(train)
-    else:
-        console.print(what, markup=False)
-        pricer.fit(train)
-    seconds = round(time.perf_counter() - began, 3)
-    console.print(f"fitted {pricer.name} in {seconds:.1f} s", markup=False)
-    return seconds
+def resume_policy(args: argparse.Namespace) -> Resume:
+    """The Tester's resume policy from --overwrite and --retry-failures."""
+    if args.overwrite:
+        return "overwrite"
+    return "retry-failures" if args.retry_failures else "continue"
