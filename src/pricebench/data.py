@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from pricebench.errors import DataError
+from pricebench.files import BadLine, read_jsonl
 from pricebench.items import Item, fingerprint
 
 VALIDATION_NAMES = ("validation", "val", "valid", "dev")
@@ -238,22 +239,21 @@ def _numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
 
 
 def _jsonl_rows(path: Path, lines: Iterator[tuple[int, str]]) -> Iterator[tuple[int, dict]]:
-    for number, text in lines:
-        if not text.strip():
-            continue
-        try:
-            record = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise DataError(
-                f"{path}, line {number}: invalid JSON ({error.msg} at column {error.colno})"
-            ) from None
-        except RecursionError:
-            record = _TOO_DEEP
-        if record is _TOO_DEEP or _depth(record) > MAX_DEPTH:
-            raise DataError(f"{path}, line {number}: JSON nested deeper than {MAX_DEPTH} levels")
-        if not isinstance(record, dict):
-            raise DataError(f"{path}, line {number}: expected a JSON object, got {text[:40]!r}")
-        yield number, record
+    return read_jsonl(path, _json_object, error=DataError, lines=lines)
+
+
+def _json_object(text: str | bytes) -> dict:
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise BadLine(f"invalid JSON ({error.msg} at column {error.colno})") from None
+    except RecursionError:
+        record = _TOO_DEEP
+    if record is _TOO_DEEP or _depth(record) > MAX_DEPTH:
+        raise BadLine(f"JSON nested deeper than {MAX_DEPTH} levels")
+    if not isinstance(record, dict):
+        raise BadLine(f"expected a JSON object, got {text[:40]!r}")
+    return record
 
 
 _TOO_DEEP = object()  # what a line nested beyond Python's recursion limit reads as
