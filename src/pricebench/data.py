@@ -49,7 +49,7 @@ class Dataset:
         """
         if self.validation:
             return self
-        train, validation = split_items(self.train, fraction, seed)
+        train, validation = split_off(self.train, fraction, seed)
         return Dataset(train, self.test, validation, self.source, self.dropped)
 
     def __repr__(self) -> str:
@@ -59,7 +59,7 @@ class Dataset:
         )
 
 
-def split_items(items: Sequence[Item], fraction: float, seed: int) -> tuple[list[Item], list[Item]]:
+def split_off(items: Sequence[Item], fraction: float, seed: int) -> tuple[list[Item], list[Item]]:
     """Split items into (rest, part) where part holds `fraction` of them, chosen with `seed`."""
     if not 0 < fraction < 1:
         raise ValueError(f"fraction must be between 0 and 1, got {fraction}")
@@ -97,10 +97,10 @@ def load_dataset(
         test = [i for i in items if i.split == "test"]
         validation = [i for i in items if i.split in VALIDATION_NAMES]
         return Dataset(train, test, validation, str(path), dropped)
-    rest, test = split_items(items, test_fraction, seed)
+    rest, test = split_off(items, test_fraction, seed)
     validation: list[Item] = []
     if validation_fraction:
-        rest, validation = split_items(rest, validation_fraction / (1 - test_fraction), seed + 1)
+        rest, validation = split_off(rest, validation_fraction / (1 - test_fraction), seed + 1)
     return Dataset(rest, test, validation, str(path), dropped)
 
 

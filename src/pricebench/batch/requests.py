@@ -167,7 +167,7 @@ def iter_manifest(path: Path) -> Iterator[ManifestEntry]:
         raise ResultsError(f"{path}: batch manifest missing") from None
 
 
-def read_manifest(path: Path) -> dict[str, ManifestEntry]:
+def read_batch_manifest(path: Path) -> dict[str, ManifestEntry]:
     """A manifest file as custom_id -> entry."""
     return {entry.custom_id: entry for entry in iter_manifest(path)}
 

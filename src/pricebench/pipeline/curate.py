@@ -141,7 +141,7 @@ _PRICE_STRING = re.compile(r"(?:US\s*)?\$?\s*(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?")
 _NULL_STRINGS = frozenset({"", "none", "null", "nan", "n/a", "-", "—"})
 
 
-def parse_price(value: Any, *, accept_dollar_strings: bool = True) -> tuple[float, bool]:
+def parse_record_price(value: Any, *, accept_dollar_strings: bool = True) -> tuple[float, bool]:
     """A raw price as (dollars, came_from_a_string). Raises `Rejected` when there is none.
 
     Raw files hold floats or null; the `datasets` loader turned them into strings ("None",
@@ -352,7 +352,7 @@ def curate_record(record: Any, config: CurationConfig, category: str | None = No
     if not isinstance(record, dict):
         raise Rejected(NOT_AN_OBJECT)
     notes: list[str] = []
-    price, from_string = parse_price(
+    price, from_string = parse_record_price(
         record.get("price"), accept_dollar_strings=config.accept_dollar_strings
     )
     if from_string:
