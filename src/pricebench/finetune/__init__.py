@@ -27,13 +27,7 @@ from pricebench.finetune.files import (
     training_example,
     validate_examples,
 )
-from pricebench.finetune.jobs import (
-    TERMINAL,
-    FineTuneError,
-    JobState,
-    default_state_dir,
-    describe_event,
-)
+from pricebench.finetune.jobs import FineTuneError, JobState, default_state_dir, describe_event
 from pricebench.finetune.pricer import HYPERPARAMETERS, OpenAIFineTuned, fine_tuned_pricer
 
 __all__ = [
@@ -45,7 +39,6 @@ __all__ = [
     "MESSAGE_KEYS",
     "MIN_EXAMPLES",
     "ROLES",
-    "TERMINAL",
     "TRAINING_PRICES",
     "FineTuneError",
     "JobState",
