@@ -16,9 +16,12 @@ from pricebench.pricer import Estimate, Pricer, estimate_one
 
 
 class _Answer(Protocol):
-    cached: bool
-    input_tokens: int
-    output_tokens: int
+    @property
+    def cached(self) -> bool: ...
+    @property
+    def input_tokens(self) -> int: ...
+    @property
+    def output_tokens(self) -> int: ...
 
 
 def paid_call(answer: _Answer) -> bool:

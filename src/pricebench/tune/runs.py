@@ -7,7 +7,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pricebench.budget import Budget, paid_call
 from pricebench.data import Dataset
@@ -76,6 +76,7 @@ def run_trial(
     if not budget.limited:
         budget.add(calls, cost)
     scored = results.n_priced > 0
+    status: Literal["complete", "stopped", "failed"]
     if results.header.status == "stopped":
         status, note = "stopped", results.header.note
     elif scored:
