@@ -7,7 +7,7 @@ import json
 import pytest
 
 from pricebench.batch import Limits, RequestFileWriter, anthropic_replies, custom_id, openai_replies
-from pricebench.batch.requests import ManifestEntry, read_manifest
+from pricebench.batch.requests import ManifestEntry, read_batch_manifest
 from pricebench.errors import PricerError, ResultsError
 
 
@@ -30,7 +30,7 @@ def test_files_split_on_the_byte_limit_and_keep_every_line(tmp_path):
     assert all((tmp_path / f.name).stat().st_size == f.n_bytes for f in files)
     ids = [json.loads(x)["custom_id"] for f in files for x in (tmp_path / f.name).open()]
     assert ids == [f"i{n}" for n in range(1, 8)]
-    assert list(read_manifest(tmp_path / files[1].manifest)) == ["i4", "i5", "i6"]
+    assert list(read_batch_manifest(tmp_path / files[1].manifest)) == ["i4", "i5", "i6"]
 
 
 def test_numbering_continues_after_earlier_batches(tmp_path):

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-import pricebench.finetune as finetune_module
+import pricebench.finetune.pricer as finetune_module
 from pricebench import Item, OpenAIFineTuned, Tester, load_items, make_pricer
 from pricebench.errors import PricerError
 from pricebench.finetune import (

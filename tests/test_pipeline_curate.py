@@ -26,7 +26,7 @@ from pricebench.pipeline.curate import (
     curate_record,
     cut_tokens,
     parse_details,
-    parse_price,
+    parse_record_price,
     parse_weight,
     scrub,
     weight_from_details,
@@ -77,7 +77,7 @@ def verdict(raw: object, config: CurationConfig | None = None) -> str:
     ],
 )
 def test_prices_from_numbers_and_strings(value: object, expected: tuple[float, bool]) -> None:
-    assert parse_price(value) == expected
+    assert parse_record_price(value) == expected
 
 
 @pytest.mark.parametrize(
@@ -98,15 +98,15 @@ def test_prices_from_numbers_and_strings(value: object, expected: tuple[float, b
 )
 def test_prices_that_are_not_prices(value: object, kind: str) -> None:
     with pytest.raises(Rejected) as caught:
-        parse_price(value)
+        parse_record_price(value)
     assert caught.value.kind == kind
 
 
 def test_dollar_strings_can_be_refused() -> None:
     with pytest.raises(Rejected) as caught:
-        parse_price("$12.99", accept_dollar_strings=False)
+        parse_record_price("$12.99", accept_dollar_strings=False)
     assert caught.value.kind == PRICE_DOLLAR_STRING
-    assert parse_price("12.99", accept_dollar_strings=False) == (12.99, True)
+    assert parse_record_price("12.99", accept_dollar_strings=False) == (12.99, True)
 
 
 @pytest.mark.parametrize(

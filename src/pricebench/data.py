@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from pricebench.errors import DataError
+from pricebench.files import BadLine, read_jsonl
 from pricebench.items import Item, ItemSet, fingerprint
 
 VALIDATION_NAMES = ("validation", "val", "valid", "dev")
@@ -57,7 +58,7 @@ class Dataset:
         """
         if self.validation:
             return self
-        train, validation = split_items(self.train, fraction, seed)
+        train, validation = split_off(self.train, fraction, seed)
         return Dataset(train, self.test, validation, self.source, self.dropped, self.currency)
 
     def __repr__(self) -> str:
@@ -67,7 +68,7 @@ class Dataset:
         )
 
 
-def split_items(items: Sequence[Item], fraction: float, seed: int) -> tuple[list[Item], list[Item]]:
+def split_off(items: Sequence[Item], fraction: float, seed: int) -> tuple[list[Item], list[Item]]:
     """Split items into (rest, part) where part holds `fraction` of them, chosen with `seed`."""
     if not 0 < fraction < 1:
         raise ValueError(f"fraction must be between 0 and 1, got {fraction}")
@@ -106,10 +107,10 @@ def load_dataset(
         test = [i for i in items if i.split == "test"]
         validation = [i for i in items if i.split in VALIDATION_NAMES]
         return Dataset(train, test, validation, str(path), dropped, currency)
-    rest, test = split_items(items, test_fraction, seed)
+    rest, test = split_off(items, test_fraction, seed)
     validation: list[Item] = []
     if validation_fraction:
-        rest, validation = split_items(rest, validation_fraction / (1 - test_fraction), seed + 1)
+        rest, validation = split_off(rest, validation_fraction / (1 - test_fraction), seed + 1)
     return Dataset(rest, test, validation, str(path), dropped, currency)
 
 
@@ -248,22 +249,21 @@ def _numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
 
 
 def _jsonl_rows(path: Path, lines: Iterator[tuple[int, str]]) -> Iterator[tuple[int, dict]]:
-    for number, text in lines:
-        if not text.strip():
-            continue
-        try:
-            record = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise DataError(
-                f"{path}, line {number}: invalid JSON ({error.msg} at column {error.colno})"
-            ) from None
-        except RecursionError:
-            record = _TOO_DEEP
-        if record is _TOO_DEEP or _depth(record) > MAX_DEPTH:
-            raise DataError(f"{path}, line {number}: JSON nested deeper than {MAX_DEPTH} levels")
-        if not isinstance(record, dict):
-            raise DataError(f"{path}, line {number}: expected a JSON object, got {text[:40]!r}")
-        yield number, record
+    return read_jsonl(path, _json_object, error=DataError, lines=lines)
+
+
+def _json_object(text: str | bytes) -> dict:
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise BadLine(f"invalid JSON ({error.msg} at column {error.colno})") from None
+    except RecursionError:
+        record = _TOO_DEEP
+    if record is _TOO_DEEP or _depth(record) > MAX_DEPTH:
+        raise BadLine(f"JSON nested deeper than {MAX_DEPTH} levels")
+    if not isinstance(record, dict):
+        raise BadLine(f"expected a JSON object, got {text[:40]!r}")
+    return record
 
 
 _TOO_DEEP = object()  # what a line nested beyond Python's recursion limit reads as

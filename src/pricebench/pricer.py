@@ -9,7 +9,7 @@ not. Optional methods, used when present:
   a chat pricer has a `fit` that only indexes a retrieval context.
 - `predict_batch(items) -> list[float]`: faster in bulk (local models); the Tester uses it.
 - `estimate(item) -> Estimate`: the price plus the reply text, tokens and cost (API pricers).
-- `batch_estimates(items, workdir)`: provider batch jobs, for `Tester(mode="batch")`.
+- `estimate_batch(items, workdir)`: provider batch jobs, for `Tester(mode="batch")`.
 - `get_params() -> dict`: the parameters recorded in each run's header.
 
 A plain function `item -> float` (or `item -> str`, parsed with `parse_price`) works wherever a
@@ -70,11 +70,11 @@ class Estimate:
 class BatchJobPricer(Pricer, Protocol):
     """A pricer that can run a whole set of items as provider batch jobs.
 
-    `batch_estimates` yields each item's id with its `Estimate` or the exception that failed it, as
+    `estimate_batch` yields each item's id with its `Estimate` or the exception that failed it, as
     they come back. It keeps whatever it needs to resume (batch ids) under `workdir`.
     """
 
-    def batch_estimates(
+    def estimate_batch(
         self, items: Sequence[Item], workdir: Path
     ) -> Iterable[tuple[str, Estimate | BaseException]]: ...
 

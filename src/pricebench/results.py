@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from pricebench._version import __version__
 from pricebench.errors import ResultsError, StopRun
+from pricebench.files import read_jsonl, write_atomic
 from pricebench.metrics import Scores, Tolerance, score
 
 HEADER_FILE = "run.json"
@@ -234,23 +235,15 @@ def _read_records(items_file: Path) -> dict[str, ItemResult]:
     records: dict[str, ItemResult] = {}
     if not items_file.exists():
         return records
-    with items_file.open("rb") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            record = _parse_record(line)
-            if record is None:
-                if not line.endswith(b"\n"):  # the last line, cut by a crash mid-write
-                    break
-                message = f"{items_file}, line {number}: not a valid item record"
-                raise ResultsError(message) from None
-            records.pop(record.id, None)  # keep file order of the latest record per id
-            records[record.id] = record
+    lines = read_jsonl(items_file, _parse_record, invalid="not a valid item record", torn_tail=True)
+    for _, record in lines:
+        records.pop(record.id, None)  # keep file order of the latest record per id
+        records[record.id] = record
     return records
 
 
-def _parse_record(line: bytes) -> ItemResult | None:
-    """The record on `line`, or None when it holds none.
+def _parse_record(line: bytes) -> ItemResult:
+    """The record on `line`; a ValidationError when it holds none.
 
     Earlier versions appended onto a line torn by a crash, gluing a fragment to the next
     record: `{"id": "i4", "tit{"id": "i4", ...}`. The whole record at the end is taken (the
@@ -261,11 +254,8 @@ def _parse_record(line: bytes) -> ItemResult | None:
     except ValidationError:
         start = line.rfind(b'{"id":')
         if start <= 0:
-            return None
-        try:
-            return ItemResult.model_validate_json(line[start:])
-        except ValidationError:
-            return None
+            raise
+    return ItemResult.model_validate_json(line[start:])
 
 
 class RunWriter:
@@ -352,13 +342,7 @@ class RunWriter:
     def write_header(self) -> None:
         if self.path is None:
             return
-        tmp = self.path / (HEADER_FILE + ".tmp")
-        try:
-            tmp.write_text(self.header.model_dump_json(indent=2), encoding="utf-8")
-            os.replace(tmp, self.path / HEADER_FILE)
-        except OSError:
-            tmp.unlink(missing_ok=True)
-            raise
+        write_atomic(self.path / HEADER_FILE, self.header.model_dump_json(indent=2))
 
     def close(self) -> None:
         if self._file is not None:

@@ -60,7 +60,7 @@ Strategy = Literal["provider-batch", "bulk", "threads", "sequential"]
 class Execution:
     """How a Tester prices its items. The strategy follows the pricer's abilities:
 
-    - `provider-batch` (`mode="batch"`): the pricer's `batch_estimates`, provider batch jobs;
+    - `provider-batch` (`mode="batch"`): the pricer's `estimate_batch`, provider batch jobs;
     - `bulk`: the pricer's `predict_batch`, `batch_size` items at a time. Chosen for any pricer
       that has it, whatever `workers` says: threads never make a bulk pricer slower;
     - `threads`: `workers` threads (pricers that wait on a network), or any `timeout`;
@@ -397,12 +397,12 @@ class Tester:
         return [(item, now - began) for item, began in taken]
 
     def _batch_jobs(self, items: list[Item]) -> Iterator[tuple[Item, Outcome, float]]:
-        batch_estimates = getattr(self.pricer, "batch_estimates", None)
-        if batch_estimates is None:
+        estimate_batch = getattr(self.pricer, "estimate_batch", None)
+        if estimate_batch is None:
             raise PricerError(f"pricer {self.pricer.name!r} has no batch mode")
         by_id = {item.id: item for item in items}
         workdir = self.out or Path(tempfile.mkdtemp(prefix="pricebench-batch-"))
-        for item_id, outcome in batch_estimates(items, workdir):
+        for item_id, outcome in estimate_batch(items, workdir):
             if item_id in by_id:
                 yield by_id.pop(item_id), outcome, 0.0
 

@@ -1,6 +1,6 @@
 """Batch mode: price many items with the providers' batch APIs, at half the interactive price.
 
-`Tester(pricer, items, out=run_dir, mode="batch")` calls the chat pricer's `batch_estimates`,
+`Tester(pricer, items, out=run_dir, mode="batch")` calls the chat pricer's `estimate_batch`,
 which is `run_batches` here: request files in the provider's format, split to its limits,
 uploaded and created as batches whose ids are saved at once under `run_dir/batch/`, polled until
 they end, and read back into ordinary results. Every step is resumable; `pricebench batch

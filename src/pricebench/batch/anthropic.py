@@ -18,6 +18,7 @@ from pricebench.batch.backend import part_path
 from pricebench.batch.replies import BatchReply, anthropic_replies
 from pricebench.batch.requests import Limits
 from pricebench.batch.state import BatchJob
+from pricebench.files import read_jsonl
 
 
 class AnthropicBatches:
@@ -40,8 +41,7 @@ class AnthropicBatches:
                 self._update(job, existing)
                 save()
                 return
-        with (directory / job.requests_file).open(encoding="utf-8") as lines:
-            requests = [json.loads(line) for line in lines if line.strip()]
+        requests = [request for _, request in read_jsonl(directory / job.requests_file, json.loads)]
         job.creating_since = datetime.now(timezone.utc).isoformat()
         save()
         batch = self.client.messages.batches.create(requests=requests)

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from pricebench.batch.backend import api_errors
-from pricebench.batch.requests import read_manifest
+from pricebench.batch.requests import read_batch_manifest
 from pricebench.batch.runner import backend_for, batch_directory
 from pricebench.batch.state import BatchState, load_state, save_state
 from pricebench.errors import ResultsError
@@ -59,7 +59,7 @@ def run_items(workdir: str | Path) -> list[Item]:
     state = read_state(workdir)
     directory = batch_directory(workdir)
     for job in state.jobs:
-        for entry in read_manifest(directory / job.manifest_file).values():
+        for entry in read_batch_manifest(directory / job.manifest_file).values():
             items.setdefault(
                 entry.id, Item(id=entry.id, title=entry.title, text="", price=entry.price)
             )

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pricebench.errors import ResultsError
+from pricebench.files import BadLine, read_jsonl
 
 
 @dataclass(frozen=True)
@@ -29,17 +30,14 @@ class BatchReply:
 
 def read_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, JSON object) for each non-empty line; a bad line is an error naming it."""
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                raise ResultsError(f"{path}, line {number}: not valid JSON") from None
-            if not isinstance(record, dict) or not isinstance(record.get("custom_id"), str):
-                raise ResultsError(f"{path}, line {number}: no custom_id")
-            yield number, record
+    return read_jsonl(path, _reply_line)
+
+
+def _reply_line(line: bytes) -> dict[str, Any]:
+    record = json.loads(line)
+    if not isinstance(record, dict) or not isinstance(record.get("custom_id"), str):
+        raise BadLine("no custom_id")
+    return record
 
 
 def openai_replies(path: Path) -> Iterator[BatchReply]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from pricebench.errors import PricerError, ResultsError
+from pricebench.files import read_jsonl
 
 # Anthropic's documented custom_id pattern; OpenAI accepts any string, so one rule serves both.
 _CUSTOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -57,7 +58,7 @@ class ManifestEntry:
         return json.dumps([self.custom_id, self.id, self.title, self.price, self.key]) + "\n"
 
     @classmethod
-    def from_line(cls, line: str) -> ManifestEntry:
+    def from_line(cls, line: str | bytes) -> ManifestEntry:
         return cls(*json.loads(line))
 
 
@@ -160,20 +161,13 @@ class RequestFileWriter:
 def iter_manifest(path: Path) -> Iterator[ManifestEntry]:
     """The entries of a manifest file, streamed."""
     try:
-        with path.open(encoding="utf-8") as lines:
-            for number, line in enumerate(lines, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    entry = ManifestEntry.from_line(line)
-                except (ValueError, TypeError):
-                    raise ResultsError(f"{path}, line {number}: not a manifest entry") from None
-                yield entry
+        for _, entry in read_jsonl(path, ManifestEntry.from_line, invalid="not a manifest entry"):
+            yield entry
     except FileNotFoundError:
         raise ResultsError(f"{path}: batch manifest missing") from None
 
 
-def read_manifest(path: Path) -> dict[str, ManifestEntry]:
+def read_batch_manifest(path: Path) -> dict[str, ManifestEntry]:
     """A manifest file as custom_id -> entry."""
     return {entry.custom_id: entry for entry in iter_manifest(path)}
 

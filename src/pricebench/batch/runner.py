@@ -44,7 +44,7 @@ from pricebench.items import Item
 from pricebench.pricer import Estimate
 
 BATCH_DIR = "batch"
-Outcome = tuple[str, Estimate | BaseException]
+BatchOutcome = tuple[str, Estimate | BaseException]
 
 
 class BatchRequestError(PricebenchError):
@@ -91,7 +91,7 @@ def run_batches(
     items: Sequence[Item],
     workdir: str | Path,
     options: BatchOptions | None = None,
-) -> Iterator[Outcome]:
+) -> Iterator[BatchOutcome]:
     """Price `items` with provider batches; yields (item id, Estimate or error) as they come."""
     options = options or getattr(pricer, "batch_options", None) or BatchOptions()
     return _Run(pricer, Path(workdir), options).outcomes(items)
@@ -129,7 +129,7 @@ class _Run:
     def _api(self, what: str) -> AbstractContextManager[None]:
         return api_errors(self.state.provider, what, self.directory.parent)
 
-    def outcomes(self, items: Sequence[Item]) -> Iterator[Outcome]:
+    def outcomes(self, items: Sequence[Item]) -> Iterator[BatchOutcome]:
         waiting = self._waiting_ids()
         fresh = [item for item in items if item.id not in waiting]
         yield from self._prepare(fresh)
@@ -164,7 +164,7 @@ class _Run:
             ids.update(entry.id for entry in iter_manifest(self.directory / job.manifest_file))
         return ids
 
-    def _prepare(self, items: list[Item]) -> Iterator[Outcome]:
+    def _prepare(self, items: list[Item]) -> Iterator[BatchOutcome]:
         """Answer cached items now; write the others' request files as new (unsent) jobs."""
         writer = RequestFileWriter(self.directory, self.limits, first_index=len(self.state.jobs))
         with writer:
@@ -198,7 +198,7 @@ class _Run:
                 f"{len(files)} batch file(s) under {self.directory}"
             )
 
-    def _collect(self, job: BatchJob) -> Iterator[Outcome]:
+    def _collect(self, job: BatchJob) -> Iterator[BatchOutcome]:
         """Every item of an ended job: its estimate, or why it has none."""
         if not job.downloaded:
             with self._api(f"downloading the results of batch {job.batch_id}"):

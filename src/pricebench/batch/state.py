@@ -8,13 +8,13 @@ reads the file and carries on from the last step recorded.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
 from pricebench.errors import ResultsError
+from pricebench.files import write_atomic
 
 STATE_FILE = "state.json"
 FORMAT_VERSION = 1
@@ -84,6 +84,4 @@ def load_state(directory: Path) -> BatchState | None:
 
 def save_state(directory: Path, state: BatchState) -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    tmp = directory / (STATE_FILE + ".tmp")
-    tmp.write_text(state.model_dump_json(indent=2), encoding="utf-8")
-    os.replace(tmp, directory / STATE_FILE)
+    write_atomic(directory / STATE_FILE, state.model_dump_json(indent=2))

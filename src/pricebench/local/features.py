@@ -14,25 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from pricebench.units import weights
+
 _NUM = r"(\d+(?:[.,]\d+)?)"
-_POUNDS_PER = {
-    "pound": 1.0,
-    "pounds": 1.0,
-    "lb": 1.0,
-    "lbs": 1.0,
-    "ounce": 1 / 16,
-    "ounces": 1 / 16,
-    "oz": 1 / 16,
-    "kg": 2.20462,
-    "kilogram": 2.20462,
-    "kilograms": 2.20462,
-    "g": 0.00220462,
-    "gram": 0.00220462,
-    "grams": 0.00220462,
-}
-_WEIGHT = re.compile(
-    _NUM + r"\s*(pounds?|lbs?|ounces?|oz|kilograms?|kg|grams?|g)\b(?!\s*/)", re.IGNORECASE
-)
 # Patterns whose first group is the number; each gives one feature (log of the largest match).
 _QUANTITIES: dict[str, re.Pattern[str]] = {
     "pack": re.compile(
@@ -59,11 +43,7 @@ def _number(text: str) -> float:
 
 def weight_pounds(text: str) -> float | None:
     """The first weight the text states, in pounds (kg, g, oz converted), or None."""
-    for match in _WEIGHT.finditer(text):
-        value = _number(match.group(1)) * _POUNDS_PER[match.group(2).lower()]
-        if value > 0:
-            return value
-    return None
+    return next((pounds for pounds in weights(text) if pounds > 0), None)
 
 
 def best_seller_rank(text: str) -> float | None:

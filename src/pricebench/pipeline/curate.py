@@ -19,6 +19,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from pricebench.units import parse_weight
+
 # Why a record was dropped (or "kept"). Every one of these is counted in the manifest.
 KEPT = "kept"
 BLANK_LINE = "blank_line"
@@ -141,7 +143,7 @@ _PRICE_STRING = re.compile(r"(?:US\s*)?\$?\s*(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?")
 _NULL_STRINGS = frozenset({"", "none", "null", "nan", "n/a", "-", "—"})
 
 
-def parse_price(value: Any, *, accept_dollar_strings: bool = True) -> tuple[float, bool]:
+def parse_record_price(value: Any, *, accept_dollar_strings: bool = True) -> tuple[float, bool]:
     """A raw price as (dollars, came_from_a_string). Raises `Rejected` when there is none.
 
     Raw files hold floats or null; the `datasets` loader turned them into strings ("None",
@@ -170,41 +172,6 @@ def parse_price(value: Any, *, accept_dollar_strings: bool = True) -> tuple[floa
 
 
 # --- weight -------------------------------------------------------------------------------------
-
-_POUNDS_PER_UNIT = {
-    "hundredths pounds": 0.01,
-    "hundredths pound": 0.01,
-    "pounds": 1.0,
-    "pound": 1.0,
-    "lbs": 1.0,
-    "lb": 1.0,
-    "ounces": 1 / 16,
-    "ounce": 1 / 16,
-    "oz": 1 / 16,
-    "kilograms": 1 / 0.45359237,
-    "kilogram": 1 / 0.45359237,
-    "kg": 1 / 0.45359237,
-    "grams": 1 / 453.59237,
-    "gram": 1 / 453.59237,
-    "g": 1 / 453.59237,
-    "milligrams": 1 / 453592.37,
-    "milligram": 1 / 453592.37,
-    "mg": 1 / 453592.37,
-}
-_WEIGHT = re.compile(
-    r"(\d+(?:\.\d+)?|\.\d+)\s*("
-    + "|".join(sorted(map(re.escape, _POUNDS_PER_UNIT), key=len, reverse=True))
-    + r")\b",
-    re.IGNORECASE,
-)
-
-
-def parse_weight(text: str) -> float | None:
-    """Pounds from an "Item Weight" like "12 Ounces", "1.5 kilograms", "45 hundredths pounds"."""
-    match = _WEIGHT.search(text.replace(",", ""))
-    if match is None:
-        return None
-    return float(match.group(1)) * _POUNDS_PER_UNIT[match.group(2).lower()]
 
 
 def weight_from_details(details: Mapping[str, Any]) -> tuple[float | None, bool]:
@@ -352,7 +319,7 @@ def curate_record(record: Any, config: CurationConfig, category: str | None = No
     if not isinstance(record, dict):
         raise Rejected(NOT_AN_OBJECT)
     notes: list[str] = []
-    price, from_string = parse_price(
+    price, from_string = parse_record_price(
         record.get("price"), accept_dollar_strings=config.accept_dollar_strings
     )
     if from_string:

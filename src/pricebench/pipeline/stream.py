@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pricebench.errors import DataError
+from pricebench.files import write_atomic
 from pricebench.pipeline.curate import (
     BLANK_LINE,
     BROKEN_JSON,
@@ -295,9 +296,7 @@ def _write_checkpoint(
         "output_bytes": output_bytes,
         "report": report.as_dict(),
     }
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(state))
-    temporary.replace(path)  # a checkpoint is whole or absent, never half-written
+    write_atomic(path, json.dumps(state))  # a checkpoint is whole or absent, never half-written
 
 
 def _read_checkpoint(

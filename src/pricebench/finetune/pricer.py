@@ -1,4 +1,4 @@
-"""Fine-tuning an OpenAI chat model into a pricer: the course's day-5 workflow, made safe.
+"""`OpenAIFineTuned`: fine-tuning an OpenAI chat model into a pricer, safely.
 
 `OpenAIFineTuned(...).fit(train, validation)` builds the chat-format training file from the same
 `PromptTemplate` the pricer predicts with, checks it against OpenAI's documented format and limits
@@ -13,224 +13,37 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
 from rich.console import Console
 
-from pricebench.errors import DataError, PricebenchError, PricerError, missing_extra
+from pricebench.errors import PricerError, missing_extra
+from pricebench.finetune.base_models import DEFAULT_BASE_MODEL, check_base_model, training_cost
+from pricebench.finetune.files import (
+    TrainingFileReport,
+    to_jsonl,
+    training_example,
+    validate_examples,
+)
+from pricebench.finetune.jobs import (
+    TERMINAL,
+    FineTuneError,
+    JobState,
+    default_state_dir,
+    describe_event,
+)
 from pricebench.items import Item
-from pricebench.models import default_fine_tune_base, fine_tunable, resolve
 from pricebench.prompts import COURSE_PROMPT, PromptTemplate
 
 if TYPE_CHECKING:
     from pricebench.pricer import Estimate
 
-# The newest fine-tunable snapshot in the model catalogue that has not been shut down.
-DEFAULT_BASE_MODEL = default_fine_tune_base()
 HYPERPARAMETERS = frozenset({"n_epochs", "batch_size", "learning_rate_multiplier"})
-TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
-
-# OpenAI's documented limits for supervised fine-tuning of chat models.
-MIN_EXAMPLES = 10
-MAX_FILE_BYTES = 512 * 1024 * 1024
-ROLES = frozenset({"system", "user", "assistant"})
-MESSAGE_KEYS = frozenset({"role", "content", "name", "weight"})
-# Longest training example (tokens) per base model; models not listed get the smallest one.
-EXAMPLE_TOKEN_LIMITS = {
-    "gpt-4o-mini-2024-07-18": 65_536,
-    "gpt-4o-2024-08-06": 65_536,
-    "gpt-4.1-2025-04-14": 65_536,
-    "gpt-4.1-mini-2025-04-14": 65_536,
-    "gpt-4.1-nano-2025-04-14": 65_536,
-}
-DEFAULT_EXAMPLE_TOKEN_LIMIT = 16_385
-# US dollars per million training tokens (tokens in the file × epochs), from OpenAI's price list.
-TRAINING_PRICES = {
-    "gpt-4o-mini-2024-07-18": 3.00,
-    "gpt-4o-2024-08-06": 25.00,
-    "gpt-4.1-2025-04-14": 25.00,
-    "gpt-4.1-mini-2025-04-14": 5.00,
-    "gpt-4.1-nano-2025-04-14": 1.50,
-}
-
-
-class FineTuneError(PricebenchError):
-    """A fine-tuning job that failed or was cancelled; the message carries OpenAI's own words."""
-
-    def __init__(self, message: str, job_id: str | None = None, code: str | None = None) -> None:
-        super().__init__(message)
-        self.job_id = job_id
-        self.code = code
-
-
-class TrainingFileError(DataError):
-    """A training or validation file that OpenAI would reject: names the line and the field."""
-
-
-# --- the training file ------------------------------------------------------------------------
-
-
-def training_example(item: Item, prompt: PromptTemplate) -> dict[str, Any]:
-    """One line of the chat-format file: the prompt's messages and the price as the answer.
-
-    The prefill is not sent as its own message: the assistant's answer starts with it
-    ("Price is $45.99"), so the model learns to continue exactly what it will be given.
-    """
-    messages = prompt.messages(item, prefill=False)
-    messages.append({"role": "assistant", "content": prompt.completion(item)})
-    return {"messages": messages}
-
-
-def to_jsonl(examples: Sequence[dict[str, Any]]) -> bytes:
-    return "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in examples).encode("utf-8")
-
-
-def estimate_tokens(text: str) -> int:
-    """Tokens in `text`, estimated as OpenAI's rule of thumb (4 characters a token).
-
-    An estimate on purpose: an exact count needs the tokenizer's vocabulary file, which is
-    downloaded on first use and so unavailable offline.
-    """
-    return math.ceil(len(text) / 4)
-
-
-def example_tokens(example: dict[str, Any]) -> int:
-    # Each message costs a few tokens of framing on top of its content, as in OpenAI's cookbook.
-    return 3 + sum(4 + estimate_tokens(m["content"]) for m in example["messages"])
-
-
-@dataclass(frozen=True)
-class TrainingFileReport:
-    """What a training file holds, and what training on it should cost."""
-
-    n_examples: int
-    n_bytes: int
-    tokens: int  # estimated, all examples once
-    max_example_tokens: int
-
-    def cost(self, base_model: str, epochs: int) -> float | None:
-        """Estimated training cost in US dollars; None when the base model's price is unknown."""
-        price = TRAINING_PRICES.get(base_model)
-        return None if price is None else self.tokens * epochs * price / 1e6
-
-
-def validate_examples(
-    examples: Sequence[Any],
-    *,
-    base_model: str = DEFAULT_BASE_MODEL,
-    source: str = "training file",
-    min_examples: int = MIN_EXAMPLES,
-) -> TrainingFileReport:
-    """Check chat-format examples as OpenAI will, and raise `TrainingFileError` on the first fault.
-
-    Checked: each line is an object with a `messages` list; roles are system / user / assistant;
-    contents are non-empty strings; every example ends with an assistant message; no example is
-    longer than the base model allows; at least `min_examples` examples; file under 512 MB.
-    """
-    limit = EXAMPLE_TOKEN_LIMITS.get(base_model, DEFAULT_EXAMPLE_TOKEN_LIMIT)
-    if len(examples) < min_examples:
-        raise TrainingFileError(
-            f"{source}: {len(examples)} examples; OpenAI needs at least {min_examples}"
-        )
-    tokens, longest = 0, 0
-    for line, example in enumerate(examples, start=1):
-        where = f"{source}, line {line}"
-        messages = example.get("messages") if isinstance(example, dict) else None
-        if not isinstance(messages, list) or not messages:
-            raise TrainingFileError(f"{where}: needs a non-empty 'messages' list")
-        for number, message in enumerate(messages):
-            field = f"{where}: messages[{number}]"
-            if not isinstance(message, dict):
-                raise TrainingFileError(f"{field} is not an object")
-            unknown = set(message) - MESSAGE_KEYS
-            if unknown:
-                raise TrainingFileError(f"{field} has unknown key(s) {sorted(unknown)}")
-            if message.get("role") not in ROLES:
-                raise TrainingFileError(
-                    f"{field}.role is {message.get('role')!r}, not one of {sorted(ROLES)}"
-                )
-            content = message.get("content")
-            if not isinstance(content, str) or not content.strip():
-                raise TrainingFileError(f"{field}.content is empty")
-        if messages[-1]["role"] != "assistant":
-            raise TrainingFileError(f"{where}: the last message must be the assistant's answer")
-        count = example_tokens(example)
-        if count > limit:
-            raise TrainingFileError(
-                f"{where}: about {count:,} tokens; {base_model} trains on at most {limit:,}"
-            )
-        tokens += count
-        longest = max(longest, count)
-    size = len(to_jsonl(examples))
-    if size > MAX_FILE_BYTES:
-        raise TrainingFileError(f"{source}: {size:,} bytes; OpenAI accepts at most 512 MB")
-    return TrainingFileReport(len(examples), size, tokens, longest)
-
-
-# --- the job's state on disk --------------------------------------------------------------------
-
-
-class JobState(BaseModel):
-    """What is needed to find a job again, written to disk before the job is first polled."""
-
-    key: str  # hash of the request: data, base model and settings
-    base_model: str
-    job_id: str | None = None
-    status: str = "uploading"
-    training_file: str | None = None
-    validation_file: str | None = None
-    fine_tuned_model: str | None = None
-    hyperparameters: dict[str, Any] = {}
-    suffix: str | None = None
-    seed: int | None = None
-    prompt: dict[str, Any] | None = None
-    training_tokens: int | None = None  # estimated before upload
-    trained_tokens: int | None = None  # billed, as the finished job reports it
-    error: str | None = None
-
-    def save(self, state_dir: Path) -> Path:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        path = state_dir / f"{self.key}.json"
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(self.model_dump_json(indent=2), encoding="utf-8")
-        os.replace(tmp, path)  # a crash mid-write never leaves a half state file
-        return path
-
-    @classmethod
-    def load_all(cls, state_dir: Path) -> list[JobState]:
-        states = []
-        for path in sorted(state_dir.glob("*.json")) if state_dir.is_dir() else []:
-            try:
-                states.append(cls.model_validate_json(path.read_text(encoding="utf-8")))
-            except ValidationError as error:
-                raise PricerError(f"{path}: not a fine-tuning job state ({error})") from None
-        return states
-
-    @classmethod
-    def find(
-        cls, state_dir: Path, *, key: str | None = None, job_id: str | None = None
-    ) -> JobState | None:
-        for state in cls.load_all(state_dir):
-            if (key is not None and state.key == key) or (job_id and state.job_id == job_id):
-                return state
-        return None
-
-
-def default_state_dir() -> Path:
-    """Where job states live: $PRICEBENCH_FINETUNE_DIR, or ~/.pricebench/finetune."""
-    configured = os.environ.get("PRICEBENCH_FINETUNE_DIR")
-    return Path(configured) if configured else Path.home() / ".pricebench" / "finetune"
-
-
-# --- the pricer ------------------------------------------------------------------------------
 
 
 class OpenAIFineTuned:
@@ -462,10 +275,7 @@ class OpenAIFineTuned:
                 getattr(error, "code", None),
             )
         self.trained_tokens_ = job.trained_tokens
-        price = TRAINING_PRICES.get(self.base_model)
-        self.training_cost_ = (
-            job.trained_tokens * price / 1e6 if job.trained_tokens and price is not None else 0.0
-        )
+        self.training_cost_ = training_cost(self.base_model, job.trained_tokens or 0) or 0.0
         self._trained_as(job.fine_tuned_model, job_id=job.id)
         self._console.print(f"fine-tuned model: {job.fine_tuned_model}")
         return self
@@ -550,30 +360,6 @@ class OpenAIFineTuned:
 
     def __repr__(self) -> str:
         return f"OpenAIFineTuned({self.name})"
-
-
-def check_base_model(model: str) -> None:
-    """Refuse a base model OpenAI does not fine-tune, or one past its shutdown date."""
-    info = resolve(model, "openai")
-    if not info.family.fine_tunable or model.startswith("ft:"):
-        names = ", ".join(f.fine_tune_snapshot or f.pattern for f in fine_tunable())
-        raise PricerError(f"{model} cannot be fine-tuned; fine-tunable snapshots: {names}")
-    info.check_available()
-
-
-def describe_event(event: Any) -> str:
-    """One line for a job event: its message, or the step's losses for a metrics event."""
-    data = event.data if isinstance(event.data, dict) else {}
-    if event.type == "metrics" and "step" in data:
-        parts = [
-            f"step {data['step']}" + (f"/{data['total_steps']}" if "total_steps" in data else "")
-        ]
-        for field in ("train_loss", "valid_loss", "train_mean_token_accuracy"):
-            if isinstance(data.get(field), (int, float)):
-                parts.append(f"{field.replace('_', ' ')} {data[field]:.4f}")
-        return "  " + ", ".join(parts)
-    colour = {"warn": "yellow", "error": "red"}.get(event.level, "dim")
-    return f"[{colour}]{event.message}[/{colour}]"
 
 
 def _prompt_dict(prompt: PromptTemplate) -> dict[str, Any]:

@@ -1,0 +1,89 @@
+"""A spending cap in API calls and US dollars, shared by the runs that spend against it.
+
+`Budget` keeps the count (thread-safe) and says when a cap is reached; `Budget.guard(pricer)`
+wraps a pricer so that each answer is counted and the run ends cleanly (`StopRun`) once the
+budget is spent. A call answered from the cache, or one that used no tokens, is free.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Protocol
+
+from pricebench.errors import StopRun
+from pricebench.items import Item
+from pricebench.pricer import Estimate, Pricer, estimate_one
+
+
+class _Answer(Protocol):
+    @property
+    def cached(self) -> bool: ...
+    @property
+    def input_tokens(self) -> int: ...
+    @property
+    def output_tokens(self) -> int: ...
+
+
+def paid_call(answer: _Answer) -> bool:
+    """Whether an answer (an `Estimate` or a run's `ItemResult`) cost an API call."""
+    return not answer.cached and bool(answer.input_tokens + answer.output_tokens)
+
+
+class Budget:
+    """Calls and dollars spent so far against optional caps; `None` caps nothing."""
+
+    def __init__(self, max_calls: int | None = None, max_cost: float | None = None) -> None:
+        self.max_calls = max_calls
+        self.max_cost = max_cost
+        self.calls = 0
+        self.cost = 0.0
+        self.lock = threading.Lock()
+
+    @property
+    def limited(self) -> bool:
+        return self.max_calls is not None or self.max_cost is not None
+
+    def add(self, calls: int, cost: float) -> None:
+        with self.lock:
+            self.calls += calls
+            self.cost += cost
+
+    def exhausted(self) -> str | None:
+        """Why no more may be spent, or None while there is budget left."""
+        if self.max_calls is not None and self.calls >= self.max_calls:
+            return f"call budget ({self.max_calls}) reached"
+        if self.max_cost is not None and self.cost >= self.max_cost:
+            return f"cost budget (${self.max_cost:,.2f}) reached"
+        return None
+
+    def check(self) -> None:
+        """Raise `StopRun` once the budget is spent."""
+        if reason := self.exhausted():
+            raise StopRun(reason)
+
+    def guard(self, pricer: Pricer) -> Pricer:
+        """`pricer` counted against this budget, its training cost (`training_cost_`) first."""
+        self.add(0, float(getattr(pricer, "training_cost_", 0.0) or 0.0))
+        return BudgetedPricer(pricer, self)
+
+
+class BudgetedPricer:
+    """A pricer that counts what each answer cost and ends the run once the budget is spent."""
+
+    def __init__(self, pricer: Pricer, budget: Budget) -> None:
+        self.pricer = pricer
+        self.budget = budget
+        self.name = pricer.name
+
+    def get_params(self) -> dict[str, Any]:
+        get_params = getattr(self.pricer, "get_params", None)
+        return get_params() if get_params is not None else {}
+
+    def estimate(self, item: Item) -> Estimate:
+        self.budget.check()
+        estimate = estimate_one(self.pricer, item)
+        self.budget.add(int(paid_call(estimate)), estimate.cost or 0.0)
+        return estimate
+
+    def predict(self, item: Item) -> float:
+        return self.estimate(item).price
