@@ -124,7 +124,7 @@ def test_build_fetches_curates_balances_splits_and_writes_a_manifest(tmp_path: P
     manifest = build_dataset(
         out,
         categories=["Health_and_Personal_Care"],
-        train=200,
+        train=150,
         validation=20,
         test=50,
         balance=BalanceOptions("slots", slot_cap=10),
@@ -133,7 +133,7 @@ def test_build_fetches_curates_balances_splits_and_writes_a_manifest(tmp_path: P
         workers=1,
     )
     data = load_dataset(out / "items.jsonl")
-    assert (len(data.train), len(data.validation), len(data.test)) == (200, 20, 50)
+    assert (len(data.train), len(data.validation), len(data.test)) == (150, 20, 50)
     assert data.fingerprint == manifest.test_fingerprint
     (source,) = manifest.sources
     assert source.url and source.url.endswith("meta_Health_and_Personal_Care.jsonl")
@@ -141,8 +141,8 @@ def test_build_fetches_curates_balances_splits_and_writes_a_manifest(tmp_path: P
     assert manifest.counts == source.counts
     assert manifest.curation.name == "course-2024"
     assert manifest.balance["recipe"] == "slots" and manifest.balance["slot_cap"] == 10
-    assert manifest.categories == {"Health_and_Personal_Care": 270}
-    assert sum(manifest.price_bands.values()) == 270
+    assert manifest.categories == {"Health_and_Personal_Care": 220}
+    assert sum(manifest.price_bands.values()) == 220
     everything = data.train + data.validation + data.test
     assert max(Counter(round(i.price) for i in everything if i.price < 240).values()) <= 10
     expected = dict.fromkeys(manifest.price_bands, 0)

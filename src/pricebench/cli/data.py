@@ -12,7 +12,7 @@ from rich.table import Table
 
 from pricebench.errors import PricebenchError
 from pricebench.pipeline.build import BalanceOptions, build_dataset
-from pricebench.pipeline.curate import CurationConfig
+from pricebench.pipeline.curate import PRESETS, CurationConfig
 from pricebench.pipeline.fetch import COURSE_CATEGORIES, fetch
 from pricebench.pipeline.manifest import BAND_EDGES, read_manifest
 from pricebench.pipeline.stream import curate_file
@@ -121,9 +121,10 @@ def _add_curation_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("curation")
     group.add_argument(
         "--preset",
-        choices=("course-2024", "course-2025"),
+        choices=PRESETS,
         default="course-2024",
-        help="rule set (default: course-2024)",
+        help="rule set: the course's 2024 or 2025 rules exactly, or pricebench's cleaner text "
+        "(default: course-2024)",
     )
     group.add_argument(
         "--config",

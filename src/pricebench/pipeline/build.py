@@ -113,7 +113,7 @@ def build_dataset(
     if not categories and not raw_files:
         raise DataError("nothing to build from: give at least one category or raw file")
     out = Path(out)
-    config = config or CurationConfig()
+    config = (config or CurationConfig.preset("course-2024")).resolved()
     balance = balance or BalanceOptions()
     sources: list[Source] = []
     for category in categories:

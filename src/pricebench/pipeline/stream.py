@@ -234,7 +234,8 @@ def curate_file(
 ) -> CurationReport:
     """Curate the raw JSONL (or JSONL.gz) `source` into pricebench JSONL at `out`.
 
-    `category` defaults to the one in the file name (`meta_<Category>.jsonl`). `workers`: processes
+    `config` defaults to the `course-2024` preset. `category` defaults to the one in the file name
+    (`meta_<Category>.jsonl`). `workers`: processes
     (default: CPU count; 1 curates in this process). Items are written to `<out>.part` as chunks
     finish, with a checkpoint beside it; an interrupted run on the same source with the same rules
     continues from the last checkpoint (`resume=False` starts over; compressed input always does).
@@ -244,7 +245,7 @@ def curate_file(
     source, out = Path(source), Path(out)
     if not source.is_file():
         raise DataError(f"{source}: no such file")
-    config = config or CurationConfig()
+    config = (config or CurationConfig.preset("course-2024")).resolved()
     category = category or category_from_name(source)
     workers = workers or os.cpu_count() or 1
     started = time.perf_counter()
