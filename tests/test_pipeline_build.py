@@ -224,3 +224,51 @@ def test_the_main_cli_prints_pipeline_errors_as_one_line(
     assert "no manifest.json" in capsys.readouterr().err
     assert main(["data", "build", "--out", str(tmp_path), "--no-progress"]) == 2
     assert "nothing to build from" in capsys.readouterr().err
+
+
+def test_parquet_holds_every_column_even_when_the_first_item_lacks_one(tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    items = make(3, 10.0)
+    items[1] = items[1].model_copy(update={"extras": {"weight_lb": 2.5}})
+    save_items(items, tmp_path)
+    table = pq.read_table(tmp_path / "items.parquet")
+    assert "weight_lb" in table.column_names
+    assert table.column("weight_lb").to_pylist() == [None, 2.5, None]
+
+
+def test_the_manifest_checksums_raw_sources_outputs_and_item_contents(tmp_path: Path) -> None:
+    copy = tmp_path / "health.jsonl"  # a name that says nothing of the category
+    copy.write_bytes(RAW_SAMPLE.read_bytes())
+    said: list[str] = []
+    manifest = build_dataset(
+        tmp_path / "ds",
+        raw_files=[(copy, "Health_and_Personal_Care")],
+        test=30,
+        workers=1,
+        balance=BalanceOptions("slots", slot_cap=5, category_weights={"Health_Personal": 0.5}),
+        say=said.append,
+    )
+    (source,) = manifest.sources
+    assert source.sha256 == hashlib.sha256(RAW_SAMPLE.read_bytes()).hexdigest()
+    assert source.category == "Health_and_Personal_Care"
+    assert set(manifest.categories) == {"Health_and_Personal_Care"}
+    for name in ("items.jsonl", "items.parquet"):
+        data = (tmp_path / "ds" / name).read_bytes()
+        assert manifest.checksums[name] == hashlib.sha256(data).hexdigest()
+    assert len(manifest.content_sha256) == 64
+    assert any("Health_Personal" in line and "match no item" in line for line in said)
+    edited = load_items(tmp_path / "ds" / "items.jsonl")
+    edited[0] = edited[0].model_copy(update={"text": edited[0].text + " changed"})
+    from pricebench.pipeline.manifest import content_sha256
+
+    assert content_sha256(edited) != manifest.content_sha256
+
+
+def test_cli_build_takes_a_category_per_raw_file(tmp_path: Path) -> None:
+    copy = tmp_path / "health.jsonl"
+    copy.write_bytes(RAW_SAMPLE.read_bytes())
+    out = tmp_path / "ds"
+    assert _cli("data", "build", "--raw", f"{copy}=Health_and_Personal_Care", "--out", str(out),
+                "--test", "20", "--workers", "1", "--no-progress") == 0  # fmt: skip
+    manifest, _ = read_manifest(out)
+    assert set(manifest.categories) == {"Health_and_Personal_Care"}

@@ -56,11 +56,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     _add_category_option(build_parser, required=False)
     build_parser.add_argument(
         "--raw",
-        type=Path,
+        type=_raw_source,
         action="append",
         default=[],
-        metavar="FILE",
-        help="a local raw JSONL file to use too (repeatable)",
+        metavar="FILE[=CATEGORY]",
+        help="a local raw JSONL file to use too (repeatable); its category from a "
+        "meta_<Category> name, or given after = (e.g. health.jsonl=Health_and_Personal_Care)",
     )
     build_parser.add_argument("--out", type=Path, required=True, help="dataset directory")
     build_parser.add_argument("--train", type=_size, default=None, help="default: all the rest")
@@ -134,6 +135,13 @@ def _add_curation_options(parser: argparse.ArgumentParser) -> None:
         help="a CurationConfig as JSON (overrides --preset)",
     )
     group.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
+
+
+def _raw_source(text: str) -> tuple[Path, str | None]:
+    path, sep, category = text.rpartition("=")
+    if not sep or Path(text).exists() or not path:
+        return Path(text), None
+    return Path(path), category
 
 
 def _size(text: str) -> int | float:

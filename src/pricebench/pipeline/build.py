@@ -31,7 +31,7 @@ from pricebench.pipeline.curate import KEPT, CurationConfig
 from pricebench.pipeline.fetch import fetch
 from pricebench.pipeline.manifest import Manifest, SourceInfo, write_manifest
 from pricebench.pipeline.split import split_items
-from pricebench.pipeline.store import save_items
+from pricebench.pipeline.store import file_sha256, save_items
 from pricebench.pipeline.stream import CurationReport, category_from_name, curate_file
 
 Recipe = Literal["none", "slots", "weighted"]
@@ -95,7 +95,7 @@ def build_dataset(
     out: str | Path,
     *,
     categories: Sequence[str] = (),
-    raw_files: Sequence[str | Path] = (),
+    raw_files: Sequence[str | Path | tuple[str | Path, str]] = (),
     train: int | float | None = None,
     test: int | float = 0.1,
     validation: int | float = 0,
@@ -109,7 +109,9 @@ def build_dataset(
     say: Callable[[str], None] = lambda message: None,
 ) -> Manifest:
     """Build a dataset directory (`items.jsonl`, `manifest.json`) from hub categories and/or local
-    raw JSONL files; returns its manifest. `say` receives one line per step."""
+    raw JSONL files; returns its manifest. A raw file is a path (its category from a
+    `meta_<Category>` name, else none) or a `(path, category)` pair. `say` receives one line per
+    step, warnings included."""
     if not categories and not raw_files:
         raise DataError("nothing to build from: give at least one category or raw file")
     out = Path(out)
@@ -122,8 +124,10 @@ def build_dataset(
         say(f"{how}: {download.path} ({download.size:,} bytes)")
         sources.append(Source(download.path, category, download.url, download.sha256))
     for raw in raw_files:
-        path = Path(raw)
-        sources.append(Source(path, category_from_name(path)))
+        path, category = (Path(raw[0]), raw[1]) if isinstance(raw, tuple) else (Path(raw), None)
+        if not path.is_file():
+            raise DataError(f"{path}: no such raw file")
+        sources.append(Source(path, category or category_from_name(path), None, file_sha256(path)))
 
     curated_dir = out / "curated"
     items: list[Item] = []
@@ -138,9 +142,11 @@ def build_dataset(
         raise DataError("curation kept no item from the sources (see the counts with --verbose)")
 
     unique, dropped = dedupe(items)
+    _warn_unused_weights(balance, {item.category for item in unique}, say)
     balanced, balance_info = balance.apply(unique, seed)
     final = split_items(balanced, train=train, test=test, validation=validation, seed=seed)
-    files = [path.name for path in save_items(final, out)]
+    saved = save_items(final, out)
+    files = [path.name for path in saved]
     totals: Counter[str] = Counter()
     for source in sources:
         assert source.report is not None
@@ -152,10 +158,28 @@ def build_dataset(
         deduplicated=dict(dropped),
         balance=balance_info,
         files=[*files, "manifest.json"],
+        checksums={path.name: file_sha256(path) for path in saved},
     ).describe_items(final)
     write_manifest(manifest, out)
     say(f"saved {len(final):,} items to {out} (fingerprint {manifest.fingerprint})")
     return manifest
+
+
+def _warn_unused_weights(
+    balance: BalanceOptions, categories: set[str | None], say: Callable[[str], None]
+) -> None:
+    """Say so when the recipe's category weights name no category of the items (they would
+    silently not apply, e.g. for a raw file whose name gives no category)."""
+    weights = balance.category_weights
+    if balance.recipe == "none" or weights is None:  # the course's own weights: no surprise
+        return
+    unused = sorted(set(weights) - {c for c in categories if c})
+    if unused:
+        known = ", ".join(sorted(str(c) for c in categories)) or "none"
+        say(
+            f"warning: category weights for {', '.join(unused)} match no item (categories "
+            f"here: {known}); give a raw file's category as FILE=CATEGORY"
+        )
 
 
 def _curate_once(

@@ -41,6 +41,7 @@ NON_NUMERIC_PRICE = "non_numeric_price"
 PRICE_OUT_OF_RANGE = "price_out_of_range"
 MISSING_TITLE = "missing_title"
 TOO_LITTLE_TEXT = "too_little_text"
+TRUNCATED_INPUT = "truncated_input"  # a compressed file that breaks off: its unreadable end
 OUTCOMES = (
     KEPT,
     BLANK_LINE,
@@ -53,6 +54,7 @@ OUTCOMES = (
     PRICE_OUT_OF_RANGE,
     MISSING_TITLE,
     TOO_LITTLE_TEXT,
+    TRUNCATED_INPUT,
 )
 
 # Things worth knowing about kept records (counted too, never a reason to drop).

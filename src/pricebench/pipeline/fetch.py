@@ -127,8 +127,9 @@ def fetch(
         part = target.with_name(target.name + ".part")
         if force and part.exists():
             part.unlink()
-        resumed_from = part.stat().st_size if part.exists() else 0
-        digest = _download(client, url, headers, part, size, retries, progress, category)
+        digest, resumed_from = _download(
+            client, url, headers, part, size, retries, progress, category
+        )
     finally:
         if own_client:
             client.close()
@@ -182,8 +183,9 @@ def _download(
     retries: int,
     show_progress: bool,
     category: str,
-) -> str:
-    """Fill `part` up to `size` bytes, resuming what is there; return the file's SHA-256."""
+) -> tuple[str, int]:
+    """Fill `part` up to `size` bytes, resuming what is there; return the file's SHA-256 and the
+    bytes kept from before (0 when the server made the download start over)."""
     digest = hashlib.sha256()
     have = 0
     if part.exists():
@@ -194,6 +196,7 @@ def _download(
                 while block := handle.read(CHUNK):
                     digest.update(block)
                     have += len(block)
+    resumed_from = have
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -215,12 +218,12 @@ def _download(
                     if response.status_code == 416 and size is not None and have >= size:
                         break  # nothing left to send: the file is complete
                     if response.status_code == 416:  # the part is no prefix of the file: restart
-                        digest, have = hashlib.sha256(), 0
+                        digest, have, resumed_from = hashlib.sha256(), 0, 0
                         part.write_bytes(b"")
                         continue
                     _raise_for_status(response, url, category)
                     if have and response.status_code != 206:  # Range ignored or refused: restart
-                        digest, have = hashlib.sha256(), 0
+                        digest, have, resumed_from = hashlib.sha256(), 0, 0
                         part.write_bytes(b"")
                         bar.update(task, completed=0)
                     with open(part, "ab") as sink:
@@ -246,7 +249,7 @@ def _download(
                         f"{f'{size:,}' if size is not None else '?'} bytes ({error}); "
                         "run the same command again to resume"
                     ) from None
-    return digest.hexdigest()
+    return digest.hexdigest(), resumed_from
 
 
 def _send(

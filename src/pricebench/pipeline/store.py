@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,9 +46,20 @@ def save_items(items: Sequence[Item], directory: Path, *, parquet: bool = True) 
             import pyarrow.parquet as pq
         except ImportError:
             return written
-        table = pa.Table.from_pylist([item_record(item) for item in items])
+        rows = [item_record(item) for item in items]
+        # every column any item has (from_pylist would take them from the first row only)
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+        table = pa.table({key: [row.get(key) for row in rows] for key in columns})
         parquet_path = directory / PARQUET_NAME
         pq.write_table(table, parquet_path.with_name(PARQUET_NAME + ".part"))
         parquet_path.with_name(PARQUET_NAME + ".part").replace(parquet_path)
         written.append(parquet_path)
     return written
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()

@@ -12,6 +12,7 @@ import gzip
 import json
 import os
 import time
+import zlib
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -25,12 +26,15 @@ from pricebench.pipeline.curate import (
     INVALID_UTF8,
     KEPT,
     MISSING_PRICE,
+    TRUNCATED_INPUT,
     CurationConfig,
     Rejected,
     curate_record,
 )
 
 CHUNK_BYTES = 4 << 20
+# Stands for the unreadable end of a broken compressed file (a NUL byte cannot start a JSON line).
+TRUNCATED_MARK = b"\x00truncated: "
 EXAMPLES_PER_KIND = 3
 _PRICE_KEY = b'"price": '
 _IMAGES_KEY = b', "images": '
@@ -131,6 +135,8 @@ def _outcome(
 ) -> str:
     if not raw.strip():
         return BLANK_LINE
+    if raw.startswith(TRUNCATED_MARK):
+        return TRUNCATED_INPUT
     # Most raw records have no price. The first `"price": ` of a line is the top-level key (inside
     # a JSON string its quotes would be escaped, and no nested object comes before it in this
     # schema); when it is null and the only one, the line is dropped without being decoded.
@@ -178,7 +184,11 @@ def _curate_range(
     with open(path, "rb") as handle:
         handle.seek(start)
         data = handle.read(end - start)
-    return curate_lines(data.splitlines(), config, category)
+    # Lines end at "\n" only, as in the gzip path: bytes.splitlines would also cut at a bare "\r"
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    return curate_lines(lines, config, category)
 
 
 def byte_ranges(
@@ -198,7 +208,9 @@ def byte_ranges(
 
 
 def _gzip_chunks(path: Path, chunk_bytes: int) -> Iterator[list[bytes]]:
-    """Line lists of about `chunk_bytes`, for compressed input that cannot be seeked."""
+    """Line lists of about `chunk_bytes`, for compressed input that cannot be seeked. A stream
+    that breaks off (a truncated download) ends with one `TRUNCATED_MARK` line, after every line
+    read before the break."""
     chunk: list[bytes] = []
     size = 0
     with gzip.open(path, "rb") as handle:
@@ -209,8 +221,8 @@ def _gzip_chunks(path: Path, chunk_bytes: int) -> Iterator[list[bytes]]:
                 if size >= chunk_bytes:
                     yield chunk
                     chunk, size = [], 0
-        except (OSError, EOFError) as error:
-            raise DataError(f"{path}: cannot read ({error})") from None
+        except (OSError, EOFError, zlib.error) as error:
+            chunk.append(TRUNCATED_MARK + str(error).encode("utf-8", "replace"))
     if chunk:
         yield chunk
 
