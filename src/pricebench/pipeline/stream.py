@@ -116,13 +116,23 @@ def curate_lines(
     notes: Counter[str] = Counter()
     items: list[str] = []
     examples: list[tuple[int, str, str]] = []
-    n = 0
+    n = unpriced = 0
+    key, after = _PRICE_KEY, len(_PRICE_KEY)
     for n, raw in enumerate(lines, start=1):  # noqa: B007 - n is the chunk's line count
+        # Most records have no price: settled here, inline, as `_outcome` would (see there)
+        at = raw.find(key)
+        if at >= 0 and raw.startswith(b"null", at + after) and raw.find(key, at + 1) < 0:
+            unpriced += 1
+            if unpriced <= EXAMPLES_PER_KIND:
+                examples.append((n, MISSING_PRICE, raw[:80].decode("utf-8", "replace").strip()))
+            continue
         kind = _outcome(raw, config, category, items, notes)
         counts[kind] += 1
         # the first few of each kind per chunk, so that the file's first few survive any chunking
         if kind != KEPT and counts[kind] <= EXAMPLES_PER_KIND:
             examples.append((n, kind, raw[:80].decode("utf-8", "replace").strip()))
+    if unpriced:
+        counts[MISSING_PRICE] += unpriced
     return _ChunkResult(n, items, counts, notes, examples)
 
 
