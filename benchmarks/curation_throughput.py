@@ -128,6 +128,40 @@ def breakdown(preset: str, copies: int = 4) -> None:
               f"{(end - middle) / len(batch) * 1e6:>12.1f}")  # fmt: skip
 
 
+def perturbed_file(path: Path, records: int) -> None:
+    """`records` raw records: the sample over and over, each copy with its own ids and titles
+    (so that dedupe keeps them, as different products)."""
+    sample = [json.loads(line) for line in SAMPLE.read_bytes().splitlines()]
+    with open(path, "w", encoding="utf-8") as sink:
+        for n in range(records):
+            record = dict(sample[n % len(sample)])
+            copy = n // len(sample)
+            if copy:
+                record["parent_asin"] = f"{record['parent_asin']}-{copy}"
+                record["title"] = f"{record['title']} (lot {copy})"
+            sink.write(json.dumps(record) + "\n")
+
+
+def measure_build(path: Path, workers: int, preset: str) -> dict:
+    from pricebench.pipeline.build import build_dataset
+    from pricebench.pipeline.curate import CurationConfig
+
+    start_wall, start = time.perf_counter(), os.times()
+    manifest = build_dataset(path.with_name("built"), raw_files=[path], test=0.1,
+                             config=CurationConfig.preset(preset), workers=workers)  # fmt: skip
+    end = os.times()
+    cpu = (end.user - start.user) + (end.system - start.system)
+    cpu += (end.children_user - start.children_user) + (end.children_system - start.children_system)
+    return {
+        "records": manifest.sources[0].records,
+        "kept": manifest.items,
+        "wall_s": time.perf_counter() - start_wall,
+        "cpu_s": cpu,
+        "peak_main_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_worker_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
+
+
 def in_fresh_process(variant: str, path: Path, workers: int, preset: str) -> dict:
     command = [sys.executable, __file__, "--measure", variant, "--input", str(path),
                "--workers", str(workers), "--preset", preset]  # fmt: skip
@@ -141,12 +175,30 @@ def main() -> None:
                         help="input sizes in records (default: 200000)")  # fmt: skip
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--preset", choices=PRESETS, nargs="+", default=list(PRESETS))
+    parser.add_argument("--build", type=int, default=None, metavar="RECORDS",
+                        help="instead: peak memory of `build` on a file of RECORDS distinct "
+                        "records (the sample with new ids and titles per copy)")  # fmt: skip
     parser.add_argument("--measure", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--input", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         (preset,) = args.preset
-        print(json.dumps(measure(args.measure, args.input, args.workers, preset)))
+        if args.measure == "build":
+            print(json.dumps(measure_build(args.input, args.workers, preset)))
+        else:
+            print(json.dumps(measure(args.measure, args.input, args.workers, preset)))
+        return
+    if args.build:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "meta_Health_and_Personal_Care.jsonl"
+            perturbed_file(path, args.build)
+            size = path.stat().st_size / 2**20
+            for preset in args.preset:
+                row = in_fresh_process("build", path, args.workers, preset)
+                print(f"build {preset}, {row['records']:,} records ({size:,.0f} MiB), "
+                      f"{args.workers} workers: {row['kept']:,} items, {row['wall_s']:.0f} s, "
+                      f"peak main {row['peak_main_mib']:,.0f} MiB, "
+                      f"peak worker {row['peak_worker_mib']:,.0f} MiB")  # fmt: skip
         return
 
     sample = SAMPLE.read_bytes().splitlines(keepends=True)

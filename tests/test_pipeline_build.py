@@ -256,11 +256,12 @@ def test_the_manifest_checksums_raw_sources_outputs_and_item_contents(tmp_path: 
         data = (tmp_path / "ds" / name).read_bytes()
         assert manifest.checksums[name] == hashlib.sha256(data).hexdigest()
     assert len(manifest.content_sha256) == 64
+    from pricebench.pipeline.manifest import content_sha256
+
+    assert content_sha256(load_items(tmp_path / "ds" / "items.jsonl")) == manifest.content_sha256
     assert any("Health_Personal" in line and "match no item" in line for line in said)
     edited = load_items(tmp_path / "ds" / "items.jsonl")
     edited[0] = edited[0].model_copy(update={"text": edited[0].text + " changed"})
-    from pricebench.pipeline.manifest import content_sha256
-
     assert content_sha256(edited) != manifest.content_sha256
 
 
@@ -272,3 +273,18 @@ def test_cli_build_takes_a_category_per_raw_file(tmp_path: Path) -> None:
                 "--test", "20", "--workers", "1", "--no-progress") == 0  # fmt: skip
     manifest, _ = read_manifest(out)
     assert set(manifest.categories) == {"Health_and_Personal_Care"}
+
+
+def test_a_raw_file_repeating_its_records_builds_with_the_repeats_deduplicated(
+    tmp_path: Path,
+) -> None:
+    # the curated file then holds the same ids several times (items files may not): the build
+    # reads small references, dedupes them, and reads the kept lines back one at a time
+    twice = tmp_path / "meta_Health_and_Personal_Care.jsonl"
+    twice.write_bytes(RAW_SAMPLE.read_bytes() * 2)
+    manifest = build_dataset(tmp_path / "ds", raw_files=[twice], test=20, workers=1)
+    once = build_dataset(tmp_path / "ds1", raw_files=[RAW_SAMPLE], test=20, workers=1)
+    assert manifest.deduplicated["same_id"] == once.items
+    assert (tmp_path / "ds" / "items.jsonl").read_bytes() == (
+        tmp_path / "ds1" / "items.jsonl"
+    ).read_bytes()

@@ -23,7 +23,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
@@ -661,8 +661,7 @@ def _drop_codes_2025(text: str) -> str:
     pieces: list[str] = []
     done = 0
     next_upper = next_digit = -1  # cached next positions (searches only move forward)
-    for match in _CODE_2025.finditer(text):
-        start, end = match.span()
+    for start, end in _code_runs(text):
         if start and _is_word_char(text[start - 1]):
             continue
         if end < len(text) and _is_word_char(text[end]):
@@ -683,6 +682,27 @@ def _drop_codes_2025(text: str) -> str:
         return text
     pieces.append(text[done:])
     return "".join(pieces)
+
+
+# ASCII text: upper-case letters and digits become byte 1, so a run of 7 is a plain substring search
+_CODE_BYTES = bytes(1 if chr(b).isascii() and (chr(b).isupper() or chr(b).isdigit()) else 0
+                    for b in range(256))  # fmt: skip
+_SEVEN = b"\x01" * 7
+_ONES = re.compile(b"\x01*")
+
+
+def _code_runs(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each maximal run of 7+ [A-Z0-9], as `_CODE_2025.finditer` gives them."""
+    if not text.isascii():
+        for match in _CODE_2025.finditer(text):
+            yield match.span()
+        return
+    marks = text.encode("ascii").translate(_CODE_BYTES)
+    at = marks.find(_SEVEN)
+    while at >= 0:
+        end = _ONES.match(marks, at).end()  # type: ignore[union-attr] - always matches
+        yield at, end
+        at = marks.find(_SEVEN, end)
 
 
 def _simplify_2025(value: Any, limit: int) -> str:

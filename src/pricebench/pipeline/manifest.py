@@ -61,8 +61,10 @@ class Manifest(BaseModel):
     checksums: dict[str, str] = Field(default_factory=dict)  # file name -> SHA-256 of its bytes
     content_sha256: str = ""  # of every item's id, split, price, category and text
 
-    def describe_items(self, items: Sequence[Item]) -> Manifest:
-        """A copy holding the counts, bands and fingerprints of the final items."""
+    def describe_items(self, items: Sequence[Item], content: str | None = None) -> Manifest:
+        """A copy holding the counts, bands and fingerprints of the final items (anything with
+        their `id`, `price`, `split` and `category`; `content`: their `content_sha256`, computed
+        from their titles and texts when not given)."""
         test = [item for item in items if item.split == "test"]
         return self.model_copy(
             update={
@@ -73,7 +75,7 @@ class Manifest(BaseModel):
                 ),
                 "price_bands": price_bands(item.price for item in items),
                 "fingerprint": fingerprint(items),
-                "content_sha256": content_sha256(items),
+                "content_sha256": content if content is not None else content_sha256(items),
                 "test_fingerprint": fingerprint(test) if test else "",
             }
         )
