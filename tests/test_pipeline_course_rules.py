@@ -118,3 +118,33 @@ def test_the_fast_2025_code_removal_is_the_course_regex(text: str) -> None:
     import re
 
     assert _drop_codes_2025(text) == re.sub(COURSE_2025_PATTERN, "", text)
+
+
+class _WordTokenizer:
+    """Stands in for the Llama tokenizer: one token per word (encode / decode as transformers)."""
+
+    def encode(self, text: str, add_special_tokens: bool = True) -> list[str]:
+        assert add_special_tokens is False  # the course encoded without special tokens
+        return text.split(" ")
+
+    def decode(self, tokens: list[str]) -> str:
+        return " ".join(tokens)
+
+
+def test_course_2024_uses_the_llama_tokenizer_when_it_loads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pricebench.pipeline import curate
+
+    monkeypatch.setattr(curate, "llama_tokenizer", lambda: _WordTokenizer())
+    config = CurationConfig.preset("course-2024").resolved()
+    assert config.token_counter == "llama"
+    record = {"title": "Kettle", "price": 10.0}
+    with pytest.raises(Rejected):  # 149 tokens (title and first word share one): not more than 150
+        curate_record(dict(record, features=["word " * 149]), config)
+    kept = curate_record(dict(record, features=["word " * 300]), config).fields["text"]
+    assert len(kept.split(" ")) == 160
+    monkeypatch.setattr(curate, "llama_tokenizer", lambda: None)
+    assert CurationConfig.preset("course-2024").resolved().token_counter == "approx"
+    with pytest.raises(RuntimeError, match="token_counter 'llama' needs"):
+        curate_record(dict(record, features=["word " * 300]), config)
