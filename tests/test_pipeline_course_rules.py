@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pricebench.errors import DataError
 from pricebench.pipeline.curate import (
     TOO_LITTLE_TEXT,
     CurationConfig,
@@ -146,5 +147,7 @@ def test_course_2024_uses_the_llama_tokenizer_when_it_loads(
     assert len(kept.split(" ")) == 160
     monkeypatch.setattr(curate, "llama_tokenizer", lambda: None)
     assert CurationConfig.preset("course-2024").resolved().token_counter == "approx"
-    with pytest.raises(RuntimeError, match="token_counter 'llama' needs"):
+    with pytest.raises(DataError, match="token_counter 'llama' needs"):
         curate_record(dict(record, features=["word " * 300]), config)
+    with pytest.raises(DataError, match="token_counter 'llama' needs"):
+        config.resolved()  # checked before curating starts

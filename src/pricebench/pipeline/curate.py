@@ -30,6 +30,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from pricebench.errors import DataError
+
 # Why a record was dropped (or "kept"). Every one of these is counted in the manifest.
 KEPT = "kept"
 BLANK_LINE = "blank_line"
@@ -70,6 +72,10 @@ CONFIG_VERSION = 2  # 2: `rules` and `token_counter` added, presets made the cou
 RuleSet = Literal["pricebench", "course-2024", "course-2025"]
 PRESETS = ("course-2024", "course-2025", "pricebench-clean")
 LLAMA_TOKENIZER = "meta-llama/Meta-Llama-3.1-8B"  # the tokenizer of the 2024 course
+_NO_LLAMA = (
+    f"token_counter 'llama' needs `transformers` and {LLAMA_TOKENIZER} in the Hugging Face "
+    "cache (log in and download it once, it is gated); or use 'auto' or 'approx'"
+)
 
 
 class CurationConfig(BaseModel):
@@ -177,6 +183,8 @@ class CurationConfig(BaseModel):
 
     def resolved(self) -> CurationConfig:
         """This config with `token_counter="auto"` replaced by the counter that will be used."""
+        if self.token_counter == "llama" and llama_tokenizer() is None:
+            raise DataError(_NO_LLAMA)
         if self.token_counter != "auto":
             return self
         counter = "llama" if llama_tokenizer() is not None else "approx"
@@ -476,10 +484,7 @@ def _apply_tokens(text: str, config: CurationConfig, notes: list[str]) -> str:
     """The token minimum, then the token cut, with the config's counter."""
     llama = llama_tokenizer() if config.token_counter != "approx" else None
     if config.token_counter == "llama" and llama is None:
-        raise RuntimeError(
-            f"token_counter 'llama' needs `transformers` and {LLAMA_TOKENIZER} in the Hugging "
-            "Face cache; use 'auto' or 'approx'"
-        )
+        raise DataError(_NO_LLAMA)
     if llama is None and _ATOMIC:
         return _apply_approx_tokens(text, config, notes)
     if llama is not None:
