@@ -124,7 +124,7 @@ def test_build_fetches_curates_balances_splits_and_writes_a_manifest(tmp_path: P
     manifest = build_dataset(
         out,
         categories=["Health_and_Personal_Care"],
-        train=200,
+        train=150,
         validation=20,
         test=50,
         balance=BalanceOptions("slots", slot_cap=10),
@@ -133,7 +133,7 @@ def test_build_fetches_curates_balances_splits_and_writes_a_manifest(tmp_path: P
         workers=1,
     )
     data = load_dataset(out / "items.jsonl")
-    assert (len(data.train), len(data.validation), len(data.test)) == (200, 20, 50)
+    assert (len(data.train), len(data.validation), len(data.test)) == (150, 20, 50)
     assert data.fingerprint == manifest.test_fingerprint
     (source,) = manifest.sources
     assert source.url and source.url.endswith("meta_Health_and_Personal_Care.jsonl")
@@ -141,8 +141,8 @@ def test_build_fetches_curates_balances_splits_and_writes_a_manifest(tmp_path: P
     assert manifest.counts == source.counts
     assert manifest.curation.name == "course-2024"
     assert manifest.balance["recipe"] == "slots" and manifest.balance["slot_cap"] == 10
-    assert manifest.categories == {"Health_and_Personal_Care": 270}
-    assert sum(manifest.price_bands.values()) == 270
+    assert manifest.categories == {"Health_and_Personal_Care": 220}
+    assert sum(manifest.price_bands.values()) == 220
     everything = data.train + data.validation + data.test
     assert max(Counter(round(i.price) for i in everything if i.price < 240).values()) <= 10
     expected = dict.fromkeys(manifest.price_bands, 0)
@@ -224,3 +224,67 @@ def test_the_main_cli_prints_pipeline_errors_as_one_line(
     assert "no manifest.json" in capsys.readouterr().err
     assert main(["data", "build", "--out", str(tmp_path), "--no-progress"]) == 2
     assert "nothing to build from" in capsys.readouterr().err
+
+
+def test_parquet_holds_every_column_even_when_the_first_item_lacks_one(tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    items = make(3, 10.0)
+    items[1] = items[1].model_copy(update={"extras": {"weight_lb": 2.5}})
+    save_items(items, tmp_path)
+    table = pq.read_table(tmp_path / "items.parquet")
+    assert "weight_lb" in table.column_names
+    assert table.column("weight_lb").to_pylist() == [None, 2.5, None]
+
+
+def test_the_manifest_checksums_raw_sources_outputs_and_item_contents(tmp_path: Path) -> None:
+    copy = tmp_path / "health.jsonl"  # a name that says nothing of the category
+    copy.write_bytes(RAW_SAMPLE.read_bytes())
+    said: list[str] = []
+    manifest = build_dataset(
+        tmp_path / "ds",
+        raw_files=[(copy, "Health_and_Personal_Care")],
+        test=30,
+        workers=1,
+        balance=BalanceOptions("slots", slot_cap=5, category_weights={"Health_Personal": 0.5}),
+        say=said.append,
+    )
+    (source,) = manifest.sources
+    assert source.sha256 == hashlib.sha256(RAW_SAMPLE.read_bytes()).hexdigest()
+    assert source.category == "Health_and_Personal_Care"
+    assert set(manifest.categories) == {"Health_and_Personal_Care"}
+    for name in ("items.jsonl", "items.parquet"):
+        data = (tmp_path / "ds" / name).read_bytes()
+        assert manifest.checksums[name] == hashlib.sha256(data).hexdigest()
+    assert len(manifest.content_sha256) == 64
+    from pricebench.pipeline.manifest import content_sha256
+
+    assert content_sha256(load_items(tmp_path / "ds" / "items.jsonl")) == manifest.content_sha256
+    assert any("Health_Personal" in line and "match no item" in line for line in said)
+    edited = load_items(tmp_path / "ds" / "items.jsonl")
+    edited[0] = edited[0].model_copy(update={"text": edited[0].text + " changed"})
+    assert content_sha256(edited) != manifest.content_sha256
+
+
+def test_cli_build_takes_a_category_per_raw_file(tmp_path: Path) -> None:
+    copy = tmp_path / "health.jsonl"
+    copy.write_bytes(RAW_SAMPLE.read_bytes())
+    out = tmp_path / "ds"
+    assert _cli("data", "build", "--raw", f"{copy}=Health_and_Personal_Care", "--out", str(out),
+                "--test", "20", "--workers", "1", "--no-progress") == 0  # fmt: skip
+    manifest, _ = read_manifest(out)
+    assert set(manifest.categories) == {"Health_and_Personal_Care"}
+
+
+def test_a_raw_file_repeating_its_records_builds_with_the_repeats_deduplicated(
+    tmp_path: Path,
+) -> None:
+    # the curated file then holds the same ids several times (items files may not): the build
+    # reads small references, dedupes them, and reads the kept lines back one at a time
+    twice = tmp_path / "meta_Health_and_Personal_Care.jsonl"
+    twice.write_bytes(RAW_SAMPLE.read_bytes() * 2)
+    manifest = build_dataset(tmp_path / "ds", raw_files=[twice], test=20, workers=1)
+    once = build_dataset(tmp_path / "ds1", raw_files=[RAW_SAMPLE], test=20, workers=1)
+    assert manifest.deduplicated["same_id"] == once.items
+    assert (tmp_path / "ds" / "items.jsonl").read_bytes() == (
+        tmp_path / "ds1" / "items.jsonl"
+    ).read_bytes()

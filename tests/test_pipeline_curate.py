@@ -17,6 +17,7 @@ from pricebench.pipeline.curate import (
     NOTE_DETAILS_AS_STRING,
     NOTE_PRICE_FROM_STRING,
     NOTE_TEXT_CAPPED,
+    NOTE_WEIGHT_UNREADABLE,
     PRICE_DOLLAR_STRING,
     PRICE_OUT_OF_RANGE,
     TOO_LITTLE_TEXT,
@@ -229,14 +230,18 @@ def test_records_without_an_asin_get_a_stable_id() -> None:
 
 def test_config_is_validated_versioned_and_has_course_presets() -> None:
     config = CurationConfig()
-    assert config.version == 1 and config.name == "course-2024"
+    assert config.version == 2 and config.name == "pricebench-clean"
+    assert CurationConfig.preset("pricebench-clean") == config
     assert CurationConfig.model_validate_json(config.model_dump_json()) == config
     with pytest.raises(ValidationError, match="above max_price"):
         CurationConfig(min_price=10, max_price=5)
     with pytest.raises(ValidationError):
         CurationConfig(unknown_rule=True)
     later = CurationConfig.preset("course-2025")
-    assert (later.min_chars, later.max_tokens, later.part_number_rule) == (600, None, "upper-alnum")
+    assert (later.rules, later.min_chars, later.max_tokens) == ("course-2025", 600, None)
+    first = CurationConfig.preset("course-2024")
+    assert (first.rules, first.min_chars, first.min_tokens) == ("course-2024", 301, 151)
+    assert first.token_counter == "auto" and first.resolved().token_counter in ("approx", "llama")
     with pytest.raises(ValueError, match="unknown curation preset"):
         CurationConfig.preset("course-1999")
 
@@ -268,3 +273,16 @@ def test_real_records_curate_into_valid_items() -> None:
         assert count_tokens(item.text) <= 160
     weights = [c.fields["weight_lb"] for c in kept if "weight_lb" in c.fields]
     assert len(weights) > len(kept) / 2 and all(w > 0 for w in weights)
+
+
+@pytest.mark.parametrize("preset", ["pricebench-clean", "course-2024", "course-2025"])
+def test_a_huge_title_gives_a_capped_text_and_title(preset: str) -> None:
+    config = CurationConfig.preset(preset).model_copy(update={"token_counter": "approx"})
+    fields = curate_record(record(title="Kettle " * 700_000), config).fields  # ~5 MB
+    assert len(fields["text"]) <= 4000 and len(fields["title"]) <= 3000
+
+
+def test_an_absurd_weight_is_unreadable_not_infinity() -> None:
+    kept = curate_record(record(details={"Item Weight": "9" * 400 + " pounds"}), CurationConfig())
+    assert "weight_lb" not in kept.fields and NOTE_WEIGHT_UNREADABLE in kept.notes
+    json.loads(json.dumps(kept.fields, allow_nan=False))  # strict JSON: no Infinity

@@ -143,6 +143,16 @@ def test_a_cut_download_without_retries_fails_clearly_and_the_next_run_resumes(
     assert download.path.read_bytes() == BODY
 
 
+def test_a_restart_after_an_ignored_range_reports_no_resumed_bytes(tmp_path: Path) -> None:
+    hub = Hub(cut_at=[700_001])
+    with pytest.raises(FetchError):
+        fetch("Health_and_Personal_Care", cache_dir=tmp_path, client=_client(hub), retries=0)
+    hub.honour_range = False  # the next run asks for the rest and gets the whole file again
+    download = fetch("Health_and_Personal_Care", cache_dir=tmp_path, client=_client(hub))
+    assert download.resumed_from == 0
+    assert download.path.read_bytes() == BODY
+
+
 def test_a_server_ignoring_range_restarts_the_file_cleanly(tmp_path: Path) -> None:
     hub = Hub(cut_at=[500_000], honour_range=False)
     download = fetch("Health_and_Personal_Care", cache_dir=tmp_path, client=_client(hub))

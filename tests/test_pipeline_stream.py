@@ -67,7 +67,8 @@ def _expected_clean_counts(lines: list[bytes]) -> tuple[int, int]:
 
 def test_every_bad_record_kind_is_counted_never_fatal(damaged: Path, tmp_path: Path) -> None:
     out = tmp_path / "curated.jsonl"
-    report = curate_file(damaged, out, workers=1)
+    # pricebench's own rules: they read "$19.99" (the course presets drop it, as the course did)
+    report = curate_file(damaged, out, workers=1, config=CurationConfig())
     missing, priced = _expected_clean_counts(RAW_LINES[:400])
     counts = report.counts
     assert report.records == 412
@@ -195,3 +196,32 @@ def test_a_checkpoint_made_with_other_rules_is_not_used(damaged: Path, tmp_path:
     assert marks[0] < 70_000  # started from the beginning
     assert report.records == 412
     assert all(item.price <= 20 for item in load_items(out))
+
+
+def test_a_bare_carriage_return_inside_a_line_is_one_record_plain_or_gzipped(
+    tmp_path: Path,
+) -> None:
+    record = json.loads(RAW_LINES[0])
+    line = json.dumps(record)[:-1].encode() + b', "note": "a\rb"}\n'  # a raw \r byte in a string
+    lines = RAW_LINES[:37] + [line]
+    plain = tmp_path / "meta_Health_and_Personal_Care.jsonl"
+    plain.write_bytes(b"".join(lines))
+    packed = tmp_path / "meta_Health_and_Personal_Care.jsonl.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    config = CurationConfig()
+    a = curate_file(plain, tmp_path / "a.jsonl", workers=1, config=config)
+    b = curate_file(packed, tmp_path / "b.jsonl", workers=1, config=config)
+    assert a.records == b.records == 38
+    assert a.counts == b.counts
+
+
+def test_a_truncated_gzip_counts_what_was_read_before_the_break(tmp_path: Path) -> None:
+    whole = gzip.compress(b"".join(RAW_LINES[:400]))
+    packed = tmp_path / "meta_Health_and_Personal_Care.jsonl.gz"
+    packed.write_bytes(whole[: len(whole) * 3 // 4])
+    out = tmp_path / "out.jsonl"
+    report = curate_file(packed, out, workers=1, chunk_bytes=50_000)
+    assert report.counts["truncated_input"] == 1
+    assert 200 < report.records - 1 < 400  # the lines read before the break, each counted
+    assert report.kept > 0 and len(load_items(out)) == report.kept
+    assert not out.with_name(out.name + ".part").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 
@@ -39,7 +40,9 @@ _WEIGHT = re.compile(
 def weights(text: str) -> Iterator[float]:
     """Every weight `text` states, in pounds, in order ("1,200 grams": thousands separators)."""
     for match in _WEIGHT.finditer(text.replace(",", "")):
-        yield float(match.group(1)) * POUNDS_PER_UNIT[match.group(2).lower()]
+        pounds = float(match.group(1)) * POUNDS_PER_UNIT[match.group(2).lower()]
+        if math.isfinite(pounds):  # "999...9 pounds" overflows to infinity: no weight
+            yield pounds
 
 
 def parse_weight(text: str) -> float | None:

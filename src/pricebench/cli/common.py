@@ -17,6 +17,7 @@ from rich.table import Table
 
 from pricebench.data import Dataset, load_dataset
 from pricebench.errors import PricebenchError
+from pricebench.pipeline.hub import resolve_dataset
 from pricebench.redact import redact
 from pricebench.results import Results, money
 
@@ -29,7 +30,8 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
         "--data",
         type=Path,
         default=None,
-        help=f"JSONL, JSONL.gz or CSV file of items (default: {DEFAULT_DATA} when it exists)",
+        help=f"JSONL, JSONL.gz or CSV file of items, or a dataset fetched with `pricebench data "
+        f"get NAME` (default: {DEFAULT_DATA} when it exists)",
     )
     group.add_argument(
         "--text-column",
@@ -77,6 +79,7 @@ def load_data(args: argparse.Namespace) -> Dataset:
         if not DEFAULT_DATA.exists():
             raise PricebenchError(f"no --data given and {DEFAULT_DATA} does not exist")
         path = DEFAULT_DATA
+    path = resolve_dataset(path)  # a dataset NAME fetched with `pricebench data get`
     options: dict[str, Any] = {
         "price_column": args.price_column,
         "drop_unpriced": args.drop_unpriced,

@@ -1,4 +1,5 @@
-"""`pricebench data fetch|curate|build|info`: the Amazon Reviews 2023 data pipeline."""
+"""`pricebench data fetch|curate|build|get|info`: the Amazon Reviews 2023 data pipeline, and the
+course's published datasets."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from rich.table import Table
 
 from pricebench.errors import PricebenchError
 from pricebench.pipeline.build import BalanceOptions, build_dataset
-from pricebench.pipeline.curate import CurationConfig
+from pricebench.pipeline.curate import PRESETS, CurationConfig
 from pricebench.pipeline.fetch import COURSE_CATEGORIES, fetch
+from pricebench.pipeline.hub import get_dataset
 from pricebench.pipeline.manifest import BAND_EDGES, read_manifest
 from pricebench.pipeline.stream import curate_file
 
@@ -56,11 +58,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     _add_category_option(build_parser, required=False)
     build_parser.add_argument(
         "--raw",
-        type=Path,
+        type=_raw_source,
         action="append",
         default=[],
-        metavar="FILE",
-        help="a local raw JSONL file to use too (repeatable)",
+        metavar="FILE[=CATEGORY]",
+        help="a local raw JSONL file to use too (repeatable); its category from a "
+        "meta_<Category> name, or given after = (e.g. health.jsonl=Health_and_Personal_Care)",
     )
     build_parser.add_argument("--out", type=Path, required=True, help="dataset directory")
     build_parser.add_argument("--train", type=_size, default=None, help="default: all the rest")
@@ -86,6 +89,29 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     _add_fetch_options(build_parser)
     _add_curation_options(build_parser)
     build_parser.set_defaults(func=build_command)
+
+    get_parser = commands.add_parser(
+        "get",
+        help="download one of the course's published datasets (items_lite, items_full, "
+        "items_prompts_lite, items_prompts_full, pricer-data) as pricebench items",
+        description="Downloads the dataset's parquet files from the Hugging Face hub (resumable, "
+        "checksummed, cached; needs pyarrow: pip install 'pricebench[parquet]') and writes its "
+        "train / validation / test items. Then `--data NAME` anywhere reads them. A hub mirror: "
+        "set HF_ENDPOINT.",
+    )
+    get_parser.add_argument(
+        "names", nargs="+", metavar="NAME", help="items_lite, pricer-data, ... or OWNER/NAME"
+    )
+    get_parser.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="where datasets are kept (default: $PRICEBENCH_DOWNLOADS/hub-datasets or the user "
+        "cache directory); `--data NAME` looks in the default one",
+    )
+    get_parser.add_argument("--force", action="store_true", help="download and convert again")
+    get_parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    get_parser.set_defaults(func=get_command)
 
     info_parser = commands.add_parser(
         "info", help="show a built dataset's manifest, price histogram and categories"
@@ -121,9 +147,10 @@ def _add_curation_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("curation")
     group.add_argument(
         "--preset",
-        choices=("course-2024", "course-2025"),
+        choices=PRESETS,
         default="course-2024",
-        help="rule set (default: course-2024)",
+        help="rule set: the course's 2024 or 2025 rules exactly, or pricebench's cleaner text "
+        "(default: course-2024)",
     )
     group.add_argument(
         "--config",
@@ -133,6 +160,13 @@ def _add_curation_options(parser: argparse.ArgumentParser) -> None:
         help="a CurationConfig as JSON (overrides --preset)",
     )
     group.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
+
+
+def _raw_source(text: str) -> tuple[Path, str | None]:
+    path, sep, category = text.rpartition("=")
+    if not sep or Path(text).exists() or not path:
+        return Path(text), None
+    return Path(path), category
 
 
 def _size(text: str) -> int | float:
@@ -184,6 +218,23 @@ def fetch_command(args: argparse.Namespace) -> int:
         console.print(
             f"{state}: {download.path} ({download.size:,} bytes, sha256 {download.sha256})"
         )
+    return 0
+
+
+def get_command(args: argparse.Namespace) -> int:
+    console = Console(highlight=False)
+    for name in args.names:
+        dataset = get_dataset(
+            name,
+            directory=args.dir,
+            force=args.force,
+            progress=not args.no_progress,
+            say=Console(highlight=False, stderr=True).print,
+        )
+        splits = ", ".join(f"{count:,} {split}" for split, count in dataset.splits.items())
+        state = "already there" if dataset.cached else "saved"
+        console.print(f"{dataset.repo}: {state}: {dataset.path} ({splits})")
+        console.print(f"  test fingerprint {dataset.test_fingerprint}; use it with --data {name}")
     return 0
 
 

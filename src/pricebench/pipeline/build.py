@@ -6,18 +6,19 @@ same rules and source reuses them instead of curating again, so a cut-off build 
 
 from __future__ import annotations
 
+import hashlib
 import json
+import sys
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from pricebench.data import load_items
 from pricebench.errors import DataError
 from pricebench.items import Item
 from pricebench.pipeline.balance import (
@@ -31,7 +32,7 @@ from pricebench.pipeline.curate import KEPT, CurationConfig
 from pricebench.pipeline.fetch import fetch
 from pricebench.pipeline.manifest import Manifest, SourceInfo, write_manifest
 from pricebench.pipeline.split import split_items
-from pricebench.pipeline.store import save_items
+from pricebench.pipeline.store import file_sha256, save_items
 from pricebench.pipeline.stream import CurationReport, category_from_name, curate_file
 
 Recipe = Literal["none", "slots", "weighted"]
@@ -95,7 +96,7 @@ def build_dataset(
     out: str | Path,
     *,
     categories: Sequence[str] = (),
-    raw_files: Sequence[str | Path] = (),
+    raw_files: Sequence[str | Path | tuple[str | Path, str]] = (),
     train: int | float | None = None,
     test: int | float = 0.1,
     validation: int | float = 0,
@@ -109,11 +110,13 @@ def build_dataset(
     say: Callable[[str], None] = lambda message: None,
 ) -> Manifest:
     """Build a dataset directory (`items.jsonl`, `manifest.json`) from hub categories and/or local
-    raw JSONL files; returns its manifest. `say` receives one line per step."""
+    raw JSONL files; returns its manifest. A raw file is a path (its category from a
+    `meta_<Category>` name, else none) or a `(path, category)` pair. `say` receives one line per
+    step, warnings included."""
     if not categories and not raw_files:
         raise DataError("nothing to build from: give at least one category or raw file")
     out = Path(out)
-    config = config or CurationConfig()
+    config = (config or CurationConfig.preset("course-2024")).resolved()
     balance = balance or BalanceOptions()
     sources: list[Source] = []
     for category in categories:
@@ -122,25 +125,38 @@ def build_dataset(
         say(f"{how}: {download.path} ({download.size:,} bytes)")
         sources.append(Source(download.path, category, download.url, download.sha256))
     for raw in raw_files:
-        path = Path(raw)
-        sources.append(Source(path, category_from_name(path)))
+        path, category = (Path(raw[0]), raw[1]) if isinstance(raw, tuple) else (Path(raw), None)
+        if not path.is_file():
+            raise DataError(f"{path}: no such raw file")
+        sources.append(Source(path, category or category_from_name(path), None, file_sha256(path)))
 
     curated_dir = out / "curated"
-    items: list[Item] = []
+    curated_files: list[Path] = []
+    refs: list[_Ref] = []
     for source in sources:
         curated = curated_dir / f"{source.path.name.split('.')[0]}.jsonl"
         source.report = _curate_once(source, curated, config, workers, progress)
         kept, records = source.report.kept, source.report.records
         say(f"curated {source.path.name}: {kept:,} of {records:,} records kept")
         if source.report.kept:
-            items.extend(load_items(curated))
-    if not items:
+            refs.extend(_read_refs(curated, len(curated_files)))
+            curated_files.append(curated)
+    if not refs:
         raise DataError("curation kept no item from the sources (see the counts with --verbose)")
 
-    unique, dropped = dedupe(items)
-    balanced, balance_info = balance.apply(unique, seed)
-    final = split_items(balanced, train=train, test=test, validation=validation, seed=seed)
-    files = [path.name for path in save_items(final, out)]
+    # Dedupe, balance and split see small references (id, hashes of title and text, price,
+    # category, where the line is), never the texts: memory stays flat whatever the input size.
+    unique, dropped = dedupe(refs)  # type: ignore[arg-type]
+    del refs
+    _warn_unused_weights(balance, {ref.category for ref in unique}, say)
+    balanced, balance_info = balance.apply(unique, seed)  # type: ignore[arg-type]
+    del unique
+    final: list[_Ref] = split_items(  # type: ignore[assignment]
+        balanced, train=train, test=test, validation=validation, seed=seed
+    )
+    content = hashlib.sha256()
+    saved = save_items(_final_items(final, curated_files, content), out)
+    files = [path.name for path in saved]
     totals: Counter[str] = Counter()
     for source in sources:
         assert source.report is not None
@@ -152,10 +168,95 @@ def build_dataset(
         deduplicated=dict(dropped),
         balance=balance_info,
         files=[*files, "manifest.json"],
-    ).describe_items(final)
+        checksums={path.name: file_sha256(path) for path in saved},
+    ).describe_items(final, content=content.hexdigest())  # type: ignore[arg-type]
     write_manifest(manifest, out)
     say(f"saved {len(final):,} items to {out} (fingerprint {manifest.fingerprint})")
     return manifest
+
+
+@dataclass(slots=True)
+class _Ref:
+    """A curated item as dedupe, balance and split see it: what they read of an `Item` (`id`,
+    `title`, `text`, `price`, `category`, `split`, `model_copy`), with the title and text as
+    16-byte hashes, and where its line is."""
+
+    id: str
+    title: bytes
+    text: bytes
+    price: float
+    category: str | None
+    source: int  # index of its curated file
+    offset: int  # of its line in that file
+    split: str | None = None
+
+    def model_copy(self, *, update: dict[str, Any]) -> _Ref:
+        return replace(self, **update)
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def _read_refs(curated: Path, source: int) -> Iterator[_Ref]:
+    offset = 0
+    with open(curated, "rb") as lines:
+        for line in lines:
+            fields = json.loads(line)
+            category = fields.get("category")
+            yield _Ref(
+                str(fields["id"]),
+                _digest(fields["title"]),
+                _digest(fields["text"]),
+                float(fields["price"]),
+                sys.intern(category) if isinstance(category, str) and category else None,
+                source,
+                offset,
+            )
+            offset += len(line)
+
+
+def _final_items(final: list[_Ref], curated_files: list[Path], content: Any) -> Iterator[Item]:
+    """The final items, read back one at a time from their curated lines, in `final`'s order;
+    `content` (a hashlib object) is fed what `manifest.content_sha256` hashes."""
+    handles = [open(path, "rb") for path in curated_files]  # noqa: SIM115 - closed below
+    try:
+        for ref in final:
+            handle = handles[ref.source]
+            handle.seek(ref.offset)
+            fields = json.loads(handle.readline())
+            item = Item(
+                id=str(fields.pop("id")),
+                title=fields.pop("title"),
+                text=fields.pop("text"),
+                price=fields.pop("price"),
+                category=fields.pop("category", None) or None,
+                split=ref.split,
+                extras=fields,
+            )
+            row = [item.id, item.split, item.price, item.category, item.title, item.text]
+            content.update(json.dumps(row, ensure_ascii=False).encode() + b"\n")
+            yield item
+    finally:
+        for handle in handles:
+            handle.close()
+
+
+def _warn_unused_weights(
+    balance: BalanceOptions, categories: set[str | None], say: Callable[[str], None]
+) -> None:
+    """Say so when the recipe's category weights name no category of the items (they would
+    silently not apply, e.g. for a raw file whose name gives no category)."""
+    weights = balance.category_weights
+    if balance.recipe == "none" or weights is None:  # the course's own weights: no surprise
+        return
+    unused = sorted(set(weights) - {c for c in categories if c})
+    if unused:
+        known = ", ".join(sorted(str(c) for c in categories)) or "none"
+        say(
+            f"warning: category weights for {', '.join(unused)} match no item (categories "
+            f"here: {known}); give a raw file's category as FILE=CATEGORY"
+        )
 
 
 def _curate_once(

@@ -1,24 +1,36 @@
 """Curation rules: one raw Amazon Reviews 2023 record -> one item, or the reason it was dropped.
 
-The rules follow the course's week-6 curation (price range, scrubbed details, no part numbers,
-enough text, ~160 tokens) and live in a versioned `CurationConfig`, so that a dataset records which
-rules made it.
+Three rule sets, chosen by `CurationConfig.rules` and saved in every dataset's manifest:
+
+- `course-2024`: the course's 2024 week-6 `Item` + `ItemLoader`, exactly: details as a JSON string
+  with the course's word removals, description, features and details on one line after the title,
+  at least 301 characters of contents (title not counted), more than 150 Llama tokens, cut at 160.
+- `course-2025`: the course's 2025 `parser.parse`, exactly: lists written as Python reprs, details
+  as JSON, the course's upper-case code regex (quirks included), at least 600 characters of the
+  whole text, capped at 4,000.
+- `pricebench` (preset `pricebench-clean`): pricebench's own cleaner text: readable details, markup
+  and part numbers dropped per word, line breaks kept, every length capped.
+
 Nothing here reads files: `pricebench.pipeline.stream` fans these functions out over a file.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import math
+import os
 import re
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from pricebench.errors import DataError
 from pricebench.units import parse_weight
 
 # Why a record was dropped (or "kept"). Every one of these is counted in the manifest.
@@ -33,6 +45,7 @@ NON_NUMERIC_PRICE = "non_numeric_price"
 PRICE_OUT_OF_RANGE = "price_out_of_range"
 MISSING_TITLE = "missing_title"
 TOO_LITTLE_TEXT = "too_little_text"
+TRUNCATED_INPUT = "truncated_input"  # a compressed file that breaks off: its unreadable end
 OUTCOMES = (
     KEPT,
     BLANK_LINE,
@@ -45,6 +58,7 @@ OUTCOMES = (
     PRICE_OUT_OF_RANGE,
     MISSING_TITLE,
     TOO_LITTLE_TEXT,
+    TRUNCATED_INPUT,
 )
 
 # Things worth knowing about kept records (counted too, never a reason to drop).
@@ -54,20 +68,38 @@ NOTE_BAD_DETAILS = "details_unreadable"
 NOTE_WEIGHT_UNREADABLE = "weight_unreadable"
 NOTE_TEXT_CAPPED = "text_capped"
 
-CONFIG_VERSION = 1
+CONFIG_VERSION = 2  # 2: `rules` and `token_counter` added, presets made the course's rules
+
+RuleSet = Literal["pricebench", "course-2024", "course-2025"]
+PRESETS = ("course-2024", "course-2025", "pricebench-clean")
+LLAMA_TOKENIZER = "meta-llama/Meta-Llama-3.1-8B"  # the tokenizer of the 2024 course
+_NO_LLAMA = (
+    f"token_counter 'llama' needs `transformers` and {LLAMA_TOKENIZER} in the Hugging Face "
+    "cache (log in and download it once, it is gated); or use 'auto' or 'approx'"
+)
 
 
 class CurationConfig(BaseModel):
     """The rules that turn raw records into items. Saved in every dataset's manifest.
 
     `version` is the version of this schema of rules: a change in what a field means bumps it.
-    `name` labels a rule set (the defaults are `course-2024`: the course's 2024 curation).
+    `name` labels a rule set; the defaults are pricebench's own rules (`pricebench-clean`), and
+    `preset()` gives the course's. Lengths are minimums that a text must reach (>=).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     version: int = CONFIG_VERSION
-    name: str = "course-2024"
+    name: str = "pricebench-clean"
+    rules: RuleSet = Field(
+        "pricebench", description="how the text is built: pricebench's, or one course's exactly"
+    )
+    token_counter: Literal["approx", "llama", "auto"] = Field(
+        "approx",
+        description="`approx`: pricebench's regex estimate; `llama`: the course's Llama 3.1 "
+        "tokenizer (needs `transformers` and the tokenizer in the Hugging Face cache); `auto`: "
+        "llama where it loads, else approx (resolved before curating, and saved as resolved)",
+    )
     min_price: float = Field(0.5, gt=0, description="lowest price kept, dollars")
     max_price: float = Field(999.49, gt=0, description="highest price kept, dollars")
     accept_dollar_strings: bool = Field(
@@ -115,18 +147,49 @@ class CurationConfig(BaseModel):
 
     @classmethod
     def preset(cls, name: str) -> CurationConfig:
-        """`course-2024` (the default) or `course-2025` (longer text, no token cut)."""
+        """`course-2024`, `course-2025` (the course's rules, exactly) or `pricebench-clean`."""
         if name == "course-2024":
-            return cls()
+            return cls(
+                name=name,
+                rules="course-2024",
+                token_counter="auto",
+                accept_dollar_strings=False,  # the course float()-ed the price string
+                drop_detail_keys=(),  # it removed words from the details' JSON instead
+                max_chars=160 * 7,  # contents (title not counted) cut before scrubbing
+                min_chars=301,  # the course: more than 300 characters of contents
+                max_tokens=160,
+                min_tokens=151,  # the course: more than 150 tokens
+            )
         if name == "course-2025":
             return cls(
-                name="course-2025",
+                name=name,
+                rules="course-2025",
+                accept_dollar_strings=False,
+                drop_detail_keys=(
+                    "Part Number",
+                    "Best Sellers Rank",
+                    "Batteries Included?",
+                    "Batteries Required?",
+                    "Item model number",
+                ),
                 part_number_rule="upper-alnum",
+                max_chars_each=3000,
                 max_chars=4000,
                 min_chars=600,
                 max_tokens=None,
             )
-        raise ValueError(f"unknown curation preset {name!r} (known: course-2024, course-2025)")
+        if name == "pricebench-clean":
+            return cls()
+        raise ValueError(f"unknown curation preset {name!r} (known: {', '.join(PRESETS)})")
+
+    def resolved(self) -> CurationConfig:
+        """This config with `token_counter="auto"` replaced by the counter that will be used."""
+        if self.token_counter == "llama" and llama_tokenizer() is None:
+            raise DataError(_NO_LLAMA)
+        if self.token_counter != "auto":
+            return self
+        counter = "llama" if llama_tokenizer() is not None else "approx"
+        return self.model_copy(update={"token_counter": counter})
 
 
 class Rejected(Exception):  # noqa: N818 - a verdict, not a failure
@@ -314,7 +377,7 @@ class Curated:
 def curate_record(record: Any, config: CurationConfig, category: str | None = None) -> Curated:
     """The item made from one decoded raw record, or `Rejected` saying why there is none.
 
-    `category` is the source's category (from its file name); without it, `main_category`.
+    `category` is the source's category; without it, `main_category`.
     """
     if not isinstance(record, dict):
         raise Rejected(NOT_AN_OBJECT)
@@ -327,9 +390,10 @@ def curate_record(record: Any, config: CurationConfig, category: str | None = No
     if not config.min_price <= price <= config.max_price:
         raise Rejected(PRICE_OUT_OF_RANGE)
     raw_title = record.get("title")
-    title = " ".join(raw_title.split()) if isinstance(raw_title, str) else ""
-    if not title:
+    if not isinstance(raw_title, str) or not raw_title.strip():
         raise Rejected(MISSING_TITLE)
+    # A title is a line: a record with megabytes of title gets a capped one, like the course's text.
+    title = " ".join(raw_title[: config.max_chars_each].split())
 
     details, details_note = parse_details(record.get("details"))
     if details_note:
@@ -338,6 +402,33 @@ def curate_record(record: Any, config: CurationConfig, category: str | None = No
     if weight_unreadable:
         notes.append(NOTE_WEIGHT_UNREADABLE)
 
+    if config.rules == "course-2024":
+        text = _course_2024_text(record, raw_title, details, config, notes)
+    elif config.rules == "course-2025":
+        text = _course_2025_text(record, raw_title, details, config)
+    else:
+        text = _pricebench_text(record, title, details, config, notes)
+
+    item_id = record.get("parent_asin") or _fallback_id(title, price)
+    main_category = record.get("main_category")
+    fields: dict[str, Any] = {
+        "id": str(item_id),
+        "title": title,
+        "text": text,
+        "price": price,
+        "category": category or (main_category if isinstance(main_category, str) else None) or None,
+    }
+    brand = details.get("Brand") or record.get("store")
+    if isinstance(brand, str) and brand.strip():
+        fields["brand"] = brand.strip()[:200]
+    if weight is not None:
+        fields["weight_lb"] = round(weight, 4)
+    return Curated(fields, tuple(notes))
+
+
+def _pricebench_text(
+    record: dict, title: str, details: dict[str, Any], config: CurationConfig, notes: list[str]
+) -> str:
     body = [
         _join(record.get("description"), config.max_chars_each),
         _join(record.get("features"), config.max_chars_each),
@@ -351,28 +442,264 @@ def curate_record(record: Any, config: CurationConfig, category: str | None = No
     text = "\n".join(line for line in lines if line)
     if len(text) < config.min_chars:
         raise Rejected(TOO_LITTLE_TEXT)
-    if config.max_tokens is not None:
-        text, capped = cut_tokens(text, config.max_tokens)
-        if capped:
-            notes.append(NOTE_TEXT_CAPPED)
-    if config.min_tokens and count_tokens(text) < config.min_tokens:
-        raise Rejected(TOO_LITTLE_TEXT)
+    return _apply_tokens(text, config, notes)
 
-    item_id = record.get("parent_asin") or _fallback_id(title, price)
-    main_category = record.get("main_category")
-    fields: dict[str, Any] = {
-        "id": str(item_id),
-        "title": title,
-        "text": text,
-        "price": price,
-        "category": category or (main_category if isinstance(main_category, str) else None) or None,
-    }
-    brand = details.get("Brand") or record.get("store")
-    if isinstance(brand, str) and brand.strip():
-        fields["brand"] = brand.strip()
-    if weight is not None:
-        fields["weight_lb"] = round(weight, 4)
-    return Curated(fields, tuple(notes))
+
+def _apply_tokens(text: str, config: CurationConfig, notes: list[str]) -> str:
+    """The token minimum, then the token cut, with the config's counter."""
+    llama = llama_tokenizer() if config.token_counter != "approx" else None
+    if config.token_counter == "llama" and llama is None:
+        raise DataError(_NO_LLAMA)
+    if llama is None and _ATOMIC:
+        return _apply_approx_tokens(text, config, notes)
+    if llama is not None:
+        tokens = llama.encode(text, add_special_tokens=False)
+        if len(tokens) < config.min_tokens:
+            raise Rejected(TOO_LITTLE_TEXT)
+        if config.max_tokens is not None and len(tokens) > config.max_tokens:
+            notes.append(NOTE_TEXT_CAPPED)
+            return llama.decode(tokens[: config.max_tokens])
+        return text
+    limit = config.max_tokens
+    if limit is not None and limit >= config.min_tokens and len(text.split()) >= limit:
+        # as many words as the cut, so at least that many tokens: enough, no need to count
+        text, capped = cut_tokens(text, limit)
+    else:
+        if config.min_tokens and count_tokens(text) < config.min_tokens:
+            raise Rejected(TOO_LITTLE_TEXT)
+        text, capped = cut_tokens(text, limit) if limit is not None else (text, False)
+    if capped:
+        notes.append(NOTE_TEXT_CAPPED)
+    return text
+
+
+# Python 3.11+ regexes have atomic groups: a run of exactly N approximate tokens is then one match
+# that fails in linear time when there are fewer (3.10 counts the tokens one by one instead).
+_ATOMIC = sys.version_info >= (3, 11)
+
+
+@lru_cache(maxsize=8)
+def _tokens_between(low: int, high: int) -> re.Pattern[str]:
+    """Matches the first `low` to `high` approximate tokens (as many as there are), or fails when
+    there are fewer than `low`."""
+    token = r"(?:\s*+(?>[^\W\d_]{1,7}+|\d{1,3}+|[^\w\s]|_))"  # `_TOKEN`, possessive
+    return re.compile(rf"{token}{{{low}}}{token}{{0,{high - low}}}+")
+
+
+def _apply_approx_tokens(text: str, config: CurationConfig, notes: list[str]) -> str:
+    """`_apply_tokens` with the approximation: one C-level match, no token list."""
+    limit = config.max_tokens
+    if limit is not None and limit < config.min_tokens:  # an odd config: the plain way
+        if count_tokens(text) < config.min_tokens:
+            raise Rejected(TOO_LITTLE_TEXT)
+        text, capped = cut_tokens(text, limit)
+    else:
+        low = config.min_tokens
+        if limit is None:
+            if low and _tokens_between(low, low).match(text) is None:
+                raise Rejected(TOO_LITTLE_TEXT)
+            return text
+        found = _tokens_between(low, limit).match(text)
+        if found is None:
+            raise Rejected(TOO_LITTLE_TEXT)
+        capped = bool(text[found.end() :].strip())
+        if capped:
+            text = text[: found.end()]
+    if capped:
+        notes.append(NOTE_TEXT_CAPPED)
+    return text
+
+
+@lru_cache(maxsize=1)
+def llama_tokenizer() -> Any | None:
+    """The course's Llama 3.1 tokenizer from the local Hugging Face cache, or None (no download:
+    the model is gated, and curation must not stall on the network)."""
+    if importlib.util.find_spec("transformers") is None or not _in_hf_cache(LLAMA_TOKENIZER):
+        return None  # checked first: importing transformers alone takes seconds
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(LLAMA_TOKENIZER, local_files_only=True)
+    except Exception:  # noqa: BLE001 - any failure to load means "not available here"
+        return None
+
+
+def _in_hf_cache(model: str) -> bool:
+    hub = os.environ.get("HF_HUB_CACHE") or os.path.join(
+        os.environ.get("HF_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "huggingface"),
+        "hub",
+    )
+    return os.path.isdir(os.path.join(hub, "models--" + model.replace("/", "--")))
+
+
+# --- the course's rules -------------------------------------------------------------------------
+
+
+def _strings(value: Any) -> list[str]:
+    """A description or features value as the list of strings the course joined."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [part if isinstance(part, str) else str(part) for part in value]
+    return []
+
+
+# 2024: removed from the details' JSON text, in this order (substring removals, as the course did)
+_REMOVALS_2024 = (
+    '"Batteries Included?": "No"',
+    '"Batteries Included?": "Yes"',
+    '"Batteries Required?": "No"',
+    '"Batteries Required?": "Yes"',
+    "By Manufacturer",
+    "Item",
+    "Date First",
+    "Package",
+    ":",
+    "Number of",
+    "Best Sellers",
+    "Number",
+    "Product ",
+)
+_MARKUP_2024 = ':[]"{}【】'  # each becomes a space, like whitespace
+# str.isdigit() is true for \d and for 128 other code points (superscripts, circled digits...)
+_ISDIGIT = "".join(c for c in map(chr, range(0x80, 0x20000)) if c.isdigit() and not c.isdecimal())
+_DIGITS = r"\d" + re.escape(_ISDIGIT)
+# a word of 7+ characters holding a digit, with the space before it: the literal space lets the
+# regex engine jump from word to word, and the two classes cannot overlap, so it never backtracks
+_DIGIT_WORD_2024 = re.compile(rf" (?=[^ ]{{7}})[^ {_DIGITS}]*[{_DIGITS}][^ ]*")
+# the same with \d only (a large class costs 2-3x per character): for texts without the others
+_DECIMAL_WORD_2024 = re.compile(r" (?=[^ ]{7})[^ \d]*\d[^ ]*")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _has_other_digit(text: str) -> bool:
+    """Whether `text` holds a digit that is not \\d (all such are non-ASCII, and rare)."""
+    return not text.isascii() and any(c.isdigit() for c in set(_NON_ASCII.findall(text)))
+
+
+def _scrub_2024(text: str) -> str:
+    """The 2024 course's scrub: markup and whitespace runs -> one space, stripped; " ," -> ",";
+    then words of 7+ characters holding a digit dropped. str methods and one regex pass do what
+    its regex and per-word loop did, several times faster."""
+    for mark in _MARKUP_2024:
+        if mark in text:
+            text = text.replace(mark, " ")
+    text = " ".join(text.split())  # str.split() and re's \s agree on what whitespace is
+    if " ," in text:
+        text = text.replace(" ,", ",")
+    if ",," in text:
+        text = text.replace(",,,", ",").replace(",,", ",")
+    pattern = _DIGIT_WORD_2024 if _has_other_digit(text) else _DECIMAL_WORD_2024
+    return pattern.sub("", " " + text)[1:]
+
+
+def _course_2024_text(
+    record: dict, title: str, details: dict[str, Any], config: CurationConfig, notes: list[str]
+) -> str:
+    contents = "\n".join(_strings(record.get("description")))
+    if contents:
+        contents += "\n"
+    features = "\n".join(_strings(record.get("features")))
+    if features:
+        contents += features + "\n"
+    # the course read details as the JSON string of the `datasets` copy: always there, "{}" at least
+    scrubbed = json.dumps(details)
+    for removal in _REMOVALS_2024:
+        if removal in scrubbed:
+            scrubbed = scrubbed.replace(removal, "")
+    contents += scrubbed + "\n"
+    if len(contents) < config.min_chars:
+        raise Rejected(TOO_LITTLE_TEXT)
+    text = f"{_scrub_2024(title)}\n{_scrub_2024(contents[: config.max_chars])}"
+    return _apply_tokens(text, config, notes)
+
+
+# 2025: runs of 7+ upper-case letters and digits, between word boundaries; the course removed one
+# when an upper-case letter and a digit follow on its line (the run itself included)
+_CODE_2025 = re.compile(r"[A-Z0-9]{7,}")
+_UPPER = re.compile(r"[A-Z]")
+_DIGIT_ANY = re.compile(r"\d")
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def _drop_codes_2025(text: str) -> str:
+    """The course's regex `\\b(?=[A-Z0-9]{7,}\\b)(?=.*[A-Z])(?=.*\\d)[A-Z0-9]+\\b` removed, in
+    one fast scan for candidates (its lookaheads made every position of the text a try)."""
+    pieces: list[str] = []
+    done = 0
+    next_upper = next_digit = -1  # cached next positions (searches only move forward)
+    for start, end in _code_runs(text):
+        if start and _is_word_char(text[start - 1]):
+            continue
+        if end < len(text) and _is_word_char(text[end]):
+            continue
+        line_end = text.find("\n", end)
+        if line_end < 0:
+            line_end = len(text)
+        if next_upper < start:
+            found = _UPPER.search(text, start)
+            next_upper = found.start() if found else len(text) + 1
+        if next_digit < start:
+            found = _DIGIT_ANY.search(text, start)
+            next_digit = found.start() if found else len(text) + 1
+        if next_upper < line_end and next_digit < line_end:
+            pieces.append(text[done:start])
+            done = end
+    if not pieces:
+        return text
+    pieces.append(text[done:])
+    return "".join(pieces)
+
+
+# ASCII text: upper-case letters and digits become byte 1, so a run of 7 is a plain substring search
+_CODE_BYTES = bytes(1 if chr(b).isascii() and (chr(b).isupper() or chr(b).isdigit()) else 0
+                    for b in range(256))  # fmt: skip
+_SEVEN = b"\x01" * 7
+_ONES = re.compile(b"\x01*")
+
+
+def _code_runs(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each maximal run of 7+ [A-Z0-9], as `_CODE_2025.finditer` gives them."""
+    if not text.isascii():
+        for match in _CODE_2025.finditer(text):
+            yield match.span()
+        return
+    marks = text.encode("ascii").translate(_CODE_BYTES)
+    at = marks.find(_SEVEN)
+    while at >= 0:
+        end = _ONES.match(marks, at).end()  # type: ignore[union-attr] - always matches
+        yield at, end
+        at = marks.find(_SEVEN, end)
+
+
+def _simplify_2025(value: Any, limit: int) -> str:
+    text = str(value)
+    for old, new in (("\n", " "), ("\r", ""), ("\t", ""), ("  ", " ")):
+        if old in text:
+            text = text.replace(old, new)
+    return text.strip()[:limit]
+
+
+def _course_2025_text(
+    record: dict, title: str, details: dict[str, Any], config: CurationConfig
+) -> str:
+    drop = config.drop_detail_keys
+    if any(key in details for key in drop):
+        details = {key: value for key, value in details.items() if key not in drop}
+    parts = [title, "\n"]
+    for key in ("description", "features"):
+        value = record.get(key)
+        if value:
+            parts += (_simplify_2025(value, config.max_chars_each), "\n")
+    if details:
+        parts += (json.dumps(details), "\n")
+    text = _drop_codes_2025("".join(parts)).strip()[: config.max_chars]
+    if len(text) < config.min_chars:
+        raise Rejected(TOO_LITTLE_TEXT)
+    return text
 
 
 def _fallback_id(title: str, price: float) -> str:

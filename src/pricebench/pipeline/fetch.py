@@ -111,6 +111,33 @@ def fetch(
     url = hub_url(category, endpoint=endpoint, revision=revision)
     directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     target = directory / revision / f"meta_{category}.jsonl"
+    hint = "" if category in KNOWN_CATEGORIES else f" (known: {', '.join(KNOWN_CATEGORIES)})"
+    return download_file(
+        url,
+        target,
+        client=client,
+        token=token,
+        retries=retries,
+        force=force,
+        progress=progress,
+        not_found=f"no such file for category {category!r}{hint}",
+    )
+
+
+def download_file(
+    url: str,
+    target: Path,
+    *,
+    client: httpx.Client | None = None,
+    token: str | None = None,
+    retries: int = 3,
+    force: bool = False,
+    progress: bool = False,
+    not_found: str = "no such file",
+) -> Download:
+    """Download `url` to `target` (resumable through `<target>.part`, checked against the size
+    and SHA-256 the hub announces), unless a checked copy is there already. `not_found` is what a
+    404 means, for the error message."""
     sidecar = target.with_name(target.name + ".json")
     if not force and target.is_file() and sidecar.is_file():
         known = json.loads(sidecar.read_text())
@@ -123,12 +150,13 @@ def fetch(
     if client is None:
         client = httpx.Client(timeout=httpx.Timeout(30.0, read=120.0))
     try:
-        size, expected_sha = _announced(client, url, headers, category)
+        size, expected_sha = _announced(client, url, headers, not_found)
         part = target.with_name(target.name + ".part")
         if force and part.exists():
             part.unlink()
-        resumed_from = part.stat().st_size if part.exists() else 0
-        digest = _download(client, url, headers, part, size, retries, progress, category)
+        digest, resumed_from = _download(
+            client, url, headers, part, size, retries, progress, target.name, not_found
+        )
     finally:
         if own_client:
             client.close()
@@ -152,14 +180,14 @@ def fetch(
 
 
 def _announced(
-    client: httpx.Client, url: str, headers: dict[str, str], category: str
+    client: httpx.Client, url: str, headers: dict[str, str], not_found: str
 ) -> tuple[int | None, str | None]:
     """(size, sha256) from a HEAD: the hub sends them as X-Linked-Size / X-Linked-Etag on the
     redirect to its storage for large (LFS) files, and as Content-Length / ETag otherwise."""
     response = _send(
         client, "HEAD", url, {**headers, "Accept-Encoding": "identity"}, redirects=False
     )
-    _raise_for_status(response, url, category)
+    _raise_for_status(response, url, not_found)
     direct = response.status_code == 200  # a redirect's own length and tag are not the file's
     size = response.headers.get("X-Linked-Size") or (
         response.headers.get("Content-Length") if direct else None
@@ -181,9 +209,11 @@ def _download(
     size: int | None,
     retries: int,
     show_progress: bool,
-    category: str,
-) -> str:
-    """Fill `part` up to `size` bytes, resuming what is there; return the file's SHA-256."""
+    label: str,
+    not_found: str,
+) -> tuple[str, int]:
+    """Fill `part` up to `size` bytes, resuming what is there; return the file's SHA-256 and the
+    bytes kept from before (0 when the server made the download start over)."""
     digest = hashlib.sha256()
     have = 0
     if part.exists():
@@ -194,6 +224,7 @@ def _download(
                 while block := handle.read(CHUNK):
                     digest.update(block)
                     have += len(block)
+    resumed_from = have
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -203,7 +234,7 @@ def _download(
     )
     console = Console(stderr=True)
     with Progress(*columns, console=console, disable=not show_progress) as bar:
-        task = bar.add_task(f"meta_{category}.jsonl", total=size, completed=have)
+        task = bar.add_task(label, total=size, completed=have)
         attempt = 0
         while size is None or have < size:
             # identity: byte offsets must count file bytes, not compressed ones
@@ -215,12 +246,12 @@ def _download(
                     if response.status_code == 416 and size is not None and have >= size:
                         break  # nothing left to send: the file is complete
                     if response.status_code == 416:  # the part is no prefix of the file: restart
-                        digest, have = hashlib.sha256(), 0
+                        digest, have, resumed_from = hashlib.sha256(), 0, 0
                         part.write_bytes(b"")
                         continue
-                    _raise_for_status(response, url, category)
+                    _raise_for_status(response, url, not_found)
                     if have and response.status_code != 206:  # Range ignored or refused: restart
-                        digest, have = hashlib.sha256(), 0
+                        digest, have, resumed_from = hashlib.sha256(), 0, 0
                         part.write_bytes(b"")
                         bar.update(task, completed=0)
                     with open(part, "ab") as sink:
@@ -246,7 +277,7 @@ def _download(
                         f"{f'{size:,}' if size is not None else '?'} bytes ({error}); "
                         "run the same command again to resume"
                     ) from None
-    return digest.hexdigest()
+    return digest.hexdigest(), resumed_from
 
 
 def _send(
@@ -261,7 +292,7 @@ def _send(
         ) from None
 
 
-def _raise_for_status(response: httpx.Response, url: str, category: str) -> None:
+def _raise_for_status(response: httpx.Response, url: str, not_found: str) -> None:
     code = response.status_code
     if code < 400:
         return
@@ -270,6 +301,5 @@ def _raise_for_status(response: httpx.Response, url: str, category: str) -> None
             f"{url}: HTTP {code}: access refused; set HF_TOKEN to a token that may read it"
         )
     if code == 404:
-        hint = "" if category in KNOWN_CATEGORIES else f" (known: {', '.join(KNOWN_CATEGORIES)})"
-        raise FetchError(f"{url}: HTTP 404: no such file for category {category!r}{hint}")
+        raise FetchError(f"{url}: HTTP 404: {not_found}")
     raise FetchError(f"{url}: HTTP {code} from the server; run again later")

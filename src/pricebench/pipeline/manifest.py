@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -57,9 +58,13 @@ class Manifest(BaseModel):
     fingerprint: str = ""  # of all items (pricebench.fingerprint)
     test_fingerprint: str = ""  # what results runs on this dataset's test split record
     files: list[str] = Field(default_factory=list)
+    checksums: dict[str, str] = Field(default_factory=dict)  # file name -> SHA-256 of its bytes
+    content_sha256: str = ""  # of every item's id, split, price, category and text
 
-    def describe_items(self, items: Sequence[Item]) -> Manifest:
-        """A copy holding the counts, bands and fingerprints of the final items."""
+    def describe_items(self, items: Sequence[Item], content: str | None = None) -> Manifest:
+        """A copy holding the counts, bands and fingerprints of the final items (anything with
+        their `id`, `price`, `split` and `category`; `content`: their `content_sha256`, computed
+        from their titles and texts when not given)."""
         test = [item for item in items if item.split == "test"]
         return self.model_copy(
             update={
@@ -70,9 +75,20 @@ class Manifest(BaseModel):
                 ),
                 "price_bands": price_bands(item.price for item in items),
                 "fingerprint": fingerprint(items),
+                "content_sha256": content if content is not None else content_sha256(items),
                 "test_fingerprint": fingerprint(test) if test else "",
             }
         )
+
+
+def content_sha256(items: Sequence[Item]) -> str:
+    """A hash of what the items say, not only of (id, price) as `fingerprint` (which results
+    record) is: a changed text or split changes it."""
+    digest = hashlib.sha256()
+    for item in items:
+        row = [item.id, item.split, item.price, item.category, item.title, item.text]
+        digest.update(json.dumps(row, ensure_ascii=False).encode() + b"\n")
+    return digest.hexdigest()
 
 
 def band_label(price: float) -> str:

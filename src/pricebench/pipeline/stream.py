@@ -12,6 +12,7 @@ import gzip
 import json
 import os
 import time
+import zlib
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -26,12 +27,15 @@ from pricebench.pipeline.curate import (
     INVALID_UTF8,
     KEPT,
     MISSING_PRICE,
+    TRUNCATED_INPUT,
     CurationConfig,
     Rejected,
     curate_record,
 )
 
 CHUNK_BYTES = 4 << 20
+# Stands for the unreadable end of a broken compressed file (a NUL byte cannot start a JSON line).
+TRUNCATED_MARK = b"\x00truncated: "
 EXAMPLES_PER_KIND = 3
 _PRICE_KEY = b'"price": '
 _IMAGES_KEY = b', "images": '
@@ -113,13 +117,23 @@ def curate_lines(
     notes: Counter[str] = Counter()
     items: list[str] = []
     examples: list[tuple[int, str, str]] = []
-    n = 0
+    n = unpriced = 0
+    key, after = _PRICE_KEY, len(_PRICE_KEY)
     for n, raw in enumerate(lines, start=1):  # noqa: B007 - n is the chunk's line count
+        # Most records have no price: settled here, inline, as `_outcome` would (see there)
+        at = raw.find(key)
+        if at >= 0 and raw.startswith(b"null", at + after) and raw.find(key, at + 1) < 0:
+            unpriced += 1
+            if unpriced <= EXAMPLES_PER_KIND:
+                examples.append((n, MISSING_PRICE, raw[:80].decode("utf-8", "replace").strip()))
+            continue
         kind = _outcome(raw, config, category, items, notes)
         counts[kind] += 1
         # the first few of each kind per chunk, so that the file's first few survive any chunking
         if kind != KEPT and counts[kind] <= EXAMPLES_PER_KIND:
             examples.append((n, kind, raw[:80].decode("utf-8", "replace").strip()))
+    if unpriced:
+        counts[MISSING_PRICE] += unpriced
     return _ChunkResult(n, items, counts, notes, examples)
 
 
@@ -132,6 +146,8 @@ def _outcome(
 ) -> str:
     if not raw.strip():
         return BLANK_LINE
+    if raw.startswith(TRUNCATED_MARK):
+        return TRUNCATED_INPUT
     # Most raw records have no price. The first `"price": ` of a line is the top-level key (inside
     # a JSON string its quotes would be escaped, and no nested object comes before it in this
     # schema); when it is null and the only one, the line is dropped without being decoded.
@@ -179,7 +195,11 @@ def _curate_range(
     with open(path, "rb") as handle:
         handle.seek(start)
         data = handle.read(end - start)
-    return curate_lines(data.splitlines(), config, category)
+    # Lines end at "\n" only, as in the gzip path: bytes.splitlines would also cut at a bare "\r"
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    return curate_lines(lines, config, category)
 
 
 def byte_ranges(
@@ -199,7 +219,9 @@ def byte_ranges(
 
 
 def _gzip_chunks(path: Path, chunk_bytes: int) -> Iterator[list[bytes]]:
-    """Line lists of about `chunk_bytes`, for compressed input that cannot be seeked."""
+    """Line lists of about `chunk_bytes`, for compressed input that cannot be seeked. A stream
+    that breaks off (a truncated download) ends with one `TRUNCATED_MARK` line, after every line
+    read before the break."""
     chunk: list[bytes] = []
     size = 0
     with gzip.open(path, "rb") as handle:
@@ -210,8 +232,8 @@ def _gzip_chunks(path: Path, chunk_bytes: int) -> Iterator[list[bytes]]:
                 if size >= chunk_bytes:
                     yield chunk
                     chunk, size = [], 0
-        except (OSError, EOFError) as error:
-            raise DataError(f"{path}: cannot read ({error})") from None
+        except (OSError, EOFError, zlib.error) as error:
+            chunk.append(TRUNCATED_MARK + str(error).encode("utf-8", "replace"))
     if chunk:
         yield chunk
 
@@ -235,7 +257,8 @@ def curate_file(
 ) -> CurationReport:
     """Curate the raw JSONL (or JSONL.gz) `source` into pricebench JSONL at `out`.
 
-    `category` defaults to the one in the file name (`meta_<Category>.jsonl`). `workers`: processes
+    `config` defaults to the `course-2024` preset. `category` defaults to the one in the file name
+    (`meta_<Category>.jsonl`). `workers`: processes
     (default: CPU count; 1 curates in this process). Items are written to `<out>.part` as chunks
     finish, with a checkpoint beside it; an interrupted run on the same source with the same rules
     continues from the last checkpoint (`resume=False` starts over; compressed input always does).
@@ -245,7 +268,7 @@ def curate_file(
     source, out = Path(source), Path(out)
     if not source.is_file():
         raise DataError(f"{source}: no such file")
-    config = config or CurationConfig()
+    config = (config or CurationConfig.preset("course-2024")).resolved()
     category = category or category_from_name(source)
     workers = workers or os.cpu_count() or 1
     started = time.perf_counter()
