@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from pricebench import Item, Tester
@@ -65,3 +67,80 @@ def test_fitting_outside_a_terminal_prints_plain_lines(tmp_path):
     lines = done.stderr.splitlines()
     assert "fitting constant on 1952 training items" in lines
     assert any(re.fullmatch(r"fitted constant in \d+\.\d s", line) for line in lines)
+
+
+# --- 8. help text and narrow terminals ----------------------------------------------------------
+
+
+def test_compare_help_shows_a_plain_percent_sign():
+    done = pricebench("compare", "--help")
+    assert done.returncode == 0
+    assert "95% CI" in " ".join(done.stdout.split())
+    assert "%%" not in done.stdout
+
+
+def test_no_help_text_shows_a_doubled_percent_sign():
+    from pricebench.cli import build_parser
+
+    parser = build_parser()
+    pages = [parser.format_help()]
+    for action in parser._subparsers._group_actions:  # type: ignore[union-attr]
+        for sub in action.choices.values():
+            pages.append(sub.format_help())
+            for inner in sub._subparsers._group_actions if sub._subparsers else ():
+                pages.extend(p.format_help() for p in inner.choices.values())
+    assert len(pages) > 10
+    assert not [page.splitlines()[0] for page in pages if "%%" in page]
+
+
+@pytest.fixture(scope="module")
+def course_runs(tmp_path_factory) -> Path:
+    """Three saved runs on 60 of the course's test items, one of them with failures."""
+    from pricebench import ConstantPricer, load_dataset
+
+    out = tmp_path_factory.mktemp("runs")
+    data = load_dataset(COURSE_ITEMS)
+
+    class Picky:
+        name = "picky-ensemble-of-a-long-name"
+
+        def predict(self, item: Item) -> float:
+            if item.price > 300:
+                raise ValueError("no guess")
+            return 50.0
+
+    for pricer in (ConstantPricer().fit(data.train), ConstantPricer(statistic="median"), Picky()):
+        if isinstance(pricer, ConstantPricer) and pricer.statistic == "median":
+            pricer.fit(data.train)
+        name = pricer.name if not isinstance(pricer, ConstantPricer) else pricer.statistic
+        Tester(pricer, data.test, size=60, out=out / name, progress=False).run()
+    return out
+
+
+def _visible(text: str) -> list[str]:
+    """The lines as a terminal shows them (styles such as bold taken out)."""
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+    return [line for line in plain.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("command", ["leaderboard", "report"])
+def test_tables_fit_an_80_column_terminal(command, course_runs):
+    extra = ["--no-charts"] if command == "report" else []
+    done = pricebench(command, str(course_runs), *extra, **{**AS_TERMINAL, "COLUMNS": "80"})
+    assert done.returncode == 0, done.stderr
+    lines = _visible(done.stdout)
+    assert max(len(line) for line in lines) <= 80, done.stdout
+    assert "…" not in done.stdout  # nothing cut off
+    text = "\n".join(lines)
+    for name in ("constant:median", "picky-ensemble"):  # a long name folds, whole
+        assert name in text
+    # every run's mean error and its interval are there, whole
+    assert len(re.findall(r"\$\d+\.\d\d", text)) >= 3
+    assert len(re.findall(r"\[\d+\.\d\d, \d+\.\d\d\]", text)) >= 3
+
+
+def test_a_pipe_keeps_the_full_table_one_line_per_run(course_runs):
+    done = pricebench("leaderboard", str(course_runs))
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if "picky" in line]
+    assert len(rows) == 1 and "vs best" in done.stdout and "time" in done.stdout
