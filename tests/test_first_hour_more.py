@@ -144,3 +144,52 @@ def test_a_pipe_keeps_the_full_table_one_line_per_run(course_runs):
     assert done.returncode == 0, done.stderr
     rows = [line for line in done.stdout.splitlines() if "picky" in line]
     assert len(rows) == 1 and "vs best" in done.stdout and "time" in done.stdout
+
+
+# --- 9. outside a checkout ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["run", "constant"], ["benchmark", "constant"]])
+def test_without_data_the_error_says_how_to_get_some(command, tmp_path):
+    done = pricebench(*command, "--out", str(tmp_path / "results"), cwd=tmp_path)
+    assert done.returncode == 2
+    line = " ".join(done.stderr.split())
+    assert "Traceback" not in done.stderr and line.startswith("error: no data")
+    assert "--data PATH" in line and "pricebench data get NAME" in line
+    assert not (tmp_path / "results").exists()
+
+
+def test_leaderboard_reference_without_results_shows_the_course_tables(tmp_path):
+    done = pricebench("leaderboard", "--reference", "--chart", "course.png", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("NOT measured on your data") == 2
+    assert "gpt-4o-mini" in done.stdout and "Llama 3.2 3B" in done.stdout
+    assert "no runs in results/ yet" in done.stderr
+    assert (tmp_path / "course.png").stat().st_size > 10_000
+    # without --reference there is nothing to show: still an error naming the folder
+    done = pricebench("leaderboard", cwd=tmp_path)
+    assert done.returncode == 2 and "results: no such run directory" in done.stderr
+
+
+# --- 10. the report's smaller faults --------------------------------------------------------------
+
+
+def test_reference_adds_the_course_figures_to_the_leaderboard_png(course_runs, tmp_path):
+    from matplotlib.image import imread
+
+    from pricebench import find_runs
+    from pricebench.charts import leaderboard_chart
+    from pricebench.compare import leaderboard
+
+    figure = leaderboard_chart(leaderboard(find_runs([course_runs]))[0], reference=True)
+    titles = [axes.get_title() for axes in figure.axes]
+    assert len(titles) == 3 and titles[0].startswith("your runs on")
+    assert all("NOT measured on your data" in title for title in titles[1:])
+    course = [t.get_text() for t in figure.axes[2].get_yticklabels()]
+    assert "GPT-5.1" in course and "GPT-5.1" not in titles[0]
+
+    plain, marked = tmp_path / "plain.png", tmp_path / "marked.png"
+    assert pricebench("leaderboard", str(course_runs), "--chart", str(plain)).returncode == 0
+    done = pricebench("leaderboard", str(course_runs), "--chart", str(marked), "--reference")
+    assert done.returncode == 0, done.stderr
+    assert imread(marked).shape[0] > 2 * imread(plain).shape[0]  # the course's panels below

@@ -23,6 +23,13 @@ from pricebench.redact import redact
 from pricebench.results import Results, money
 
 DEFAULT_DATA = Path("../shared/data/course-items.jsonl")
+# Outside a checkout that has the course data beside it, say how to get some (one line).
+NO_DATA = (
+    f"no data: no --data given and {DEFAULT_DATA} (the course data beside a checkout) is not "
+    "here. Pass --data PATH (your own JSONL, JSONL.gz or CSV of items with a price), or download "
+    "one of the course's published datasets with `pricebench data get NAME` and pass the file "
+    "it writes"
+)
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -77,7 +84,7 @@ def load_data(args: argparse.Namespace) -> Dataset:
     path = args.data
     if path is None:
         if not DEFAULT_DATA.exists():
-            raise PricebenchError(f"no --data given and {DEFAULT_DATA} does not exist")
+            raise PricebenchError(NO_DATA)
         path = DEFAULT_DATA
     options: dict[str, Any] = {
         "price_column": args.price_column,

@@ -13,7 +13,9 @@ from rich.table import Table
 from pricebench.cli.common import table_width
 from pricebench.compare import Board, Leaderboard, compare, leaderboard
 from pricebench.reference import NOT_MEASURED, ReferenceBoard, reference_boards
-from pricebench.results import find_runs, money, read_run
+from pricebench.results import HEADER_FILE, find_runs, money, read_run
+
+DEFAULT_RESULTS = Path("results")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -31,9 +33,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "results",
         nargs="*",
         type=Path,
-        default=[Path("results")],
         metavar="RESULTS_DIR",
-        help="run directories, or directories holding them (default: results)",
+        help="run directories, or directories holding them (default: results; with "
+        "--reference and no results yet, the course's tables alone)",
     )
     parser.add_argument(
         "--chart",
@@ -69,12 +71,26 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def leaderboard_command(args: argparse.Namespace) -> int:
-    board = leaderboard(find_runs(args.results), alpha=args.alpha)
+    messages = Console(stderr=True, highlight=False)
+    if not args.results and args.reference and not _holds_runs(DEFAULT_RESULTS):
+        # A first look before any run: the course's own figures are still worth showing.
+        messages.print(
+            f"no runs in {DEFAULT_RESULTS}/ yet: showing the course's published figures only",
+            markup=False,
+        )
+        print_leaderboard(Leaderboard(), reference=True)
+        if args.chart is not None:
+            from pricebench.charts import reference_chart
+
+            args.chart.parent.mkdir(parents=True, exist_ok=True)
+            reference_chart(args.chart)
+            messages.print(f"chart: {args.chart}", markup=False)
+        return 0
+    board = leaderboard(find_runs(args.results or [DEFAULT_RESULTS]), alpha=args.alpha)
     print_leaderboard(board, reference=args.reference)
     if args.chart is not None:
         from pricebench.charts import leaderboard_chart
 
-        messages = Console(stderr=True, highlight=False)
         for number, b in enumerate(board, start=1):
             if b.best is None:
                 continue
@@ -82,9 +98,13 @@ def leaderboard_command(args: argparse.Namespace) -> int:
             if number > 1:
                 target = target.with_name(f"{target.stem}-{number}{target.suffix}")
             target.parent.mkdir(parents=True, exist_ok=True)
-            leaderboard_chart(b, target)
+            leaderboard_chart(b, target, reference=args.reference)
             messages.print(f"chart: {target}")
     return 0
+
+
+def _holds_runs(path: Path) -> bool:
+    return (path / HEADER_FILE).is_file() or any(path.glob(f"*/{HEADER_FILE}"))
 
 
 def print_leaderboard(board: Leaderboard, reference: bool = False) -> None:
