@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from pricebench import Item, Tester
+from pricebench import Estimate, Item, Tester
 
 from .conftest import COURSE_ITEMS
 from .test_first_hour import pricebench
@@ -193,3 +193,73 @@ def test_reference_adds_the_course_figures_to_the_leaderboard_png(course_runs, t
     done = pricebench("leaderboard", str(course_runs), "--chart", str(marked), "--reference")
     assert done.returncode == 0, done.stderr
     assert imread(marked).shape[0] > 2 * imread(plain).shape[0]  # the course's panels below
+
+
+class PaidInPounds:
+    """Prices in the data's currency (pounds) from an API billed in US dollars."""
+
+    name = "paid"
+
+    def __init__(self, model: str = "m-1", options: dict | None = None) -> None:
+        self.model = model
+        self.options = options if options is not None else {"effort": "low", "n": 2}
+
+    def get_params(self) -> dict:
+        return {"model": self.model, "options": self.options}
+
+    def predict(self, item: Item) -> float:
+        return self.estimate(item).price
+
+    def estimate(self, item: Item) -> Estimate:
+        return Estimate(price=30.0, input_tokens=100, output_tokens=5, cost=0.0125)
+
+
+@pytest.fixture
+def pound_runs(items, tmp_path) -> Path:
+    from pricebench import ConstantPricer
+
+    out = tmp_path / "results"
+    local = ConstantPricer().fit(items)
+    for pricer in (local, PaidInPounds()):
+        Tester(pricer, items, currency="GBP", out=out / pricer.name, progress=False).run()
+    return out
+
+
+def test_costs_say_usd_and_runs_without_paid_calls_show_a_dash(pound_runs):
+    from pricebench import find_runs
+
+    costs = {run.name: run.cost_text() for run in find_runs([pound_runs])}
+    assert costs == {"constant": "-", "paid": "USD 0.0625"}
+    done = pricebench("report", str(pound_runs))
+    assert done.returncode == 0, done.stderr
+    rows = {line.split()[1]: line for line in done.stdout.splitlines() if "complete" in line}
+    assert "£" in rows["constant"] and " - " in rows["constant"] and "$" not in rows["constant"]
+    assert "USD 0.0625" in rows["paid"] and "$" not in rows["paid"]
+
+
+def test_html_report_lists_parameters_and_the_tolerance_in_the_datas_currency(pound_runs):
+    target = pound_runs.parent / "report.html"
+    done = pricebench("report", str(pound_runs), "--html", str(target))
+    assert done.returncode == 0, done.stderr
+    page = target.read_text(encoding="utf-8")
+    assert "<dt>statistic</dt><dd>mean</dd>" in page
+    assert "<dt>model</dt><dd>m-1</dd>" in page
+    assert (
+        "<dt>options</dt><dd>{&quot;effort&quot;: &quot;low&quot;, &quot;n&quot;: 2}</dd>" in page
+    )
+    assert "{&#x27;" not in page and "; params " not in page  # no raw Python dicts
+    assert "hit: error under £40.00 or under 20% of the price" in page
+    assert "USD 0.0625" in page and "$" not in page  # pounds for prices, USD named for costs
+
+
+def test_report_writes_charts_only_where_asked(pound_runs, tmp_path):
+    before = sorted(p.relative_to(pound_runs) for p in pound_runs.rglob("*"))
+    done = pricebench("report", str(pound_runs))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.relative_to(pound_runs) for p in pound_runs.rglob("*")) == before
+    assert "chart:" not in done.stderr
+    charts = tmp_path / "charts"
+    done = pricebench("report", str(pound_runs), "--charts", str(charts))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in charts.iterdir()) == ["constant.png", "paid.png"]
+    assert sorted(p.relative_to(pound_runs) for p in pound_runs.rglob("*")) == before
