@@ -263,3 +263,22 @@ def test_report_writes_charts_only_where_asked(pound_runs, tmp_path):
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in charts.iterdir()) == ["constant.png", "paid.png"]
     assert sorted(p.relative_to(pound_runs) for p in pound_runs.rglob("*")) == before
+
+
+def test_bow_lr_keeps_the_same_words_on_every_cpu():
+    """Its 1,000 words are the most frequent, ties at the cut broken alphabetically: numpy's
+    default sort broke them one way on AVX-512 CPUs and another elsewhere ($111.74 / $110.56)."""
+    from collections import Counter
+
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from pricebench import load_dataset, make_pricer
+
+    train = load_dataset(COURSE_ITEMS).train
+    analyse = CountVectorizer(stop_words="english").build_analyzer()
+    counts = Counter(word for item in train for word in analyse(item.text))
+    ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+    assert ranked[999][1] == ranked[1000][1]  # a tie at the cut: the case that differed
+    expected = sorted(word for word, _ in ranked[:1000])
+    vectoriser = make_pricer("bow-lr").fit(train).model_.steps[0][1]
+    assert sorted(vectoriser.vocabulary_) == expected
