@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from pricebench import Estimate, Item, Tester
+from pricebench import Item, Tester
 
-from .conftest import COURSE_ITEMS
+from .conftest import COURSE_ITEMS, UK_TOYS
 from .test_first_hour import pricebench
 
 # rich draws a live display as if stderr were a terminal (no colours, to keep the text plain)
@@ -195,33 +195,41 @@ def test_reference_adds_the_course_figures_to_the_leaderboard_png(course_runs, t
     assert imread(marked).shape[0] > 2 * imread(plain).shape[0]  # the course's panels below
 
 
+PAID_IN_POUNDS = """
+from pricebench import Estimate
+
+
 class PaidInPounds:
-    """Prices in the data's currency (pounds) from an API billed in US dollars."""
+    \"\"\"Prices in the data's currency (pounds) from an API billed in US dollars.\"\"\"
 
     name = "paid"
 
-    def __init__(self, model: str = "m-1", options: dict | None = None) -> None:
+    def __init__(self, model="m-1", options=None):
         self.model = model
         self.options = options if options is not None else {"effort": "low", "n": 2}
 
-    def get_params(self) -> dict:
+    def get_params(self):
         return {"model": self.model, "options": self.options}
 
-    def predict(self, item: Item) -> float:
+    def predict(self, item):
         return self.estimate(item).price
 
-    def estimate(self, item: Item) -> Estimate:
+    def estimate(self, item):
         return Estimate(price=30.0, input_tokens=100, output_tokens=5, cost=0.0125)
+"""
 
 
 @pytest.fixture
-def pound_runs(items, tmp_path) -> Path:
-    from pricebench import ConstantPricer
-
+def pound_runs(tmp_path) -> Path:
+    """A local run and a paid one on five UK toys (pounds), made by the console script."""
+    (tmp_path / "paid.py").write_text(PAID_IN_POUNDS)
     out = tmp_path / "results"
-    local = ConstantPricer().fit(items)
-    for pricer in (local, PaidInPounds()):
-        Tester(pricer, items, currency="GBP", out=out / pricer.name, progress=False).run()
+    done = pricebench(
+        "run", "constant", f"{tmp_path / 'paid.py'}:PaidInPounds", "--data", str(UK_TOYS),
+        "--text-column", "product_name", "--price-column", "price_gbp", "--id-column", "uniq_id",
+        "--drop-unpriced", "--currency", "GBP", "--size", "5", "--out", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
     return out
 
 
