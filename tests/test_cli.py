@@ -79,9 +79,10 @@ def test_report_prints_a_table_and_draws_charts(tmp_path, capsys):
     out = tmp_path / "results"
     main(["run", "constant", "--data", str(COURSE_ITEMS), "--size", "20", "--out", str(out)])
     capsys.readouterr()
-    assert main(["report", str(out)]) == 0
+    assert main(["report", str(out), "--charts", str(tmp_path / "charts")]) == 0
     assert "constant" in capsys.readouterr().out
-    assert (out / "constant" / "chart.png").exists()
+    assert (tmp_path / "charts" / "constant.png").exists()
+    assert not (out / "constant" / "chart.png").exists()
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,10 @@ import numpy as np
 from matplotlib.figure import Figure  # the object API needs no GUI backend
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
     from pricebench.compare import Board
+    from pricebench.reference import ReferenceBoard
     from pricebench.results import Results
 
 # Amber, not matplotlib's "orange": that renders olive-brown next to green on some screens.
@@ -101,15 +104,23 @@ def run_chart(results: Results, path: str | Path | None = None) -> Figure:
 BAR_COLOURS = {"best": "#2ca02c", "tied": "#1f77b4", "worse": "#b0b0b0"}
 
 
-def leaderboard_chart(board: Board, path: str | Path | None = None) -> Figure:
+def leaderboard_chart(
+    board: Board, path: str | Path | None = None, *, reference: bool = False
+) -> Figure:
     """Mean absolute error of each run on `board` with its 95% CI as whiskers, best on top.
 
     Colours say whether a run is significantly worse than the best (paired test), since
-    overlapping whiskers alone do not settle it.
+    overlapping whiskers alone do not settle it. With `reference`, the course's published
+    leaderboards follow in panels of their own, shaded and headed as measured on the course's
+    data: they are never drawn on the same axes as your runs.
     """
     from matplotlib.patches import Patch
 
+    from pricebench.reference import reference_boards
+
     rows = [row for row in board.rows if row.run.scores.n]
+    references = reference_boards() if reference else []
+    heights = [1.6 + 0.45 * max(len(rows), 1)] + [_reference_height(r) for r in references]
     means = np.array([row.run.scores.mean_error for row in rows])
     low = means - np.array([row.run.scores.mean_error_ci.low for row in rows])
     high = np.array([row.run.scores.mean_error_ci.high for row in rows]) - means
@@ -118,8 +129,9 @@ def leaderboard_chart(board: Board, path: str | Path | None = None) -> Figure:
         for i, row in enumerate(rows)
     ]
     alpha = next((row.vs_best.alpha for row in rows if row.vs_best), 0.05)
-    figure = Chart(figsize=(9, 1.6 + 0.45 * max(len(rows), 1)), layout="constrained")
-    axes = figure.subplots()
+    figure = Chart(figsize=(9, sum(heights)), layout="constrained")
+    panels = figure.subplots(len(heights), 1, squeeze=False, height_ratios=heights)[:, 0]
+    axes = panels[0]
     positions = np.arange(len(rows))
     axes.barh(positions, means, xerr=[low, high], color=colours, capsize=4, ecolor="#333333")
     axes.set_yticks(positions, [row.label for row in rows])
@@ -129,18 +141,78 @@ def leaderboard_chart(board: Board, path: str | Path | None = None) -> Figure:
     axes.set_xlim(0, (means + high).max(initial=1.0) * 1.18)
     axes.set_xlabel(f"mean absolute error ({board.currency}), 95% bootstrap CI")
     dataset = Path(board.dataset.split("#")[0]).name if board.dataset else board.fingerprint
-    axes.set_title(f"{dataset}: {board.n_items} items (data {board.fingerprint})")
-    figure.legend(
-        handles=[
-            Patch(color=BAR_COLOURS["best"], label="best"),
-            Patch(color=BAR_COLOURS["tied"], label="not significantly worse"),
-            Patch(color=BAR_COLOURS["worse"], label=f"significantly worse (paired, p < {alpha:g})"),
-        ],
-        loc="outside lower center",
-        ncols=3,
-        fontsize=8,
-        frameon=False,
-    )
+    mine = "your runs on " if references else ""
+    axes.set_title(_plain(f"{mine}{dataset}: {board.n_items} items (data {board.fingerprint})"))
+    handles = [
+        Patch(color=BAR_COLOURS["best"], label="best"),
+        Patch(color=BAR_COLOURS["tied"], label="not significantly worse"),
+        Patch(color=BAR_COLOURS["worse"], label=f"significantly worse (paired, p < {alpha:g})"),
+    ]
+    if references:  # under the user's panel, above the course's
+        axes.legend(
+            handles=handles,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.2),
+            ncols=3,
+            fontsize=8,
+            frameon=False,
+        )
+    else:
+        figure.legend(
+            handles=handles, loc="outside lower center", ncols=3, fontsize=8, frameon=False
+        )
+    for panel, ref in zip(panels[1:], references, strict=True):
+        _reference_panel(panel, ref)
     if path is not None:
         figure.savefig(path, dpi=DPI)
     return figure
+
+
+REFERENCE_COLOUR = "#c8a24a"  # muted gold, hatched: not one of the user's runs
+
+
+def reference_chart(path: str | Path | None = None) -> Figure:
+    """The course's published leaderboards alone, one panel per edition."""
+    from pricebench.reference import reference_boards
+
+    references = reference_boards()
+    heights = [_reference_height(r) for r in references]
+    figure = Chart(figsize=(9, sum(heights)), layout="constrained")
+    panels = figure.subplots(len(heights), 1, squeeze=False, height_ratios=heights)[:, 0]
+    for panel, ref in zip(panels, references, strict=True):
+        _reference_panel(panel, ref)
+    if path is not None:
+        figure.savefig(path, dpi=DPI)
+    return figure
+
+
+def _reference_height(ref: ReferenceBoard) -> float:
+    return 1.4 + 0.3 * len(ref.rows)
+
+
+def _reference_panel(axes: Axes, ref: ReferenceBoard) -> None:
+    """One edition of the course's leaderboard, shaded and titled as the course's own figures."""
+    from pricebench.reference import NOT_MEASURED
+
+    rows = ref.sorted_rows()
+    means = np.array([row.mean_error for row in rows])
+    positions = np.arange(len(rows))
+    axes.set_facecolor("#fff8e1")
+    axes.barh(positions, means, color=REFERENCE_COLOUR, hatch="//", edgecolor="#8a6d1f")
+    axes.set_yticks(positions, [_plain(row.pricer) for row in rows], fontsize=8)
+    axes.invert_yaxis()
+    for position, mean in zip(positions, means, strict=True):
+        axes.text(mean, position, f"  {mean:,.2f}", va="center", fontsize=8)
+    axes.set_xlim(0, means.max(initial=1.0) * 1.15)
+    axes.set_xlabel(f"mean absolute error ({ref.currency}), as published; {ref.n} items")
+    axes.set_title(
+        _plain(f"Course {ref.edition} edition, for reference: {NOT_MEASURED}\n{ref.dataset}"),
+        fontsize=9,
+        color="#8a6d1f",
+        wrap=True,
+    )
+
+
+def _plain(text: str) -> str:
+    """`text` drawn as written: matplotlib reads a pair of `$` as mathematics."""
+    return text.replace("$", r"\$")

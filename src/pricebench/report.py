@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pricebench._version import __version__
 from pricebench.charts import leaderboard_chart, run_chart
@@ -38,6 +39,9 @@ img { max-width: 100%; } .meta { color: #666; font-size: 0.9em; }
 .reference { background: #fff8e1; border-left: 4px solid #f0b400; padding: 0.5em 1em; }
 .failure { color: #a00; font-family: monospace; }
 small { color: #666; }
+dl.params { display: grid; grid-template-columns: max-content auto; gap: 0.1em 1em;
+            font-size: 0.9em; margin: 0 0 1em; }
+dl.params dt { font-family: monospace; color: #555; } dl.params dd { margin: 0; }
 """
 
 
@@ -89,7 +93,7 @@ def _board_table(board: Board) -> str:
     c = board.currency
     head = (
         "<tr><th>#</th><th>pricer</th><th>mean error [95% CI]</th><th>RMSLE [95% CI]</th>"
-        "<th>hit rate [95% CI]</th><th>N</th><th>failed</th><th>cost</th><th>time</th>"
+        "<th>hit rate [95% CI]</th><th>N</th><th>failed</th><th>API cost</th><th>time</th>"
         "<th>vs best [95% CI]</th><th>p</th><th></th></tr>"
     )
     rows = []
@@ -169,7 +173,9 @@ def _run_section(run: Results, label: str, worst: int) -> str:
         f"<h2>{_safe(label)}</h2>",
         f'<p class="meta">{_safe(h.dataset)}, {h.n_items} items, status {escape(h.status)}'
         f"{', ' + _safe(h.note) if h.note else ''}; started {escape(h.started_at)}; "
-        f"params {_safe(str(h.params))}</p>",
+        f"hit: error under {money(h.tolerance.absolute, h.currency)} or under "
+        f"{h.tolerance.relative:.0%} of the price</p>",
+        _params_list(h.params),
         f"<p>{_safe(run.summary())}</p>",
     ]
     if run.priced:
@@ -185,6 +191,23 @@ def _run_section(run: Results, label: str, worst: int) -> str:
     else:
         parts.append("<p>No failures.</p>")
     return "\n".join(parts)
+
+
+def _params_list(params: dict[str, Any]) -> str:
+    """The run's parameters as a key / value list, nested values as compact JSON."""
+    if not params:
+        return '<p class="meta">parameters: none</p>'
+    rows = "".join(
+        f"<dt>{_safe(str(key))}</dt><dd>{_safe(_value(value))}</dd>"
+        for key, value in sorted(params.items())
+    )
+    return f'<dl class="params">{rows}</dl>'
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _worst_table(run: Results, worst: int) -> str:

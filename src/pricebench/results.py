@@ -152,11 +152,22 @@ class Results:
         """False when some paid call was to a model whose price is unknown."""
         return all(r.cost is not None for r in self.records)
 
+    @property
+    def paid(self) -> bool:
+        """Whether the run made a paid call (tokens counted or a cost, known or not)."""
+        return any(
+            r.cost is None or r.cost or r.input_tokens or r.output_tokens for r in self.records
+        )
+
     def cost_text(self) -> str:
-        """The cost as tables show it: "$0.0123", "unknown", or "$0.0123 + unknown"."""
+        """The cost as tables show it: "USD 0.0123", "unknown", "USD 0.0123 + unknown", or "-"
+        for a run that made no paid call (a local pricer). API prices are in US dollars whatever
+        the data's currency, so the unit is written out."""
+        if not self.paid:
+            return "-"
         if self.cost_known:
-            return f"${self.cost:,.4f}"
-        return f"${self.cost:,.4f} + unknown" if self.cost else "unknown"
+            return f"USD {self.cost:,.4f}"
+        return f"USD {self.cost:,.4f} + unknown" if self.cost else "unknown"
 
     @property
     def complete(self) -> bool:

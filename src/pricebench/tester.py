@@ -531,10 +531,12 @@ class _ProgressContext:
     def advance(self, record: ItemResult) -> None:
         self.count += 1
         self.failed += record.failed
+        if self.bar is not None:
+            # Redraw now: a line printed below re-shows the bar as last drawn, and the timed
+            # redraw (10 a second) lags behind fast pricers, so it read 0/5 while items 1-5 printed.
+            self.bar.update(self.task, advance=1, failed=self.failed, refresh=True)
         if self.tester.verbose:
             self.tester.console.print(self.tester._line(self.count, record), soft_wrap=True)
-        if self.bar is not None:
-            self.bar.update(self.task, advance=1, failed=self.failed)
 
 
 def _saved_items(run_dir: Path, header: RunHeader) -> list[Item]:

@@ -11,8 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
 
 from pricebench.data import Dataset, load_dataset
@@ -22,6 +24,13 @@ from pricebench.redact import redact
 from pricebench.results import Results, money
 
 DEFAULT_DATA = Path("../shared/data/course-items.jsonl")
+# Outside a checkout that has the course data beside it, say how to get some (one line).
+NO_DATA = (
+    f"no data: no --data given and {DEFAULT_DATA} (the course data beside a checkout) is not "
+    "here. Pass --data PATH (your own JSONL, JSONL.gz or CSV of items with a price), or download "
+    "one of the course's published datasets with `pricebench data get NAME` and pass the file "
+    "it writes"
+)
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -77,7 +86,7 @@ def load_data(args: argparse.Namespace) -> Dataset:
     path = args.data
     if path is None:
         if not DEFAULT_DATA.exists():
-            raise PricebenchError(f"no --data given and {DEFAULT_DATA} does not exist")
+            raise PricebenchError(NO_DATA)
         path = DEFAULT_DATA
     path = resolve_dataset(path)  # a dataset NAME fetched with `pricebench data get`
     options: dict[str, Any] = {
@@ -124,32 +133,53 @@ def slug(name: str) -> str:
     return safe
 
 
-def results_table(runs: Sequence[Results], title: str | None = None) -> Table:
-    table = Table(title=title)
-    for column in (
-        "pricer",
-        "mean error [95% CI]",
-        "RMSLE",
-        "hit rate",
-        "priced",
-        "failed",
-        "cost",
-        "status",
-    ):
-        table.add_column(column, justify="left" if column in ("pricer", "status") else "right")
+def results_table(
+    runs: Sequence[Results], title: str | None = None, compact: bool = False
+) -> Table:
+    """The runs' summary; `compact` (narrow terminals) puts each interval under its value and
+    the failures under the priced count."""
+    if compact:
+        table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+        columns = ("pricer", "mean error\n[95% CI]", "RMSLE", "hits", "priced", "cost", "status")
+    else:
+        table = Table(title=title)
+        columns = (
+            "pricer",
+            "mean error [95% CI]",
+            "RMSLE",
+            "hit rate",
+            "priced",
+            "failed",
+            "cost",
+            "status",
+        )
+    for column in columns:
+        left = column in ("pricer", "status")
+        table.add_column(
+            column,
+            justify="left" if left else "right",
+            no_wrap=not left,
+            overflow="fold" if column == "pricer" else "ellipsis",  # names wrap, whole
+        )
     # Runs that priced nothing have no metrics: they go last, saying so instead of "$nan".
     for run in sorted(runs, key=lambda r: (r.n_priced == 0, r.mean_error if r.n_priced else 0)):
         s, c = run.scores, run.header.currency
         priced = run.n_priced > 0 and not math.isnan(s.mean_error)
         ci = s.mean_error_ci
-        error = f"{money(s.mean_error, c)} [{ci.low:,.2f}, {ci.high:,.2f}]"
+        gap = "\n" if compact else " "
+        error = f"{money(s.mean_error, c)}{gap}[{ci.low:,.2f}, {ci.high:,.2f}]"
+        if compact:
+            counts = [
+                f"{run.n_priced}\n{run.n_failed} failed" if run.n_failed else str(run.n_priced)
+            ]
+        else:
+            counts = [str(run.n_priced), str(run.n_failed)]
         table.add_row(
             escape(redact(run.name)),
             error if priced else "all items failed",
             f"{s.rmsle:.2f}" if priced else "-",
             f"{s.hit_rate:.1%}" if priced else "-",
-            str(run.n_priced),
-            str(run.n_failed),
+            *counts,
             run.cost_text(),
             run.header.status,
         )
@@ -160,4 +190,12 @@ def print_table(runs: Sequence[Results], title: str | None = None) -> None:
     console = Console(highlight=False)
     if not console.is_terminal:  # a pipe or a file: do not squeeze the table into 80 columns
         console = Console(highlight=False, width=160)
-    console.print(results_table(runs, title))
+    table = results_table(runs, title)
+    if table_width(console, table) > console.width:  # a narrow terminal
+        table = results_table(runs, title, compact=True)
+    console.print(table)
+
+
+def table_width(console: Console, table: Table) -> int:
+    """Columns `table` takes unsqueezed (rich measures it within the console's width)."""
+    return Measurement.get(console, console.options.update_width(100_000), table).maximum

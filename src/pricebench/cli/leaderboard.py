@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from pricebench.cli.common import table_width
 from pricebench.compare import Board, Leaderboard, compare, leaderboard
 from pricebench.reference import NOT_MEASURED, ReferenceBoard, reference_boards
-from pricebench.results import find_runs, money, read_run
+from pricebench.results import HEADER_FILE, find_runs, money, read_run
+
+DEFAULT_RESULTS = Path("results")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -29,9 +33,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "results",
         nargs="*",
         type=Path,
-        default=[Path("results")],
         metavar="RESULTS_DIR",
-        help="run directories, or directories holding them (default: results)",
+        help="run directories, or directories holding them (default: results; with "
+        "--reference and no results yet, the course's tables alone)",
     )
     parser.add_argument(
         "--chart",
@@ -55,7 +59,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="test whether two saved runs differ in mean error (paired tests)",
         description=(
             "Compare two runs on the items both priced: the mean difference in absolute error "
-            "with its paired bootstrap 95%% CI and p-value, a sign test and a Wilcoxon test."
+            "with its paired bootstrap 95% CI and p-value, a sign test and a Wilcoxon test."
         ),
     )
     parser.add_argument("a", type=Path, metavar="RUN_A", help="a run directory")
@@ -67,12 +71,26 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def leaderboard_command(args: argparse.Namespace) -> int:
-    board = leaderboard(find_runs(args.results), alpha=args.alpha)
+    messages = Console(stderr=True, highlight=False)
+    if not args.results and args.reference and not _holds_runs(DEFAULT_RESULTS):
+        # A first look before any run: the course's own figures are still worth showing.
+        messages.print(
+            f"no runs in {DEFAULT_RESULTS}/ yet: showing the course's published figures only",
+            markup=False,
+        )
+        print_leaderboard(Leaderboard(), reference=True)
+        if args.chart is not None:
+            from pricebench.charts import reference_chart
+
+            args.chart.parent.mkdir(parents=True, exist_ok=True)
+            reference_chart(args.chart)
+            messages.print(f"chart: {args.chart}", markup=False)
+        return 0
+    board = leaderboard(find_runs(args.results or [DEFAULT_RESULTS]), alpha=args.alpha)
     print_leaderboard(board, reference=args.reference)
     if args.chart is not None:
         from pricebench.charts import leaderboard_chart
 
-        messages = Console(stderr=True, highlight=False)
         for number, b in enumerate(board, start=1):
             if b.best is None:
                 continue
@@ -80,9 +98,13 @@ def leaderboard_command(args: argparse.Namespace) -> int:
             if number > 1:
                 target = target.with_name(f"{target.stem}-{number}{target.suffix}")
             target.parent.mkdir(parents=True, exist_ok=True)
-            leaderboard_chart(b, target)
+            leaderboard_chart(b, target, reference=args.reference)
             messages.print(f"chart: {target}")
     return 0
+
+
+def _holds_runs(path: Path) -> bool:
+    return (path / HEADER_FILE).is_file() or any(path.glob(f"*/{HEADER_FILE}"))
 
 
 def print_leaderboard(board: Leaderboard, reference: bool = False) -> None:
@@ -91,7 +113,10 @@ def print_leaderboard(board: Leaderboard, reference: bool = False) -> None:
     if not console.is_terminal:  # a pipe or a file: do not squeeze the table into 80 columns
         console = Console(highlight=False, width=180)
     for b in board:
-        console.print(board_table(b))
+        table = board_table(b)
+        if table_width(console, table) > console.width:  # a narrow terminal
+            table = compact_board_table(b)
+        console.print(table)
     if reference:
         for ref in reference_boards():
             console.print(reference_table(ref))
@@ -132,6 +157,41 @@ def board_table(board: Board) -> Table:
             "" if seconds is None else f"{seconds:,.1f} s",
             "" if v is None else f"{v.difference:+,.2f} [{v.ci.low:+,.2f}, {v.ci.high:+,.2f}]",
             "" if v is None else f"{v.p_value:.3g}",
+            "[red]worse[/red]" if row.worse_than_best else ("best" if row is board.best else ""),
+        )
+    return table
+
+
+def compact_board_table(board: Board) -> Table:
+    """The board for a narrow terminal (80 columns): intervals under their value, RMSLE and hit
+    rate without intervals, no cost or time columns (`pricebench report --html` has them all)."""
+    c = board.currency
+    table = Table(
+        title=escape(f"{board.dataset or '(unnamed data)'}: {board.n_items} items"),
+        caption=escape(f"data {board.fingerprint}; a wider terminal shows every column"),
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column("#", justify="right")
+    table.add_column("pricer", overflow="fold", ratio=1)
+    table.add_column("mean error\n[95% CI]", justify="right", no_wrap=True)
+    table.add_column("RMSLE", justify="right", no_wrap=True)
+    table.add_column("hits", justify="right", no_wrap=True)
+    table.add_column("N", justify="right", no_wrap=True)
+    table.add_column("vs best\np", justify="right", no_wrap=True)
+    table.add_column("")
+    for row in board.rows:
+        s, v = row.run.scores, row.vs_best
+        failed = row.run.n_failed
+        table.add_row(
+            str(row.rank),
+            escape(row.label),
+            f"{money(s.mean_error, c)}\n[{s.mean_error_ci.low:,.2f}, {s.mean_error_ci.high:,.2f}]",
+            f"{s.rmsle:.2f}",
+            f"{s.hit_rate:.1%}",
+            f"{s.n}\n{failed} failed" if failed else str(s.n),
+            "" if v is None else f"{v.difference:+,.2f}\np {v.p_value:.2g}",
             "[red]worse[/red]" if row.worse_than_best else ("best" if row is board.best else ""),
         )
     return table

@@ -15,8 +15,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "report",
         help="summarise saved results and draw their charts",
-        description="Read run directories (or a directory of them), print a summary table and "
-        "write each run's chart (truth vs guess, running error) as PNG.",
+        description="Read run directories (or a directory of them) and print a summary table; "
+        "with --charts DIR, also write each run's chart (truth vs guess, running error) as a PNG "
+        "there, and with --html FILE one self-contained page. Nothing is written into the run "
+        "directories.",
     )
     parser.add_argument(
         "results",
@@ -30,9 +32,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         default=None,
         metavar="DIR",
-        help="write charts here (default: chart.png in each run directory)",
+        help="write each run's chart here as <pricer>.png (default: no PNG files)",
     )
-    parser.add_argument("--no-charts", action="store_true", help="print the table only")
+    # The default since charts stopped going into every run directory; kept for old scripts.
+    parser.add_argument("--no-charts", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
         "--html",
         type=Path,
@@ -51,16 +54,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def report_command(args: argparse.Namespace) -> int:
     runs = find_runs(args.results)
     print_table(runs)
-    if not args.no_charts:
+    if args.charts is not None and not args.no_charts:
         console = Console(stderr=True, highlight=False)
+        args.charts.mkdir(parents=True, exist_ok=True)
         for run in runs:
-            if args.charts is not None:
-                args.charts.mkdir(parents=True, exist_ok=True)
-                target = args.charts / f"{slug(run.name)}.png"
-            else:
-                target = run.path / "chart.png"  # type: ignore[operator]
+            target = args.charts / f"{slug(run.name)}.png"
             run.chart(target)
-            console.print(f"chart: {target}")
+            console.print(f"chart: {target}", markup=False)
     if args.html is not None:
         from pricebench.report import html_report
 

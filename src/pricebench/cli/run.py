@@ -93,7 +93,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         type=float,
         metavar=("ABS", "REL"),
         default=(40.0, 0.2),
-        help="hit if error < ABS or < REL x truth (default: 40 0.2)",
+        help="hit if error < ABS (in the data's currency) or < REL x truth (default: 40 0.2)",
     )
     parser.add_argument(
         "--no-cache",
