@@ -53,7 +53,7 @@ class Budget:
         if self.max_calls is not None and self.calls >= self.max_calls:
             return f"call budget ({self.max_calls}) reached"
         if self.max_cost is not None and self.cost >= self.max_cost:
-            return f"cost budget (${self.max_cost:,.2f}) reached"
+            return f"cost budget (${self.max_cost:,.2f}) reached: ${self.cost:,.4f} spent"
         return None
 
     def check(self) -> None:

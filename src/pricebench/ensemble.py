@@ -40,6 +40,7 @@ from pricebench.pricer import (
     to_estimate,
 )
 from pricebench.results import Results
+from pricebench.stacking import out_of_fold
 
 Method = Literal["stack", "mean", "median", "weights"]
 METHODS = ("stack", "mean", "median", "weights")
@@ -218,21 +219,14 @@ class Ensemble:
 
     def _out_of_fold(self, items: list[Item]) -> np.ndarray:
         """Each learning member's prices for `items`, from copies fitted without those items."""
-        order = np.random.default_rng(self.seed).permutation(len(items))
-        folds = np.array_split(order, min(self.folds, len(items)))
-        columns = []
-        for pricer in self._pricers:
-            if not learns(pricer):
-                columns.append(self._member_prices(pricer, items, strict=False))
-                continue
-            column = np.full(len(items), np.nan)
-            for fold in folds:
-                held = set(fold.tolist())
-                rest = [item for i, item in enumerate(items) if i not in held]
-                copy_ = clone_pricer(pricer).fit(rest)  # type: ignore[attr-defined]
-                column[fold] = self._member_prices(copy_, [items[i] for i in fold], strict=False)
-            columns.append(column)
-        return np.column_stack(columns)
+        return out_of_fold(
+            self._pricers,
+            [(lambda p=p: clone_pricer(p)) if learns(p) else None for p in self._pricers],
+            items,
+            folds=self.folds,
+            seed=self.seed,
+            predict=lambda pricer, held: self._member_prices(pricer, held, strict=False),
+        )
 
     def _saved_price(self, pricer: Pricer, item: Item) -> float | None:
         if learns(pricer) or not self.saved:

@@ -24,7 +24,6 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin, clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LinearRegression, Ridge
-from sklearn.model_selection import KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVR
@@ -34,6 +33,7 @@ from pricebench.items import Item
 from pricebench.local.base import LocalPricer, check_train
 from pricebench.local.features import TextNumbers
 from pricebench.pricer import check_fitted
+from pricebench.stacking import out_of_fold
 
 
 class SparseText(TransformerMixin, BaseEstimator):
@@ -270,14 +270,14 @@ class LocalBest(LocalPricer):
     def _blend(
         self, items: list[Item], names: list[str], y: np.ndarray, folds: int
     ) -> tuple[np.ndarray, float]:
-        oof = np.zeros((len(items), len(names)))
-        splitter = KFold(folds, shuffle=True, random_state=self.random_state)
-        for fit_rows, held_rows in splitter.split(items):
-            fold_train = [items[i] for i in fit_rows]
-            held = [items[i] for i in held_rows]
-            for column, name in enumerate(names):
-                pricer = _COMPONENTS[name]().fit(fold_train)
-                oof[held_rows, column] = pricer._raw_predict(held)
+        oof = out_of_fold(
+            names,
+            [_COMPONENTS[name] for name in names],
+            items,
+            folds=folds,
+            seed=self.random_state,
+            predict=lambda pricer, held: pricer._raw_predict(held),
+        )
         blender = LinearRegression(positive=True).fit(oof, y)
         return blender.coef_.astype(float), float(blender.intercept_)
 

@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Protocol
 import tenacity
 
 from pricebench import costs
+from pricebench.budget import Budget
 from pricebench.cache import ResponseCache, cache_key
 from pricebench.context import load_context
 from pricebench.errors import PriceParseError, PricerError, StopRun
@@ -135,7 +136,8 @@ class ChatPricer(BasePricer):
         self._lock = threading.Lock()
         self._cache = _open_cache(cache)
         self._streak: tuple[str, int] = ("", 0)
-        self.spent_ = 0.0  # US dollars paid by this pricer (cache hits cost nothing)
+        # What this pricer has paid (cache hits cost nothing), against its `budget`.
+        self._spending = Budget(max_cost=self.config.budget)
         if client is None:
             self._api_key()  # a missing key fails here, before any item runs
 
@@ -293,8 +295,7 @@ class ChatPricer(BasePricer):
         reply = reply or self.read(response)
         paid = 0.0 if cached else self.cost(reply.input_tokens, reply.output_tokens, batch=batch)
         if paid:
-            with self._lock:
-                self.spent_ += paid
+            self._spending.add(1, paid)
         try:
             price = self._parse_reply(reply)
         except PriceParseError as error:
@@ -416,13 +417,13 @@ class ChatPricer(BasePricer):
         if count >= STREAK_LIMIT:
             raise StopRun(f"{self.name}: {limit_message} ({count} items in a row)") from None
 
+    @property
+    def spent_(self) -> float:
+        """US dollars this pricer has paid so far."""
+        return self._spending.cost
+
     def _check_budget(self) -> None:
-        if self.config.budget is None:
-            return
-        with self._lock:
-            spent = self.spent_
-        if spent >= self.config.budget:
-            raise StopRun(f"budget of ${self.config.budget:g} reached (spent ${spent:.4f})")
+        self._spending.check()  # StopRun once the budget is spent
 
     def get_params(self) -> dict[str, Any]:
         """The settings recorded in a run's header (never a key, nor URL credentials)."""
