@@ -95,13 +95,13 @@ class ModelInfo(BaseModel):
         today = today or date.today()
         if self.shutdown is not None and self.shutdown <= today:
             raise PricerError(
-                f"{self.model}: shut down by {self.family.provider} on {self.shutdown} "
-                f"({self.family.source}); pick a current model: `pricebench models`"
+                f"{self.model}: shut down by {self.family.provider} on {self.shutdown}; "
+                "pick a current model (`pricebench models` lists them, with their sources)"
             )
         if self.family.retired:
             raise PricerError(
-                f"{self.model}: retired by {self.family.provider} ({self.family.source}); "
-                "pick a current model: `pricebench models`"
+                f"{self.model}: retired by {self.family.provider}; "
+                "pick a current model (`pricebench models` lists them, with their sources)"
             )
 
     def check_effort(self, effort: str) -> None:

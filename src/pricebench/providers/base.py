@@ -171,7 +171,8 @@ class ChatPricer(BasePricer):
         family = info.family
         if config.temperature is not None and not family.temperature:
             raise PricerError(
-                f"{self.model} does not accept temperature ({family.label}: {family.source})"
+                f"{self.model} does not accept temperature ({family.label}; "
+                f"`pricebench models {self.spec_name}` shows what it takes)"
             )
         if config.reasoning_effort is not None:
             info.check_effort(config.reasoning_effort)
