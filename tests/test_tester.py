@@ -387,6 +387,8 @@ def test_resuming_with_other_parameters_is_refused_but_a_new_budget_is_not(items
     out = tmp_path / "run"
 
     class Tunable(Lookup):
+        resumable_params = frozenset({"budget"})  # the pricer says what may change on resume
+
         def __init__(self, scale=1.0, budget=None):
             super().__init__()
             self.scale, self.budget = scale, budget

@@ -91,6 +91,8 @@ class BasePricer:
 
     name: str = "pricer"
     learns: ClassVar[bool] = False
+    # Parameters that change how a run goes, not its answers: a resumed run may change them.
+    resumable_params: ClassVar[frozenset[str]] = frozenset()
 
     def fit(self, train: Sequence[Item]) -> BasePricer:
         return self
@@ -119,6 +121,11 @@ def learns(pricer: Any) -> bool:
     if isinstance(flag, bool):
         return flag
     return callable(getattr(pricer, "fit", None))
+
+
+def resumable_params(pricer: Any) -> frozenset[str]:
+    """The parameters a resumed run of `pricer` may change (its `resumable_params`, else none)."""
+    return frozenset(getattr(pricer, "resumable_params", ()))
 
 
 def check_fitted(pricer: Any, *attributes: str) -> None:

@@ -86,6 +86,9 @@ class RunHeader(BaseModel):
     note: str | None = None  # why a run stopped, for instance
     fit_seconds: float | None = None
     totals: dict[str, float] = Field(default_factory=dict)  # cost, tokens, time
+    # Parameters that change how the run goes, not what it guesses (the pricer says which): a
+    # resumed run may change them, as a bigger budget continues a run that hit its cap.
+    resumable: list[str] = Field(default_factory=list)
 
 
 class Results:
@@ -286,7 +289,7 @@ class RunWriter:
 
         "The same run" means the same pricer name, the same evaluated items (fingerprint) and the
         same parameters, but for those that change how a run goes rather than what it guesses
-        (`RESUMABLE_PARAMS`: a bigger budget may continue a run that hit its cap).
+        (`header.resumable`, from the pricer: a bigger budget may continue a run that hit its cap).
         A directory that holds other files but no run is refused, even with `overwrite`.
         `repaired` says what was fixed in the directory before resuming (a partial last line).
         """
@@ -373,7 +376,7 @@ def _resume(path: Path, header: RunHeader) -> tuple[RunHeader, dict[str, ItemRes
             f" not {header.pricer!r} on {header.fingerprint}: choose another output"
             " directory, or overwrite it"
         )
-    changed = _changed_params(old.header.params, header.params)
+    changed = changed_params(old.header.params, header.params, header.resumable)
     if changed:
         raise ResultsError(
             f"{path} holds a run of {header.pricer!r} with other parameters "
@@ -500,14 +503,13 @@ else:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
-# Parameters that change how a run goes, not what it guesses: a resumed run may change them.
-RESUMABLE_PARAMS = frozenset({"budget", "max_retries", "timeout", "n_jobs"})
-
-
-def _changed_params(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """Names of the parameters whose values differ, compared as the header stores them."""
+def changed_params(
+    old: dict[str, Any], new: dict[str, Any], resumable: Iterable[str] = ()
+) -> list[str]:
+    """Names of the parameters whose values differ, compared as the header stores them, but for
+    the `resumable` ones, which a resumed run may change."""
     new = json.loads(json.dumps(new, default=repr))  # tuples become lists, as on disk
-    keys = (old.keys() | new.keys()) - RESUMABLE_PARAMS
+    keys = (old.keys() | new.keys()) - set(resumable)
     return sorted(k for k in keys if old.get(k) != new.get(k))
 
 

@@ -28,6 +28,7 @@ from pricebench.pricer import (
     estimate_one,
     learns,
     pricer_params,
+    resumable_params,
     to_estimate,
 )
 from pricebench.redact import redact, redact_value
@@ -207,6 +208,7 @@ class Tester:
             tolerance=self.tolerance,
             currency=self.currency,
             mode=self.mode,
+            resumable=sorted(resumable_params(self.pricer)),
         )
         if self.out is None:
             writer = RunWriter.in_memory(header)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,10 @@ from pricebench.cli.common import add_data_options, load_data, parse_params, pri
 from pricebench.errors import PricebenchError
 from pricebench.items import Item, fingerprint
 from pricebench.metrics import Tolerance
-from pricebench.pricer import Pricer, pricer_params
+from pricebench.pricer import Pricer, pricer_params, resumable_params
 from pricebench.redact import redact
 from pricebench.registry import accepts, make_pricer, parse_spec
-from pricebench.results import HEADER_FILE, RESUMABLE_PARAMS, Results, read_run
+from pricebench.results import HEADER_FILE, Results, changed_params, read_run
 from pricebench.tester import MAX_GUESS, Resume, Tester
 
 
@@ -216,9 +215,7 @@ def _check_run_directory(
             f"{out} holds a run of {header.pricer!r} on data {header.fingerprint}, not "
             f"{pricer.name!r} on {fingerprint(items)}: {again}"
         )
-    new = json.loads(json.dumps(pricer_params(pricer), default=repr))
-    keys = (header.params.keys() | new.keys()) - RESUMABLE_PARAMS
-    changed = sorted(k for k in keys if header.params.get(k) != new.get(k))
+    changed = changed_params(header.params, pricer_params(pricer), resumable_params(pricer))
     if changed:
         raise PricebenchError(
             f"{out} holds a run of {header.pricer!r} with other parameters "

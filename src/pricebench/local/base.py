@@ -46,6 +46,7 @@ class LocalPricer(BaseEstimator):
 
     spec: ClassVar[str] = "local"
     learns: ClassVar[bool] = True
+    resumable_params: ClassVar[frozenset[str]] = frozenset({"n_jobs"})  # speed, not answers
     log_target: bool
 
     @property
