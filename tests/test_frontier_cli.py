@@ -95,3 +95,17 @@ def test_retrieval_context_from_the_command_line(tmp_path, api):
     user = api.bodies[0]["messages"][1]["content"]
     assert user.startswith("To provide some context")
     assert user.count("Potentially related product:") == 2
+
+
+def test_base_url_where_it_does_not_apply_is_an_error(tmp_path, api, capsys):
+    args = ["run", "openai-compatible:m@http://127.0.0.1:1/v1", "--base-url", "http://x/v1"]
+    assert main([*args, "--data", str(COURSE_ITEMS), "--out", str(tmp_path)]) == 2
+    assert "--base-url does not apply" in capsys.readouterr().err
+    assert main(["run", "constant", "--base-url", "http://x/v1", "--data", str(COURSE_ITEMS),
+                 "--out", str(tmp_path)]) == 2  # fmt: skip
+
+
+def test_a_negative_size_is_refused(tmp_path, capsys):
+    assert main(["run", "constant", "--size", "-3", "--data", str(COURSE_ITEMS),
+                 "--out", str(tmp_path)]) == 2  # fmt: skip
+    assert "size must be at least 1" in capsys.readouterr().err

@@ -267,3 +267,76 @@ def test_anthropic_base_url_is_used(tmp_path, monkeypatch):
     pricer.estimate(ITEMS[0])
     assert api.requests[0].url.host == "gateway.example"
     assert pricer.get_params()["endpoint"] == "https://gateway.example/anthropic"
+
+
+def test_a_base_url_from_the_sdks_environment_variable_is_recorded_and_keyed(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:8999/v1")
+    api = StrictOpenAI()
+    pricer = OpenAIPricer(
+        "gpt-4o-mini", client=openai_client(api), cache=tmp_path / "c.sqlite", max_retries=0
+    )
+    assert pricer.base_url == "http://127.0.0.1:8999/v1"
+    assert pricer.get_params()["endpoint"] == "http://127.0.0.1:8999/v1"
+    pricer.estimate(ITEMS[0])
+    monkeypatch.delenv("OPENAI_BASE_URL")
+    real = OpenAIPricer("gpt-4o-mini", client=openai_client(api), cache=tmp_path / "c.sqlite")
+    real.estimate(ITEMS[0])
+    assert api.count == 2  # the proxy's answer is not served as OpenAI's
+
+
+def test_a_server_that_keeps_failing_stops_the_run(tmp_path):
+    import httpx2
+
+    calls = []
+
+    def broken(request):
+        calls.append(request)
+        return httpx2.Response(500, json={"error": {"message": "boom", "type": "server_error"}})
+
+    pricer = OpenAIPricer(
+        "llama3.2",
+        base_url="http://127.0.0.1:8000/v1",
+        compatible=True,
+        client=openai_client(broken),
+        cache=False,
+        max_retries=1,
+    )
+    results = Tester(pricer, ITEMS).run()
+    assert results.header.status == "stopped" and "keeps failing" in results.header.note
+    assert len(calls) == 3 * 2  # three items, two attempts each, then the run stops
+
+
+def test_a_query_string_in_the_base_url_stays_a_query():
+    # A real socket and the client pricebench makes itself: the SDK appends the API path to the
+    # base URL as text, so the query must travel apart from it.
+    import json as json_module
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str] = []
+    reply = StrictOpenAI(compatible=True)._chat("m", "Price is $42.00", 0, 100, 4)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the http.server name
+            self.rfile.read(int(self.headers["content-length"]))
+            seen.append(self.path)
+            body = json_module.dumps(reply.json()).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/v1?api-key=KEY123"
+        pricer = OpenAIPricer("m", base_url=url, compatible=True, cache=False, max_retries=0)
+        assert pricer.estimate(ITEMS[0]).price == 42.0
+    finally:
+        server.shutdown()
+    assert seen == ["/v1/chat/completions?api-key=KEY123"]
+    assert "KEY123" not in pricer.get_params()["endpoint"]

@@ -94,3 +94,14 @@ def test_doctor_reports_a_rule_the_api_does_not_follow():
     checks = run_checks("anthropic:claude-sonnet-4-6", client=anthropic_client(LenientAnthropic()))
     prefill = next(c for c in checks if c.rule == "assistant prefill")
     assert not prefill.agrees and prefill.observed == "accepted"
+
+
+def test_doctor_says_when_the_api_cannot_be_reached(capsys):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert main(["doctor", f"openai-compatible:m@http://127.0.0.1:{port}/v1"]) == 3
+    err = capsys.readouterr().out
+    assert "cannot reach the API" in err and "disagree" not in err

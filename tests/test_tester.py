@@ -670,3 +670,25 @@ def test_resume_reads_the_data_file_again(tmp_path):
 def test_an_unknown_resume_policy_is_refused(items):
     with pytest.raises(PricerError, match="resume must be"):
         Tester(Lookup(), items, resume="sometimes")
+
+
+def test_continuing_a_stopped_run_prices_its_failures_again(items, tmp_path):
+    out = tmp_path / "run"
+
+    class Outage(Lookup):
+        def predict(self, item):
+            if item.id == "i1":
+                raise ConnectionError("server down")
+            if item.id == "i2":
+                raise StopRun("cannot reach the server")
+            return super().predict(item)
+
+    first = Tester(Outage(), items, out=out).run()
+    assert first.header.status == "stopped" and [r.id for r in first.failures] == ["i1"]
+    again = Tester(Lookup(), items, out=out).run()  # "run the same command again"
+    assert again.complete and again.n_failed == 0 and again.n_priced == 5
+
+
+def test_a_size_below_one_is_refused(items):
+    with pytest.raises(PricerError, match="size must be at least 1"):
+        Tester(Lookup(), items, size=-3)

@@ -29,6 +29,10 @@ DEFAULTS = {
 }
 
 
+class Unreachable(PricebenchError):
+    """The API could not be reached at all: nothing is known about its rules."""
+
+
 @dataclass(frozen=True)
 class Check:
     rule: str
@@ -60,6 +64,8 @@ def run_checks(spec: str, client: Any = None) -> list[Check]:
         raise PricebenchError(f"{spec}: not a chat pricer")
     family = info.family
     checks = [Check("an item, as pricebench sends it", "a price", _priced(pricer))]
+    if "cannot reach" in checks[0].observed or "Connection error" in checks[0].observed:
+        raise Unreachable(f"{spec}: {checks[0].observed}")
     base = pricer.request(ITEM)
 
     def probe(

@@ -168,9 +168,11 @@ class Results:
         the data's currency, so the unit is written out."""
         if not self.paid:
             return "-"
+        # Four decimals hide a cheap model's cost: show small sums to six.
+        known = f"USD {self.cost:,.4f}" if self.cost >= 0.01 else f"USD {self.cost:.6f}"
         if self.cost_known:
-            return f"USD {self.cost:,.4f}"
-        return f"USD {self.cost:,.4f} + unknown" if self.cost else "unknown"
+            return known
+        return f"{known} + unknown" if self.cost else "unknown"
 
     @property
     def complete(self) -> bool:
@@ -198,6 +200,8 @@ class Results:
 
     def why_nothing_priced(self) -> str:
         """For a run that priced nothing: how many items failed and the most common reason."""
+        if self.header.status == "stopped":  # the reason was said when it stopped, and is the note
+            return f"stopped before any price ({self.n_failed} failed); run.json says why"
         if not self.records:
             return f"nothing priced yet (status {self.header.status})"
         reasons = self.failure_reasons()
@@ -280,6 +284,7 @@ class RunWriter:
         self.header = header
         self.records = records
         self.repaired: str | None = None
+        self.previous_status: Status | None = None  # of the run this one resumes, if any
         self._file: IO[bytes] | None = None
         self._lock: RunLock | None = None
 
@@ -299,9 +304,10 @@ class RunWriter:
         path.mkdir(parents=True, exist_ok=True)
         lock = RunLock.acquire(path)
         try:
-            repaired = None
+            repaired, previous = None, None
             if resuming and not overwrite:
                 repaired = repair_tail(path / ITEMS_FILE)
+                previous = read_run(path).header.status
                 header, records = _resume(path, header)
             else:
                 (path / ITEMS_FILE).unlink(missing_ok=True)
@@ -309,6 +315,7 @@ class RunWriter:
             writer = cls(path, header, records)
             writer._lock = lock
             writer.repaired = repaired
+            writer.previous_status = previous
             writer.write_header()
         except BaseException:
             lock.release()

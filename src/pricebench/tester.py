@@ -126,6 +126,8 @@ class Tester:
             raise PricerError(
                 f"resume must be 'continue', 'retry-failures' or 'overwrite', got {resume!r}"
             )
+        if size is not None and size < 1:
+            raise PricerError(f"size must be at least 1, got {size}")
         self.pricer = as_pricer(pricer)
         self.dataset, self.currency = describe(items)
         self.items = list(items[:size] if size is not None else items)
@@ -217,7 +219,9 @@ class Tester:
             writer = RunWriter.open(self.out, header, overwrite=self.resume_policy == "overwrite")
             if writer.repaired:
                 self.console.print(f"[yellow]{escape(writer.repaired)}[/yellow]", soft_wrap=True)
-        retry = self.resume_policy == "retry-failures"
+        # A run that was stopped (a dead server, a quota) failed its last items for that reason:
+        # continuing it prices them again, as "run the same command again" promises.
+        retry = self.resume_policy == "retry-failures" or writer.previous_status == "stopped"
         done = {r.id for r in writer.records.values() if not (retry and r.failed)}
         pending = [item for item in self.items if item.id not in done]
         started = time.perf_counter()
@@ -245,7 +249,8 @@ class Tester:
             raise
         writer.finish(status, note, **self._totals(writer, started))
         results = writer.results()
-        if results.failures and not results.priced:  # often an unfitted or misconfigured pricer
+        if status == "complete" and results.failures and not results.priced:
+            # Often an unfitted or misconfigured pricer.
             first = escape(results.failures[0].failure or "")
             self.console.print(
                 f"[yellow]priced nothing: every item failed, e.g. {first}[/yellow]", soft_wrap=True

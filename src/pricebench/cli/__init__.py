@@ -43,7 +43,8 @@ EXIT_CODES = """exit codes:
   1    unexpected internal error (a bug: a traceback is printed)
   2    bad input or usage (one line naming the file, line or option)
   3    a run stopped early: fatal provider error (auth, quota, model not found, server
-       unreachable), budget reached or disk full; its status is "stopped", run again to resume
+       unreachable or failing), budget reached, disk full, or batches not yet collected; its
+       status is "stopped", run again to resume (its failed items are priced again)
   4    a run finished but priced nothing (every item failed; the summary says why)
   130  interrupted (Ctrl-C); run the same command again to resume"""
 

@@ -176,7 +176,7 @@ def results_table(
             counts = [str(run.n_priced), str(run.n_failed)]
         table.add_row(
             escape(redact(run.name)),
-            error if priced else "all items failed",
+            error if priced else _nothing_priced(run),
             f"{s.rmsle:.2f}" if priced else "-",
             f"{s.hit_rate:.1%}" if priced else "-",
             *counts,
@@ -184,6 +184,12 @@ def results_table(
             run.header.status,
         )
     return table
+
+
+def _nothing_priced(run: Results) -> str:
+    if run.header.status == "stopped":
+        return "stopped before any price"
+    return "all items failed" if run.n_failed else "nothing priced"
 
 
 def print_table(runs: Sequence[Results], title: str | None = None) -> None:

@@ -132,7 +132,8 @@ _OFFLINE = _Offline()
 
 
 def doctor_command(args: argparse.Namespace) -> int:
-    from pricebench.doctor import default_specs, run_checks
+    from pricebench.cli import EXIT_STOPPED
+    from pricebench.doctor import Unreachable, default_specs, run_checks
 
     specs = args.specs or default_specs()
     if not specs:
@@ -142,10 +143,16 @@ def doctor_command(args: argparse.Namespace) -> int:
     console = Console(highlight=False, soft_wrap=True)
     disagreements = 0
     for spec in specs:
+        try:
+            checks = run_checks(spec)
+        except Unreachable as error:
+            # No network, a proxy, a typo in the address: not the catalogue's fault.
+            console.print(f"[red]cannot reach the API[/red]: {escape(str(error))}")
+            return EXIT_STOPPED
         table = Table(title=escape(spec))
         for column in ("rule", "catalogue says", "the API did", "agrees"):
             table.add_column(column)
-        for check in run_checks(spec):
+        for check in checks:
             disagreements += not check.agrees
             table.add_row(
                 escape(check.rule),

@@ -184,7 +184,8 @@ def run_directory(out: Path, spec: str, pricer: Pricer, console: Console | None 
     parsed = parse_spec(spec)
     name = pricer.name if parsed.kind == "name" and not parsed.params else parsed.label
     directory = out / slug(name)
-    if console is not None and directory.name != name:
+    plain = name.replace(":", "_")  # "openai:gpt-5-mini" -> "openai_gpt-5-mini" needs no word
+    if console is not None and directory.name != plain:  # changed for safety: say so
         shown = redact(name)
         shown = shown if len(shown) <= 80 else shown[:77] + "..."
         console.print(f"{shown!r} is written to {directory}", markup=False, soft_wrap=True)
@@ -195,7 +196,13 @@ def _make(spec: str, params: dict[str, Any], args: argparse.Namespace) -> Pricer
     options = dict(params)
     if args.no_cache and accepts(spec, "cache"):
         options["cache"] = False
-    if args.base_url and accepts(spec, "base_url"):
+    if args.base_url:
+        # openai-compatible: names its own address; local pricers have none.
+        if parse_spec(spec).name == "openai-compatible" or not accepts(spec, "base_url"):
+            raise PricebenchError(
+                f"--base-url does not apply to {spec!r}: it points openai: or anthropic: specs "
+                "at another address of that API (openai-compatible:MODEL@URL names its own)"
+            )
         options["base_url"] = args.base_url
     return make_pricer(spec, **options)
 

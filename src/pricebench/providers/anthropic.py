@@ -15,7 +15,7 @@ import anthropic
 
 from pricebench.errors import PricerError
 from pricebench.items import Item
-from pricebench.providers.base import PRICE_SCHEMA, ChatPricer, Reply
+from pricebench.providers.base import PRICE_SCHEMA, ChatPricer, Reply, split_query
 
 
 class AnthropicPricer(ChatPricer):
@@ -23,9 +23,11 @@ class AnthropicPricer(ChatPricer):
 
     provider = "anthropic"
     default_api_key_env = "ANTHROPIC_API_KEY"
+    base_url_env = "ANTHROPIC_BASE_URL"
 
     def _make_client(self, api_key: str | None) -> anthropic.Anthropic:
-        return anthropic.Anthropic(api_key=api_key, base_url=self.base_url)
+        base_url, query = split_query(self.base_url)
+        return anthropic.Anthropic(api_key=api_key, base_url=base_url, default_query=query or None)
 
     def _create(self) -> Callable[..., Any]:
         return self.client.messages.create  # type: ignore[no-any-return]

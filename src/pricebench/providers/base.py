@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import tenacity
 
@@ -83,6 +84,7 @@ class ChatPricer(BasePricer):
 
     provider: ClassVar[str] = ""
     default_api_key_env: ClassVar[str | None] = None
+    base_url_env: ClassVar[str | None] = None  # the variable the provider's SDK reads
 
     def __init__(
         self,
@@ -109,7 +111,10 @@ class ChatPricer(BasePricer):
         self.model = model
         self.prompt = load_prompt(prompt)  # a dict or JSON file, from the command line
         self.context = load_context(context)  # "tfidf:5" from the command line, too
-        self.base_url = base_url
+        # The SDKs also read a base URL from the environment: take it here, so that it is
+        # recorded in the run header and keyed in the cache like one given by hand.
+        env_url = os.environ.get(self.base_url_env) if self.base_url_env else None
+        self.base_url = base_url or env_url or None
         self.api_key_env = self.default_api_key_env if api_key_env == "default" else api_key_env
         self.cache = cache
         self.config = ChatConfig(
@@ -397,7 +402,8 @@ class ChatPricer(BasePricer):
         kind = error_kind(error)
         message = redact(_message(error))
         if kind == "fatal":
-            raise StopRun(f"{self.name}: {type(error).__name__}: {message}") from None
+            hint = _fatal_hint(error, self)
+            raise StopRun(f"{self.name}: {type(error).__name__}: {message}{hint}") from None
         if kind == "connection":
             streak_key, limit_message = (
                 "connection",
@@ -409,6 +415,13 @@ class ChatPricer(BasePricer):
         elif kind == "invalid":
             streak_key = f"invalid:{message}"
             limit_message = f"{self.model} rejects every request: {message}"
+        elif kind == "transient":  # still failing after every retry
+            status = getattr(error, "status_code", None) or type(error).__name__
+            streak_key = f"transient:{status}"
+            limit_message = (
+                f"{self.endpoint if self.base_url else self.provider} keeps failing after "
+                f"{self.config.max_retries} retries ({type(error).__name__}: {message})"
+            )
         else:
             return
         with self._lock:
@@ -478,6 +491,29 @@ def error_kind(error: BaseException) -> str:
             return "fatal"  # Anthropic's out-of-credit error is a 400
         return "invalid"
     return "other"
+
+
+def _fatal_hint(error: BaseException, pricer: ChatPricer) -> str:
+    """What to check after an error that ends the run."""
+    status = getattr(error, "status_code", None)
+    if status in (401, 403):
+        if getattr(pricer, "compatible", False):
+            return " (name the variable holding this server's key: --param api_key_env=NAME)"
+        return f" (check the key in {pricer.api_key_env})" if pricer.api_key_env else ""
+    if status == 404:
+        where = pricer.endpoint if pricer.base_url else pricer.provider
+        return f" (check the model name {pricer.model!r} and the address {where})"
+    return ""
+
+
+def split_query(url: str | None) -> tuple[str | None, dict[str, str]]:
+    """A base URL without its query string, and that query as parameters: the SDKs append the
+    API path to the base URL as text, so "…/v1?api-key=K" would become "…/v1?api-key=Kchat/…"."""
+    if url is None or "?" not in url:
+        return url, {}
+    parts = urlsplit(url)
+    bare = urlunsplit((parts.scheme, parts.netloc, parts.path, "", parts.fragment))
+    return bare, dict(parse_qsl(parts.query, keep_blank_values=True))
 
 
 def _code(error: BaseException) -> str | None:

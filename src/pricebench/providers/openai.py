@@ -17,7 +17,7 @@ import openai
 from pricebench.errors import PricerError, SpecError
 from pricebench.items import Item
 from pricebench.models import Provider
-from pricebench.providers.base import PRICE_SCHEMA, ChatPricer, Reply
+from pricebench.providers.base import PRICE_SCHEMA, ChatPricer, Reply, split_query
 
 # Local servers ignore the key, but the SDK insists on one.
 NO_KEY = "not-needed"
@@ -34,6 +34,7 @@ class OpenAIPricer(ChatPricer):
 
     provider = "openai"
     default_api_key_env = "OPENAI_API_KEY"
+    base_url_env = "OPENAI_BASE_URL"
 
     def __init__(
         self,
@@ -64,7 +65,8 @@ class OpenAIPricer(ChatPricer):
         return super()._api_key()
 
     def _make_client(self, api_key: str | None) -> openai.OpenAI:
-        return openai.OpenAI(api_key=api_key, base_url=self.base_url)
+        base_url, query = split_query(self.base_url)
+        return openai.OpenAI(api_key=api_key, base_url=base_url, default_query=query or None)
 
     def _create(self) -> Callable[..., Any]:
         if self.api == "responses":
