@@ -114,7 +114,7 @@ class Ensemble:
             if validation:
                 for pricer in self._pricers:
                     if learns(pricer):
-                        pricer.fit(train)  # type: ignore[attr-defined]
+                        pricer.fit(train)
                 stack_items = list(validation)
                 predictions = self._predict_matrix(stack_items, strict=False)
             else:
@@ -122,7 +122,7 @@ class Ensemble:
                 predictions = self._out_of_fold(stack_items)
                 for pricer in self._pricers:
                     if learns(pricer):
-                        pricer.fit(train)  # type: ignore[attr-defined]
+                        pricer.fit(train)
             truth = np.array([item.price for item in stack_items])
             usable = np.isfinite(predictions).all(axis=1)
             if not usable.any():
@@ -136,7 +136,7 @@ class Ensemble:
         else:
             for pricer in self._pricers:
                 if learns(pricer):
-                    pricer.fit(train)  # type: ignore[attr-defined]
+                    pricer.fit(train)
             if self.method == "weights":
                 self.weights_ = np.asarray(self.weights, dtype=float)
         return self
@@ -229,7 +229,7 @@ class Ensemble:
             for fold in folds:
                 held = set(fold.tolist())
                 rest = [item for i, item in enumerate(items) if i not in held]
-                copy_ = clone_pricer(pricer).fit(rest)  # type: ignore[attr-defined]
+                copy_ = clone_pricer(pricer).fit(rest)
                 column[fold] = self._member_prices(copy_, [items[i] for i in fold], strict=False)
             columns.append(column)
         return np.column_stack(columns)
