@@ -7,6 +7,8 @@ pricer = make_pricer("constant").fit(data.train)
 results = Tester(pricer, data.test).run()
 """
 
+from typing import TYPE_CHECKING
+
 from pricebench._version import __version__
 from pricebench.baselines import ConstantPricer, RandomPricer
 from pricebench.data import Dataset, load_dataset, load_items
@@ -69,6 +71,24 @@ __all__ = [
 
 # Imported on first use: these pull in an SDK (openai, anthropic) or heavier libraries (scipy).
 # `compare` and `leaderboard` live in `pricebench.compare`, whose name they would clash with here.
+# Type checkers read the same names from the imports below (keep the two lists alike).
+if TYPE_CHECKING:
+    from pricebench.cache import ResponseCache as ResponseCache
+    from pricebench.context import EmbeddingIndex as EmbeddingIndex
+    from pricebench.context import SimilarItems as SimilarItems
+    from pricebench.context import TfidfIndex as TfidfIndex
+    from pricebench.ensemble import Ensemble as Ensemble
+    from pricebench.finetune import OpenAIFineTuned as OpenAIFineTuned
+    from pricebench.hf import HFPricer as HFPricer
+    from pricebench.hf import LoRAFineTuned as LoRAFineTuned
+    from pricebench.local import LocalBest as LocalBest
+    from pricebench.local import LocalPricer as LocalPricer
+    from pricebench.prompts import COURSE_PROMPT as COURSE_PROMPT
+    from pricebench.prompts import PromptTemplate as PromptTemplate
+    from pricebench.providers.anthropic import AnthropicPricer as AnthropicPricer
+    from pricebench.providers.base import ChatPricer as ChatPricer
+    from pricebench.providers.openai import OpenAIPricer as OpenAIPricer
+
 _LAZY: dict[str, str] = {
     "LocalPricer": "pricebench.local",
     "LocalBest": "pricebench.local",

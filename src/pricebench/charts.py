@@ -202,7 +202,7 @@ def _reference_panel(axes: Axes, ref: ReferenceBoard) -> None:
     axes.set_yticks(positions, [_plain(row.pricer) for row in rows], fontsize=8)
     axes.invert_yaxis()
     for position, mean in zip(positions, means, strict=True):
-        axes.text(mean, position, f"  {mean:,.2f}", va="center", fontsize=8)
+        axes.text(mean, float(position), f"  {mean:,.2f}", va="center", fontsize=8)
     axes.set_xlim(0, means.max(initial=1.0) * 1.15)
     axes.set_xlabel(f"mean absolute error ({ref.currency}), as published; {ref.n} items")
     axes.set_title(

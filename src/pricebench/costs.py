@@ -148,7 +148,9 @@ def _listed_price(model: str, provider: str, base_url: str | None) -> ModelPrice
             where["provider_api_url"] = base_url
     million = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
     try:
-        result = calc_price(million, model_ref=model, **where)  # type: ignore[arg-type]
+        # The implementation takes provider_id and provider_api_url together (a provider's own
+        # API behind a proxy); its overloads admit one at a time.
+        result = calc_price(million, model_ref=model, **where)  # type: ignore[call-overload]
     except LookupError:
         if provider != "openai-compatible" and base_url is not None:
             return _listed_price(model, provider, None)  # a proxy of the provider's own API

@@ -108,7 +108,7 @@ def load_dataset(
         validation = [i for i in items if i.split in VALIDATION_NAMES]
         return Dataset(train, test, validation, str(path), dropped, currency)
     rest, test = split_off(items, test_fraction, seed)
-    validation: list[Item] = []
+    validation = []
     if validation_fraction:
         rest, validation = split_off(rest, validation_fraction / (1 - test_fraction), seed + 1)
     return Dataset(rest, test, validation, str(path), dropped, currency)

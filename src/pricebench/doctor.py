@@ -53,15 +53,16 @@ def default_specs() -> list[str]:
 
 def run_checks(spec: str, client: Any = None) -> list[Check]:
     """What the catalogue says and what the API did, rule by rule, for one chat pricer spec."""
+    from pricebench.providers.base import ChatPricer
     from pricebench.registry import make_pricer
 
     options: dict[str, Any] = {"cache": False, "max_retries": 1}
     if client is not None:
         options["client"] = client
     pricer = make_pricer(spec, **options)
-    info = getattr(pricer, "info", None)
-    if info is None:
+    if not isinstance(pricer, ChatPricer):
         raise PricebenchError(f"{spec}: not a chat pricer")
+    info = pricer.info
     family = info.family
     checks = [Check("an item, as pricebench sends it", "a price", _priced(pricer))]
     if "cannot reach" in checks[0].observed or "Connection error" in checks[0].observed:

@@ -115,7 +115,7 @@ class Ensemble:
             if validation:
                 for pricer in self._pricers:
                     if learns(pricer):
-                        pricer.fit(train)  # type: ignore[attr-defined]
+                        pricer.fit(train)
                 stack_items = list(validation)
                 predictions = self._predict_matrix(stack_items, strict=False)
             else:
@@ -123,7 +123,7 @@ class Ensemble:
                 predictions = self._out_of_fold(stack_items)
                 for pricer in self._pricers:
                     if learns(pricer):
-                        pricer.fit(train)  # type: ignore[attr-defined]
+                        pricer.fit(train)
             truth = np.array([item.price for item in stack_items])
             usable = np.isfinite(predictions).all(axis=1)
             if not usable.any():
@@ -137,7 +137,7 @@ class Ensemble:
         else:
             for pricer in self._pricers:
                 if learns(pricer):
-                    pricer.fit(train)  # type: ignore[attr-defined]
+                    pricer.fit(train)
             if self.method == "weights":
                 self.weights_ = np.asarray(self.weights, dtype=float)
         return self
@@ -221,7 +221,7 @@ class Ensemble:
         """Each learning member's prices for `items`, from copies fitted without those items."""
         return out_of_fold(
             self._pricers,
-            [(lambda p=p: clone_pricer(p)) if learns(p) else None for p in self._pricers],
+            [_fresh_copies(p) for p in self._pricers],
             items,
             folds=self.folds,
             seed=self.seed,
@@ -267,6 +267,13 @@ def _member(member: Pricer | Callable[[Item], Any] | str) -> Pricer:
 
         return make_pricer(member)
     return as_pricer(member)
+
+
+def _fresh_copies(pricer: Pricer) -> Callable[[], Any] | None:
+    """What makes unfitted copies of a learning member, for the folds; None for the others."""
+    if not learns(pricer):
+        return None
+    return lambda: clone_pricer(pricer)
 
 
 def _index_saved(saved: Sequence[Results | str | Path]) -> dict[tuple[str, str], float]:

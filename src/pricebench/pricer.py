@@ -25,7 +25,7 @@ import numbers
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeGuard, runtime_checkable
 
 from pricebench.errors import PricerError
 from pricebench.items import Item
@@ -114,7 +114,7 @@ class BasePricer:
         return f"{type(self).__name__}({params})"
 
 
-def learns(pricer: Any) -> bool:
+def learns(pricer: Any) -> TypeGuard[TrainablePricer]:
     """Whether `pricer` learns from training items: its `learns` flag, else whether it has `fit`
     (a duck-typed pricer of one's own that declares nothing)."""
     flag = getattr(pricer, "learns", None)

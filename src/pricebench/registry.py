@@ -217,7 +217,11 @@ def accepts(spec: str, option: str) -> bool:
     parsed = parse_spec(spec)
     factory = _factory(parsed.name) if parsed.kind == "name" else _from_code(parsed)
     # A class whose __init__ passes **options on to its base class's takes those too.
-    callables = [c.__init__ for c in factory.__mro__] if inspect.isclass(factory) else [factory]
+    callables = (
+        [vars(c)["__init__"] for c in factory.__mro__ if "__init__" in vars(c)]
+        if inspect.isclass(factory)
+        else [factory]
+    )
     for function in callables:
         try:
             parameters = inspect.signature(function).parameters

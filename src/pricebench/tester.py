@@ -32,7 +32,7 @@ from pricebench.pricer import (
     to_estimate,
 )
 from pricebench.redact import redact, redact_value
-from pricebench.results import ItemResult, Results, RunHeader, RunWriter, money, read_run
+from pricebench.results import ItemResult, Results, RunHeader, RunWriter, Status, money, read_run
 
 Outcome = Estimate | BaseException
 # Amber as a hex colour: rich's "yellow" is drawn olive (#808000) in Jupyter.
@@ -225,7 +225,8 @@ class Tester:
         done = {r.id for r in writer.records.values() if not (retry and r.failed)}
         pending = [item for item in self.items if item.id not in done]
         started = time.perf_counter()
-        status, note = "complete", None
+        status: Status = "complete"
+        note: str | None = None
         try:
             if fit_on is not None and learns(self.pricer):
                 seconds = self._fit(fit_on)

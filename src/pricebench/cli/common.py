@@ -138,6 +138,7 @@ def results_table(
 ) -> Table:
     """The runs' summary; `compact` (narrow terminals) puts each interval under its value and
     the failures under the priced count."""
+    columns: tuple[str, ...]
     if compact:
         table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
         columns = ("pricer", "mean error\n[95% CI]", "RMSLE", "hits", "priced", "cost", "status")

@@ -118,7 +118,8 @@ def load_model(
         options["quantization_config"] = quant
         options["device_map"] = {"": device}
     try:
-        loaded = AutoModelForCausalLM.from_pretrained(str(model), **options)
+        # Any: a PeftModel wraps it below, and transformers' own types do not cover that.
+        loaded: Any = AutoModelForCausalLM.from_pretrained(str(model), **options)
     except (OSError, ValueError) as error:
         raise PricerError(f"cannot load model {str(model)!r}: {error}") from None
     if quant is None:

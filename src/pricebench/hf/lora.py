@@ -323,7 +323,7 @@ class LoRAFineTuned:
     @property
     def losses_(self) -> list[tuple[int, float]]:
         """(step, training loss) as the trainer logged them."""
-        return [(e["step"], e["loss"]) for e in self.log_history_ if "loss" in e]
+        return [(int(e["step"]), e["loss"]) for e in self.log_history_ if "loss" in e]
 
     def _claim_output_dir(self, train: Sequence[Item], validation: Sequence[Item] | None) -> None:
         run = {

@@ -261,7 +261,7 @@ class HFPricer:
         if self._model is not None:
             return
         device = resolve_device(self.device)
-        source = self.adapter if _has_tokenizer(self.adapter) else self.model
+        source = self.adapter if self.adapter and _has_tokenizer(self.adapter) else self.model
         self._tokenizer = load_tokenizer(source)
         self._model = load_model(
             self.model, self.adapter, device=device, quantization=self.quantization
@@ -301,9 +301,9 @@ def hf_pricer(spec: str = "", **options: Any) -> HFPricer:
         return HFPricer(base, adapter, **options)
     if (Path(spec) / META_FILE).is_file():
         return HFPricer.from_pretrained(spec, **options)
-    base = adapter_base(spec)
-    if base is not None:
-        return HFPricer(base, spec, **options)
+    listed_base = adapter_base(spec)
+    if listed_base is not None:
+        return HFPricer(listed_base, spec, **options)
     return HFPricer(spec, **options)
 
 

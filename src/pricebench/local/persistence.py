@@ -59,6 +59,8 @@ _BUILTIN_TYPES = frozenset(
     }  # fmt: skip
 )
 _NEWOBJ = "copyreg.__newobj__"
+# What pickle calls to make an object without __init__; typeshed does not list it.
+_NEWOBJ_FUNCTION = copyreg.__newobj__  # type: ignore[attr-defined]
 
 
 def save_pricer(pricer: Any, path: str | Path) -> Path:
@@ -217,7 +219,7 @@ class _Encoder:
         rest += [None] * (4 - len(rest))
         state, list_items, dict_items = rest[0], rest[1], rest[2]
         encoded: dict[str, Any] = {}
-        if function is copyreg.__newobj__:
+        if function is _NEWOBJ_FUNCTION:
             encoded["class"] = self._reference(args[0], True)
             encoded["args"] = [self.encode(a) for a in args[1:]]
         elif isinstance(function, type):
@@ -319,7 +321,7 @@ class _Decoder:
 
 def _resolve(name: str) -> Any:
     if name == _NEWOBJ:
-        return copyreg.__newobj__
+        return _NEWOBJ_FUNCTION
     module, _, attribute = name.rpartition(".")
     if module == "builtins":
         return getattr(builtins, attribute)

@@ -17,7 +17,14 @@ from typing import Any, Literal
 
 import httpx
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from pricebench.errors import DataError
 from pricebench.items import Item
@@ -125,10 +132,10 @@ def build_dataset(
         say(f"{how}: {download.path} ({download.size:,} bytes)")
         sources.append(Source(download.path, category, download.url, download.sha256))
     for raw in raw_files:
-        path, category = (Path(raw[0]), raw[1]) if isinstance(raw, tuple) else (Path(raw), None)
+        path, given = (Path(raw[0]), raw[1]) if isinstance(raw, tuple) else (Path(raw), None)
         if not path.is_file():
             raise DataError(f"{path}: no such raw file")
-        sources.append(Source(path, category or category_from_name(path), None, file_sha256(path)))
+        sources.append(Source(path, given or category_from_name(path), None, file_sha256(path)))
 
     curated_dir = out / "curated"
     curated_files: list[Path] = []
@@ -149,7 +156,7 @@ def build_dataset(
     unique, dropped = dedupe(refs)  # type: ignore[arg-type]
     del refs
     _warn_unused_weights(balance, {ref.category for ref in unique}, say)
-    balanced, balance_info = balance.apply(unique, seed)  # type: ignore[arg-type]
+    balanced, balance_info = balance.apply(unique, seed)
     del unique
     final: list[_Ref] = split_items(  # type: ignore[assignment]
         balanced, train=train, test=test, validation=validation, seed=seed
@@ -273,7 +280,11 @@ def _curate_once(
         saved = json.loads(report_path.read_text())
         if saved.get("stamp") == stamp:
             return CurationReport.from_dict(saved["report"])
-    columns = (TextColumn("curating {task.description}"), BarColumn(), DownloadColumn())
+    columns: tuple[ProgressColumn, ...] = (
+        TextColumn("curating {task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+    )
     columns += (TimeRemainingColumn(),)
     # No refresh thread (auto_refresh off, refreshed on each chunk): worker processes are forked,
     # and forking a process that runs threads can deadlock the children.

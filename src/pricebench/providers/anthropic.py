@@ -30,7 +30,7 @@ class AnthropicPricer(ChatPricer):
         return anthropic.Anthropic(api_key=api_key, base_url=base_url, default_query=query or None)
 
     def _create(self) -> Callable[..., Any]:
-        return self.client.messages.create  # type: ignore[no-any-return]
+        return self.client.messages.create
 
     def request(self, item: Item) -> dict[str, Any]:
         messages = self.messages(item)

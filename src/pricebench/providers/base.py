@@ -260,8 +260,8 @@ class ChatPricer(BasePricer):
             fit(train)
         return self
 
-    @property  # type: ignore[override]
-    def learns(self) -> bool:
+    @property
+    def learns(self) -> bool:  # type: ignore[override]  # a per-instance answer to a class flag
         """Only a retrieval context learns from training items; the model itself does not."""
         return self.context is not None and hasattr(self.context, "fit")
 
@@ -439,7 +439,7 @@ class ChatPricer(BasePricer):
     def _check_budget(self) -> None:
         self._spending.check()  # StopRun once the budget is spent
 
-    def get_params(self) -> dict[str, Any]:
+    def get_params(self, deep: bool = False) -> dict[str, Any]:
         """The settings recorded in a run's header (never a key, nor URL credentials)."""
         return {
             "provider": self.provider,
@@ -519,7 +519,8 @@ def split_query(url: str | None) -> tuple[str | None, dict[str, str]]:
 def _code(error: BaseException) -> str | None:
     body = getattr(error, "body", None)
     if isinstance(body, dict):
-        inner = body.get("error") if isinstance(body.get("error"), dict) else body
+        nested = body.get("error")
+        inner = nested if isinstance(nested, dict) else body
         code = inner.get("code") or inner.get("type")
         return str(code) if code else None
     return getattr(error, "code", None)
@@ -528,7 +529,8 @@ def _code(error: BaseException) -> str | None:
 def _message(error: BaseException) -> str:
     body = getattr(error, "body", None)
     if isinstance(body, dict):
-        inner = body.get("error") if isinstance(body.get("error"), dict) else body
+        nested = body.get("error")
+        inner = nested if isinstance(nested, dict) else body
         if isinstance(inner.get("message"), str):
             return inner["message"]
     return str(getattr(error, "message", None) or error)
@@ -554,7 +556,10 @@ def _should_retry(state: tenacity.RetryCallState) -> bool:
     outcome = state.outcome
     if outcome is None or not outcome.failed:
         return False
-    kind = error_kind(outcome.exception())
+    error = outcome.exception()
+    if error is None:
+        return False
+    kind = error_kind(error)
     if kind == "connection":
         return state.attempt_number <= CONNECTION_RETRIES
     return kind == "transient"

@@ -70,8 +70,8 @@ class OpenAIPricer(ChatPricer):
 
     def _create(self) -> Callable[..., Any]:
         if self.api == "responses":
-            return self.client.responses.create  # type: ignore[no-any-return]
-        return self.client.chat.completions.create  # type: ignore[no-any-return]
+            return self.client.responses.create
+        return self.client.chat.completions.create
 
     @property
     def spec_name(self) -> str:
@@ -169,7 +169,7 @@ class OpenAIPricer(ChatPricer):
             reasoning_tokens=int(details.get("reasoning_tokens") or 0),
         )
 
-    def get_params(self) -> dict[str, Any]:
+    def get_params(self, deep: bool = False) -> dict[str, Any]:
         params = super().get_params()
         if self.api != "chat":
             params["api"] = self.api
