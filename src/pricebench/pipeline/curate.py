@@ -589,10 +589,12 @@ _MARKUP_2024 = ':[]"{}【】'  # each becomes a space, like whitespace
 _ISDIGIT = "".join(c for c in map(chr, range(0x80, 0x20000)) if c.isdigit() and not c.isdecimal())
 _DIGITS = r"\d" + re.escape(_ISDIGIT)
 # a word of 7+ characters holding a digit, with the space before it: the literal space lets the
-# regex engine jump from word to word, and the two classes cannot overlap, so it never backtracks
-_DIGIT_WORD_2024 = re.compile(rf" (?=[^ ]{{7}})[^ {_DIGITS}]*[{_DIGITS}][^ ]*")
+# regex engine jump from word to word, and the two classes cannot overlap, so a possessive `*+`
+# (Python 3.11+) fails a word without a digit at its end instead of stepping back through it
+_POSSESSIVE = "+" if sys.version_info >= (3, 11) else ""
+_DIGIT_WORD_2024 = re.compile(rf" (?=[^ ]{{7}})[^ {_DIGITS}]*{_POSSESSIVE}[{_DIGITS}][^ ]*")
 # the same with \d only (a large class costs 2-3x per character): for texts without the others
-_DECIMAL_WORD_2024 = re.compile(r" (?=[^ ]{7})[^ \d]*\d[^ ]*")
+_DECIMAL_WORD_2024 = re.compile(rf" (?=[^ ]{{7}})[^ \d]*{_POSSESSIVE}\d[^ ]*")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
