@@ -167,3 +167,25 @@ def test_course_2024_uses_the_llama_tokenizer_when_it_loads(
         curate_record(dict(record, features=["word " * 300]), config)
     with pytest.raises(DataError, match="token_counter 'llama' needs"):
         config.resolved()  # checked before curating starts
+
+
+@pytest.mark.parametrize("length", [296, 297, 1114, 1116, 1117, 1118, 1119, 1120, 1121])
+def test_course_2024_text_around_the_cut_is_the_course_text(length: int) -> None:
+    """Details are only written when the contents before them fall short of the 1,120 cut."""
+    config = CurationConfig.preset("course-2024").model_copy(
+        update={"token_counter": "approx", "min_tokens": 0, "max_tokens": None}
+    )  # the character rules alone: the token cut would hide the end of the contents
+    words = ("ab cd efg " * 200)[: length - 1] + "."  # + "\n" after the features: `length` + 1
+    record = {
+        "title": "Kettle 12345678",
+        "price": 10.0,
+        "description": [],
+        "features": [words],
+        "details": {"Brand": "Acme Kettles", "Item Weight": "2 pounds", "Model": "X1234567"},
+    }
+    expected = course_2024_text(as_datasets_row(record), lambda text: 1_000)
+    try:
+        ours = curate_record(record, config).fields["text"]
+    except Rejected:
+        ours = None
+    assert ours == expected

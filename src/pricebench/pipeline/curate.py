@@ -628,14 +628,17 @@ def _course_2024_text(
     features = "\n".join(_strings(record.get("features")))
     if features:
         contents += features + "\n"
-    # the course read details as the JSON string of the `datasets` copy: always there, "{}" at least
-    scrubbed = json.dumps(details)
-    for removal in _REMOVALS_2024:
-        if removal in scrubbed:
-            scrubbed = scrubbed.replace(removal, "")
-    contents += scrubbed + "\n"
-    if len(contents) < config.min_chars:
-        raise Rejected(TOO_LITTLE_TEXT)
+    # Details come last: when the contents reach the cut (and so the minimum) without them, they
+    # would be cut off, and writing them is most of this function's time
+    if len(contents) < max(config.max_chars, config.min_chars):
+        # the course read details as the `datasets` copy's JSON string: there, "{}" at least
+        scrubbed = json.dumps(details)
+        for removal in _REMOVALS_2024:
+            if removal in scrubbed:
+                scrubbed = scrubbed.replace(removal, "")
+        contents += scrubbed + "\n"
+        if len(contents) < config.min_chars:
+            raise Rejected(TOO_LITTLE_TEXT)
     text = f"{_scrub_2024(title)}\n{_scrub_2024(contents[: config.max_chars])}"
     return _apply_tokens(text, config, notes)
 
