@@ -269,7 +269,7 @@ class FetchedRun:
     n: int
 
 
-_FETCHED_LABEL = re.compile(r"(?:\A|[/\\])(?P<repo>[\w.-]+/[\w.-]+)[/\\]items\.jsonl#test\Z")
+_FETCHED_LABEL = re.compile(r"(?:\A|[/\\])(?P<repo>[\w.-]+[/\\][\w.-]+)[/\\]items\.jsonl#test\Z")
 
 
 def fetched_first_test_items(dataset: str, run_fingerprint: str, n_items: int) -> FetchedRun | None:
