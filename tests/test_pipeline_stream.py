@@ -275,3 +275,10 @@ def test_a_chunk_scanned_in_place_gives_each_line_its_plain_verdict(
     assert dict(result.counts) == dict(Counter(kind for kind, _ in expected))
     assert result.items == [item for _, item in expected if item is not None]
     assert {kind for kind, _ in expected} >= {KEPT, BLANK_LINE, INVALID_UTF8, BROKEN_JSON}
+
+
+def test_a_record_nested_deeper_than_json_decodes_is_counted_not_fatal() -> None:
+    deep = b'{"title": "x", "price": 5, "details": {"k": ' + b"[" * 100_000 + b"]" * 100_000
+    lines = deep + b"}}\n" + RAW_LINES[0]
+    result = curate_chunk(lines, CurationConfig.preset("course-2025"), "Health")
+    assert result.lines == 2 and result.counts[BROKEN_JSON] == 1

@@ -173,7 +173,7 @@ def _outcome(
         record = _decode(raw)
     except UnicodeDecodeError:
         return INVALID_UTF8
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # nested deeper than json decodes: unreadable
         return BROKEN_JSON
     try:
         curated = curate_record(record, config, category)
