@@ -313,3 +313,22 @@ def test_course_figures_stay_apart_for_any_other_items(
     assert same_data_board(label, firsts["first_test_fingerprints"]["200"], 200) is not None
     again = json.loads(dataset.path.with_name("source.json").read_text())
     assert again["first_test_fingerprints"] == firsts["first_test_fingerprints"]
+
+
+def test_a_run_on_the_first_250_pricer_data_test_items_is_the_2024_edition(
+    hub: StandInHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pricebench.reference import same_data_board
+
+    converted = hub.repos["ed-donner/pricer-data"]["refs/convert/parquet"]
+    converted["default/test/0000.parquet"] = _parquet(_pricer_rows("test", 260))
+    out = tmp_path / "runs"
+    command = ["run", "constant", "--data", "pricer-data", "--size", "250", "--out", str(out)]
+    assert main(["data", "get", "pricer-data", "--no-progress"]) == 0
+    assert main(command) == 0
+    capsys.readouterr()
+    header = json.loads((out / "constant" / "run.json").read_text())
+    found = same_data_board(header["dataset"], header["fingerprint"], header["n_items"])
+    assert found is not None
+    board, repo = found
+    assert (board.edition, board.n, repo) == ("2024", 250, "ed-donner/pricer-data")
