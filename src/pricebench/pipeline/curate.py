@@ -697,7 +697,7 @@ def _code_runs(text: str) -> Iterator[tuple[int, int]]:
     marks = text.encode("ascii", "replace").translate(_CODE_BYTES)
     at = marks.find(_SEVEN)
     while at >= 0:
-        end = _ONES.match(marks, at).end()  # type: ignore[union-attr] - always matches
+        end = _ONES.match(marks, at).end()  # type: ignore[union-attr]  # always matches
         yield at, end
         at = marks.find(_SEVEN, end)
 
