@@ -17,6 +17,8 @@ from pricebench.pipeline.curate import (
     Rejected,
     _drop_codes_2025,
     _scrub_2024,
+    _tokens_between,
+    _tokens_end,
     count_tokens,
     curate_record,
     cut_tokens,
@@ -114,11 +116,25 @@ def test_the_fast_2024_scrub_is_the_course_scrub(text: str) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("AZ09 \n\r_a-é١.")), max_size=120))
+@given(st.text(alphabet=st.sampled_from(list("AZ09 \n\r_a-é١.É\ud800😀")), max_size=120))
 def test_the_fast_2025_code_removal_is_the_course_regex(text: str) -> None:
     import re
 
     assert _drop_codes_2025(text) == re.sub(COURSE_2025_PATTERN, "", text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from(list("abcdefgXYZ0123 \n\t\x0b\x1c\x1f_-.,")), max_size=90),
+    st.integers(1, 12),
+    st.integers(0, 12),
+)
+def test_the_ascii_token_match_is_the_unicode_one(text: str, low: int, extra: int) -> None:
+    """ASCII texts are matched as bytes: the same token ends as the str pattern gives."""
+    found = _tokens_between(low, low + extra).match(text)
+    assert _tokens_end(text, low, low + extra) == (None if found is None else found.end())
+    if found is not None and text[found.end() :].strip():  # cut: as counting one by one
+        assert cut_tokens(text, low + extra)[0] == text[: found.end()]
 
 
 class _WordTokenizer:
@@ -151,3 +167,25 @@ def test_course_2024_uses_the_llama_tokenizer_when_it_loads(
         curate_record(dict(record, features=["word " * 300]), config)
     with pytest.raises(DataError, match="token_counter 'llama' needs"):
         config.resolved()  # checked before curating starts
+
+
+@pytest.mark.parametrize("length", [296, 297, 1114, 1116, 1117, 1118, 1119, 1120, 1121])
+def test_course_2024_text_around_the_cut_is_the_course_text(length: int) -> None:
+    """Details are only written when the contents before them fall short of the 1,120 cut."""
+    config = CurationConfig.preset("course-2024").model_copy(
+        update={"token_counter": "approx", "min_tokens": 0, "max_tokens": None}
+    )  # the character rules alone: the token cut would hide the end of the contents
+    words = ("ab cd efg " * 200)[: length - 1] + "."  # + "\n" after the features: `length` + 1
+    record = {
+        "title": "Kettle 12345678",
+        "price": 10.0,
+        "description": [],
+        "features": [words],
+        "details": {"Brand": "Acme Kettles", "Item Weight": "2 pounds", "Model": "X1234567"},
+    }
+    expected = course_2024_text(as_datasets_row(record), lambda text: 1_000)
+    try:
+        ours = curate_record(record, config).fields["text"]
+    except Rejected:
+        ours = None
+    assert ours == expected

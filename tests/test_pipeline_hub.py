@@ -260,3 +260,75 @@ def test_cli_get_then_run_on_the_course_test_set(
     assert get_dataset("items_lite").test_fingerprint in json.dumps(header)
     assert main(["run", "constant", "--data", "items_full", "--out", str(out)]) == 2
     assert "pricebench data get items_full" in capsys.readouterr().err
+
+
+def test_leaderboard_shows_course_figures_beside_runs_on_the_course_test_items(
+    hub: StandInHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lite = hub.repos["ed-donner/items_lite"]["main"]
+    lite["data/test-00000-of-00001.parquet"] = _parquet(_items_rows("test", 210, 200))
+    assert main(["data", "get", "items_lite", "--no-progress"]) == 0
+    runs = tmp_path / "runs"
+    for size in ("200", "150"):  # the course's 200 items, and fewer
+        out = runs / size
+        command = ["run", "constant", "--data", "items_lite", "--size", size, "--out", str(out)]
+        assert main(command) == 0
+    capsys.readouterr()
+    both = [str(runs / "200"), str(runs / "150")]
+    assert main(["leaderboard", *both, "--reference"]) == 0
+    shown = capsys.readouterr().out.replace("\n", " ")
+    same = "Course 2025 edition, published on these same items (the first 200 test items of"
+    assert shown.count(same) == 1
+    # right after the 200-item board, before the 150-item one; the 2024 figures stay apart
+    at_200, at_150 = shown.index(": 200 items"), shown.index(": 150 items")
+    assert at_200 < shown.index(same) < at_150 or at_150 < at_200 < shown.index(same)
+    assert "Course 2025 edition: published by the course on its own data, NOT measured" not in shown
+    assert "Course 2024 edition: published by the course on its own data, NOT measured" in shown
+    assert main(["leaderboard", *both]) == 0  # without --reference: no course figures
+    assert "Course 20" not in capsys.readouterr().out
+
+
+def test_course_figures_stay_apart_for_any_other_items(
+    hub: StandInHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pricebench.reference import same_data_board
+
+    lite = hub.repos["ed-donner/items_lite"]["main"]
+    lite["data/test-00000-of-00001.parquet"] = _parquet(_items_rows("test", 210, 200))
+    dataset = get_dataset("items_lite")
+    firsts = json.loads(dataset.path.with_name("source.json").read_text())
+    label = f"{dataset.path}#test"
+    assert same_data_board(label, firsts["first_test_fingerprints"]["200"], 200) is not None
+    # other test items of the same dataset, the course's items under another name, or the
+    # validation split: not the items the course measured on
+    assert same_data_board(label, dataset.test_fingerprint, 200) is None
+    assert same_data_board(label, firsts["first_test_fingerprints"]["200"], 250) is None
+    renamed = str(tmp_path / "mine" / "items.jsonl#test")
+    assert same_data_board(renamed, firsts["first_test_fingerprints"]["200"], 200) is None
+    assert same_data_board(f"{dataset.path}#validation", dataset.test_fingerprint, 200) is None
+    # a dataset fetched before the first test items' fingerprints were recorded: worked out once
+    info = json.loads(dataset.path.with_name("source.json").read_text())
+    del info["first_test_fingerprints"]
+    dataset.path.with_name("source.json").write_text(json.dumps(info))
+    assert same_data_board(label, firsts["first_test_fingerprints"]["200"], 200) is not None
+    again = json.loads(dataset.path.with_name("source.json").read_text())
+    assert again["first_test_fingerprints"] == firsts["first_test_fingerprints"]
+
+
+def test_a_run_on_the_first_250_pricer_data_test_items_is_the_2024_edition(
+    hub: StandInHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pricebench.reference import same_data_board
+
+    converted = hub.repos["ed-donner/pricer-data"]["refs/convert/parquet"]
+    converted["default/test/0000.parquet"] = _parquet(_pricer_rows("test", 260))
+    out = tmp_path / "runs"
+    command = ["run", "constant", "--data", "pricer-data", "--size", "250", "--out", str(out)]
+    assert main(["data", "get", "pricer-data", "--no-progress"]) == 0
+    assert main(command) == 0
+    capsys.readouterr()
+    header = json.loads((out / "constant" / "run.json").read_text())
+    found = same_data_board(header["dataset"], header["fingerprint"], header["n_items"])
+    assert found is not None
+    board, repo = found
+    assert (board.edition, board.n, repo) == ("2024", 250, "ed-donner/pricer-data")

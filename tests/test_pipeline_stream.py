@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from pricebench import load_items
 from pricebench.errors import DataError
-from pricebench.pipeline.curate import CurationConfig
-from pricebench.pipeline.stream import byte_ranges, category_from_name, curate_file
+from pricebench.pipeline.curate import (
+    BLANK_LINE,
+    BROKEN_JSON,
+    INVALID_UTF8,
+    KEPT,
+    CurationConfig,
+    Rejected,
+    curate_record,
+)
+from pricebench.pipeline.stream import byte_ranges, category_from_name, curate_chunk, curate_file
 
 RAW_SAMPLE = (
     Path(__file__).resolve().parents[1].parent
@@ -225,3 +234,51 @@ def test_a_truncated_gzip_counts_what_was_read_before_the_break(tmp_path: Path) 
     assert 200 < report.records - 1 < 400  # the lines read before the break, each counted
     assert report.kept > 0 and len(load_items(out)) == report.kept
     assert not out.with_name(out.name + ".part").exists()
+
+
+def _plain_outcome(line: bytes, config: CurationConfig) -> tuple[str, str | None]:
+    """One line decoded whole and curated: the slow, obviously-right verdict."""
+    if not line.strip():
+        return BLANK_LINE, None
+    try:
+        record = json.loads(line)
+    except UnicodeDecodeError:
+        return INVALID_UTF8, None
+    except json.JSONDecodeError:
+        return BROKEN_JSON, None
+    try:
+        return KEPT, json.dumps(curate_record(record, config, "Health").fields)
+    except Rejected as verdict:
+        return verdict.kind, None
+
+
+@pytest.mark.parametrize("preset", ["course-2024", "course-2025", "pricebench-clean"])
+def test_a_chunk_scanned_in_place_gives_each_line_its_plain_verdict(
+    damaged: Path, preset: str
+) -> None:
+    config = CurationConfig.preset(preset).model_copy(update={"token_counter": "approx"})
+    first = json.loads(RAW_LINES[0])
+    tricky = [
+        # a null price that is not the record's: a nested one first, the real one later
+        b'{"details": {"price": null}, ' + json.dumps(_priced(1)[0])[1:].encode() + b"\n",
+        # a null price, then the same key again with a price (json.loads keeps the last)
+        json.dumps({**first, "price": None})[:-1].encode() + b', "price": 12.5}\n',
+        b'{"title": "no price key at all"}\n',
+        b"\n",
+        RAW_LINES[1].rstrip(b"\n"),  # the last line, with no line end
+    ]
+    data = damaged.read_bytes() + b"".join(tricky)
+    lines = data.split(b"\n")  # no line end at the end of the data: no empty last line
+    expected = [_plain_outcome(line, config) for line in lines]
+    result = curate_chunk(data, config, "Health")
+    assert result.lines == len(lines)
+    assert dict(result.counts) == dict(Counter(kind for kind, _ in expected))
+    assert result.items == [item for _, item in expected if item is not None]
+    assert {kind for kind, _ in expected} >= {KEPT, BLANK_LINE, INVALID_UTF8, BROKEN_JSON}
+
+
+def test_a_record_nested_deeper_than_json_decodes_is_counted_not_fatal() -> None:
+    deep = b'{"title": "x", "price": 5, "details": {"k": ' + b"[" * 100_000 + b"]" * 100_000
+    lines = deep + b"}}\n" + RAW_LINES[0]
+    result = curate_chunk(lines, CurationConfig.preset("course-2025"), "Health")
+    assert result.lines == 2 and result.counts[BROKEN_JSON] == 1

@@ -1,7 +1,10 @@
 """The course's published leaderboards, shipped as data to show beside a user's own runs.
 
-They were measured on the course's datasets, not on the user's, so they are only ever printed apart
-from the user's runs, headed as such, and never ranked or tested against them.
+They were measured on the course's datasets. Beside runs on other data they are printed apart,
+headed as NOT measured on your data. Beside a run on exactly the items they were measured on (the
+first `n` test items of a course dataset fetched with `pricebench data get`, checked by
+fingerprint) they are same-data figures, shown with that run's table. Either way they are never
+ranked or tested against the user's runs: the course published no per-item predictions.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from importlib.resources import files
 from pydantic import BaseModel
 
 NOT_MEASURED = "published by the course on its own data, NOT measured on your data"
+SAME_DATA = "same-data figures, not re-measured here"
 
 
 class ReferenceRow(BaseModel):
@@ -31,11 +35,19 @@ class ReferenceBoard(BaseModel):
     currency: str = "USD"
     hit_rule: str | None = None
     note: str = ""
+    # hub datasets (OWNER/NAME) whose first `n` test items these figures were measured on
+    hub_datasets: list[str] = []
     rows: list[ReferenceRow]
 
     @property
     def title(self) -> str:
         return f"Course reference, {self.edition} edition: {NOT_MEASURED}"
+
+    def same_data_title(self, repo: str) -> str:
+        return (
+            f"Course {self.edition} edition, published on these same items "
+            f"(the first {self.n} test items of {repo}): {SAME_DATA}"
+        )
 
     def sorted_rows(self) -> list[ReferenceRow]:
         return sorted(self.rows, key=lambda row: row.mean_error)
@@ -60,3 +72,20 @@ def reference_boards() -> list[ReferenceBoard]:
 
 def reference_source() -> str:
     return _load().source
+
+
+def same_data_board(
+    dataset: str, fingerprint: str, n_items: int
+) -> tuple[ReferenceBoard, str] | None:
+    """The published table measured on exactly a run's items, with the dataset it names: the run
+    was made on the first `n` test items of a course dataset fetched here (its header's data
+    label and fingerprint say so) and `n` is the number the course used. Else None."""
+    from pricebench.pipeline.hub import fetched_first_test_items
+
+    for board in reference_boards():
+        if n_items != board.n or not board.hub_datasets:
+            continue
+        fetched = fetched_first_test_items(dataset, fingerprint, n_items)
+        if fetched is not None and fetched.repo in board.hub_datasets:
+            return board, fetched.repo
+    return None

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from pricebench.cli.common import table_width
 from pricebench.compare import Board, Leaderboard, compare, leaderboard
-from pricebench.reference import NOT_MEASURED, ReferenceBoard, reference_boards
+from pricebench.reference import NOT_MEASURED, ReferenceBoard, reference_boards, same_data_board
 from pricebench.results import HEADER_FILE, find_runs, money, read_run
 
 DEFAULT_RESULTS = Path("results")
@@ -112,14 +112,20 @@ def print_leaderboard(board: Leaderboard, reference: bool = False) -> None:
     console = Console(highlight=False)
     if not console.is_terminal:  # a pipe or a file: do not squeeze the table into 80 columns
         console = Console(highlight=False, width=180)
+    shown_beside: set[str] = set()  # editions shown as same-data figures
     for b in board:
         table = board_table(b)
         if table_width(console, table) > console.width:  # a narrow terminal
             table = compact_board_table(b)
         console.print(table)
+        same = same_data_board(b.dataset, b.fingerprint, b.n_items) if reference else None
+        if same is not None and same[0].currency == b.currency:
+            console.print(reference_table(*same))
+            shown_beside.add(same[0].edition)
     if reference:
         for ref in reference_boards():
-            console.print(reference_table(ref))
+            if ref.edition not in shown_beside:
+                console.print(reference_table(ref))
 
 
 def compare_command(args: argparse.Namespace) -> int:
@@ -197,11 +203,18 @@ def compact_board_table(board: Board) -> Table:
     return table
 
 
-def reference_table(ref: ReferenceBoard) -> Table:
+def reference_table(ref: ReferenceBoard, same_data_repo: str | None = None) -> Table:
+    """A published table: apart, as NOT measured on your data; or, given the dataset it was
+    measured on (`same_data_repo`), as the same-data figures for the table above it."""
+    same = same_data_repo is not None
     table = Table(
-        title=f"Course {ref.edition} edition: {NOT_MEASURED}",
-        caption=f"{ref.dataset}; N = {ref.n} ({ref.note})",
-        title_style="bold yellow",
+        title=escape(
+            ref.same_data_title(same_data_repo)
+            if same_data_repo is not None
+            else f"Course {ref.edition} edition: {NOT_MEASURED}"
+        ),
+        caption=escape(f"{ref.dataset}; N = {ref.n} ({ref.note})"),
+        title_style="bold green" if same else "bold yellow",
     )
     for column in ("pricer", "mean error", "RMSLE", "hit rate", "N"):
         table.add_column(column, justify="left" if column == "pricer" else "right")

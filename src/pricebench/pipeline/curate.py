@@ -398,16 +398,17 @@ def curate_record(record: Any, config: CurationConfig, category: str | None = No
     details, details_note = parse_details(record.get("details"))
     if details_note:
         notes.append(details_note)
-    weight, weight_unreadable = weight_from_details(details)
-    if weight_unreadable:
-        notes.append(NOTE_WEIGHT_UNREADABLE)
 
+    # the text first: it drops most priced records, and then nothing else is worked out for them
     if config.rules == "course-2024":
         text = _course_2024_text(record, raw_title, details, config, notes)
     elif config.rules == "course-2025":
         text = _course_2025_text(record, raw_title, details, config)
     else:
         text = _pricebench_text(record, title, details, config, notes)
+    weight, weight_unreadable = weight_from_details(details)
+    if weight_unreadable:
+        notes.append(NOTE_WEIGHT_UNREADABLE)
 
     item_id = record.get("parent_asin") or _fallback_id(title, price)
     main_category = record.get("main_category")
@@ -486,6 +487,29 @@ def _tokens_between(low: int, high: int) -> re.Pattern[str]:
     return re.compile(rf"{token}{{{low}}}{token}{{0,{high - low}}}+")
 
 
+# `_TOKEN` for ASCII text as a bytes pattern, with the classes that str patterns give ASCII
+# characters (\s includes \x1c-\x1f there): a bytes match skips the Unicode lookups, twice as fast
+_ASCII_SPACE = rb"\t\n\x0b\x0c\r\x1c-\x1f "
+_ASCII_TOKEN = rb"(?:[%s]*+(?>[A-Za-z]{1,7}+|[0-9]{1,3}+|[^A-Za-z0-9_%s]|_))" % (
+    _ASCII_SPACE,
+    _ASCII_SPACE,
+)
+
+
+@lru_cache(maxsize=8)
+def _ascii_tokens_between(low: int, high: int) -> re.Pattern[bytes]:
+    return re.compile(b"%s{%d}%s{0,%d}+" % (_ASCII_TOKEN, low, _ASCII_TOKEN, high - low))
+
+
+def _tokens_end(text: str, low: int, high: int) -> int | None:
+    """Where the first `low` to `high` approximate tokens of `text` end; None: fewer than `low`."""
+    if text.isascii():
+        found = _ascii_tokens_between(low, high).match(text.encode("ascii"))
+    else:
+        found = _tokens_between(low, high).match(text)  # type: ignore[assignment]
+    return None if found is None else found.end()
+
+
 def _apply_approx_tokens(text: str, config: CurationConfig, notes: list[str]) -> str:
     """`_apply_tokens` with the approximation: one C-level match, no token list."""
     limit = config.max_tokens
@@ -496,15 +520,15 @@ def _apply_approx_tokens(text: str, config: CurationConfig, notes: list[str]) ->
     else:
         low = config.min_tokens
         if limit is None:
-            if low and _tokens_between(low, low).match(text) is None:
+            if low and _tokens_end(text, low, low) is None:
                 raise Rejected(TOO_LITTLE_TEXT)
             return text
-        found = _tokens_between(low, limit).match(text)
-        if found is None:
+        end = _tokens_end(text, low, limit)
+        if end is None:
             raise Rejected(TOO_LITTLE_TEXT)
-        capped = bool(text[found.end() :].strip())
+        capped = bool(text[end:].strip())
         if capped:
-            text = text[: found.end()]
+            text = text[:end]
     if capped:
         notes.append(NOTE_TEXT_CAPPED)
     return text
@@ -565,10 +589,12 @@ _MARKUP_2024 = ':[]"{}【】'  # each becomes a space, like whitespace
 _ISDIGIT = "".join(c for c in map(chr, range(0x80, 0x20000)) if c.isdigit() and not c.isdecimal())
 _DIGITS = r"\d" + re.escape(_ISDIGIT)
 # a word of 7+ characters holding a digit, with the space before it: the literal space lets the
-# regex engine jump from word to word, and the two classes cannot overlap, so it never backtracks
-_DIGIT_WORD_2024 = re.compile(rf" (?=[^ ]{{7}})[^ {_DIGITS}]*[{_DIGITS}][^ ]*")
+# regex engine jump from word to word, and the two classes cannot overlap, so a possessive `*+`
+# (Python 3.11+) fails a word without a digit at its end instead of stepping back through it
+_POSSESSIVE = "+" if sys.version_info >= (3, 11) else ""
+_DIGIT_WORD_2024 = re.compile(rf" (?=[^ ]{{7}})[^ {_DIGITS}]*{_POSSESSIVE}[{_DIGITS}][^ ]*")
 # the same with \d only (a large class costs 2-3x per character): for texts without the others
-_DECIMAL_WORD_2024 = re.compile(r" (?=[^ ]{7})[^ \d]*\d[^ ]*")
+_DECIMAL_WORD_2024 = re.compile(rf" (?=[^ ]{{7}})[^ \d]*{_POSSESSIVE}\d[^ ]*")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
@@ -602,21 +628,23 @@ def _course_2024_text(
     features = "\n".join(_strings(record.get("features")))
     if features:
         contents += features + "\n"
-    # the course read details as the JSON string of the `datasets` copy: always there, "{}" at least
-    scrubbed = json.dumps(details)
-    for removal in _REMOVALS_2024:
-        if removal in scrubbed:
-            scrubbed = scrubbed.replace(removal, "")
-    contents += scrubbed + "\n"
-    if len(contents) < config.min_chars:
-        raise Rejected(TOO_LITTLE_TEXT)
+    # Details come last: when the contents reach the cut (and so the minimum) without them, they
+    # would be cut off, and writing them is most of this function's time
+    if len(contents) < max(config.max_chars, config.min_chars):
+        # the course read details as the `datasets` copy's JSON string: there, "{}" at least
+        scrubbed = json.dumps(details)
+        for removal in _REMOVALS_2024:
+            if removal in scrubbed:
+                scrubbed = scrubbed.replace(removal, "")
+        contents += scrubbed + "\n"
+        if len(contents) < config.min_chars:
+            raise Rejected(TOO_LITTLE_TEXT)
     text = f"{_scrub_2024(title)}\n{_scrub_2024(contents[: config.max_chars])}"
     return _apply_tokens(text, config, notes)
 
 
 # 2025: runs of 7+ upper-case letters and digits, between word boundaries; the course removed one
 # when an upper-case letter and a digit follow on its line (the run itself included)
-_CODE_2025 = re.compile(r"[A-Z0-9]{7,}")
 _UPPER = re.compile(r"[A-Z]")
 _DIGIT_ANY = re.compile(r"\d")
 
@@ -654,7 +682,7 @@ def _drop_codes_2025(text: str) -> str:
     return "".join(pieces)
 
 
-# ASCII text: upper-case letters and digits become byte 1, so a run of 7 is a plain substring search
+# upper-case letters and digits become byte 1, so a run of 7 is a plain substring search
 _CODE_BYTES = bytes(1 if chr(b).isascii() and (chr(b).isupper() or chr(b).isdigit()) else 0
                     for b in range(256))  # fmt: skip
 _SEVEN = b"\x01" * 7
@@ -662,12 +690,11 @@ _ONES = re.compile(b"\x01*")
 
 
 def _code_runs(text: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of each maximal run of 7+ [A-Z0-9], as `_CODE_2025.finditer` gives them."""
-    if not text.isascii():
-        for match in _CODE_2025.finditer(text):
-            yield match.span()
-        return
-    marks = text.encode("ascii").translate(_CODE_BYTES)
+    """(start, end) of each maximal run of 7+ [A-Z0-9], as `re.finditer("[A-Z0-9]{7,}")`
+    gives them."""
+    # "replace" writes one "?" for each non-ASCII character (never [A-Z0-9], as they are not),
+    # so the bytes' offsets are the text's: a regex scan of a non-ASCII text costs 5x more
+    marks = text.encode("ascii", "replace").translate(_CODE_BYTES)
     at = marks.find(_SEVEN)
     while at >= 0:
         end = _ONES.match(marks, at).end()  # type: ignore[union-attr]  # always matches
@@ -696,7 +723,10 @@ def _course_2025_text(
             parts += (_simplify_2025(value, config.max_chars_each), "\n")
     if details:
         parts += (json.dumps(details), "\n")
-    text = _drop_codes_2025("".join(parts)).strip()[: config.max_chars]
+    text = "".join(parts)
+    if len(text) < config.min_chars or len(text.strip()) < config.min_chars:
+        raise Rejected(TOO_LITTLE_TEXT)  # dropping codes only shortens: no need to drop them
+    text = _drop_codes_2025(text).strip()[: config.max_chars]
     if len(text) < config.min_chars:
         raise Rejected(TOO_LITTLE_TEXT)
     return text

@@ -27,6 +27,7 @@ import httpx
 import platformdirs
 
 from pricebench.errors import DataError
+from pricebench.files import write_atomic
 from pricebench.items import Item, fingerprint
 from pricebench.pipeline.fetch import HUB, FetchError, download_file
 from pricebench.pipeline.store import file_sha256
@@ -47,6 +48,8 @@ _CONVERTED_FILE = re.compile(r"[^/]+/(?P<split>[A-Za-z_]+)/(?:partial-)?[^/]*\.p
 _QUESTION = re.compile(r"\A\s*(?:How much does this cost[^\n]*|What does this cost[^\n]*)\n+")
 _PRICE_LINE = re.compile(r"\n*\s*Price is \$[\d,]*(?:\.\d+)?\s*\Z")
 BATCH_ROWS = 5_000
+# source.json: {"200": fingerprint of the first 200 test items, ...}, for the course's sizes
+FIRST_TEST_FINGERPRINTS = "first_test_fingerprints"
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,9 @@ def get_dataset(
     finally:
         if own_client:
             client.close()
-    splits, test_fingerprint = _convert([(d.path, split) for d, split in downloads], out, repo)
+    splits, test_fingerprint, firsts = _convert(
+        [(d.path, split) for d, split in downloads], out, repo
+    )
     info = {
         "repo": repo,
         "revision": revision,
@@ -157,6 +162,7 @@ def get_dataset(
         ],
         "splits": splits,
         "test_fingerprint": test_fingerprint,
+        FIRST_TEST_FINGERPRINTS: firsts,
         "items_sha256": file_sha256(out),
     }
     info_path.write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
@@ -204,8 +210,11 @@ def _list_parquet(
     )
 
 
-def _convert(files: list[tuple[Path, str]], out: Path, repo: str) -> tuple[dict[str, int], str]:
-    """Every row of the parquet `files` as pricebench JSONL; (split counts, test fingerprint)."""
+def _convert(
+    files: list[tuple[Path, str]], out: Path, repo: str
+) -> tuple[dict[str, int], str, dict[str, str]]:
+    """Every row of the parquet `files` as pricebench JSONL; (split counts, test fingerprint,
+    fingerprints of the first N test items for each N of `COURSE_TEST_SIZES`)."""
     try:
         import pyarrow.parquet as pq
     except ImportError:
@@ -238,7 +247,82 @@ def _convert(files: list[tuple[Path, str]], out: Path, repo: str) -> tuple[dict[
                     raise
                 raise DataError(f"{path}: not a readable parquet file ({error})") from None
     partial.replace(out)
-    return dict(counts), fingerprint(test) if test else ""
+    return dict(counts), fingerprint(test) if test else "", _first_fingerprints(test)
+
+
+def _first_fingerprints(test: list[Item]) -> dict[str, str]:
+    return {str(n): fingerprint(test[:n]) for n in course_test_sizes() if len(test) >= n}
+
+
+def course_test_sizes() -> tuple[int, ...]:
+    """How many test items (the first ones) the course's published figures were measured on."""
+    from pricebench.reference import reference_boards
+
+    return tuple(sorted({board.n for board in reference_boards()}))
+
+
+@dataclass(frozen=True)
+class FetchedRun:
+    """A run's data identified as the first `n` test items of a fetched hub dataset."""
+
+    repo: str
+    n: int
+
+
+_FETCHED_LABEL = re.compile(r"(?:\A|[/\\])(?P<repo>[\w.-]+[/\\][\w.-]+)[/\\]items\.jsonl#test\Z")
+
+
+def fetched_first_test_items(dataset: str, run_fingerprint: str, n_items: int) -> FetchedRun | None:
+    """The fetched dataset whose first `n_items` test items a run was made on, from the data
+    label and fingerprint its header records (`.../OWNER/NAME/items.jsonl#test`); None when the
+    run was on other data, on other test items, or the dataset is not fetched here (nothing can
+    then be checked)."""
+    found = _FETCHED_LABEL.search(dataset)
+    if found is None:
+        return None
+    repo = found.group("repo").replace("\\", "/")
+    beside = Path(dataset.removesuffix("#test")).with_name("source.json")
+    for info_path in (beside, datasets_dir() / repo / "source.json"):
+        info = _read_info(info_path)
+        if info is None or info.get("repo") != repo:
+            continue
+        firsts = info.get(FIRST_TEST_FINGERPRINTS)
+        if not isinstance(firsts, dict):  # fetched by a version that did not record them
+            firsts = _record_first_fingerprints(info_path, info)
+        if firsts.get(str(n_items)) == run_fingerprint:
+            return FetchedRun(repo, n_items)
+    return None
+
+
+def _read_info(path: Path) -> dict[str, Any] | None:
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) else None
+
+
+def _record_first_fingerprints(info_path: Path, info: dict[str, Any]) -> dict[str, str]:
+    """The first test items' fingerprints of a dataset fetched without them, read from its items
+    (streamed: only the test rows are kept) and saved into its `source.json`."""
+    largest = max(course_test_sizes())
+    test: list[Item] = []
+    try:
+        with open(info_path.with_name("items.jsonl"), encoding="utf-8") as handle:
+            for line in handle:
+                if '"split": "test"' not in line:  # a cheap look before decoding
+                    continue
+                row = json.loads(line)
+                if row.get("split") != "test":
+                    continue
+                test.append(Item(id=row["id"], title="-", text="-", price=row["price"]))
+                if len(test) == largest:
+                    break
+    except (OSError, ValueError, KeyError):
+        return {}
+    firsts = _first_fingerprints(test)
+    write_atomic(info_path, json.dumps({**info, FIRST_TEST_FINGERPRINTS: firsts}, indent=1) + "\n")
+    return firsts
 
 
 def hub_row_item(row: dict[str, Any], split: str, where: str, repo: str) -> dict[str, Any]:

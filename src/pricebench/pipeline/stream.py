@@ -109,29 +109,43 @@ class _ChunkResult:
     examples: list[tuple[int, str, str]]  # (line within chunk, outcome, snippet)
 
 
-def curate_lines(
-    lines: Iterator[bytes] | list[bytes], config: CurationConfig, category: str | None
-) -> _ChunkResult:
-    """Curate raw JSONL lines (bytes). Every line gets exactly one outcome; nothing raises."""
+def curate_chunk(data: bytes, config: CurationConfig, category: str | None) -> _ChunkResult:
+    """Curate raw JSONL lines: `data` cut at each "\\n" (a bare "\\r" ends no line). Every line
+    gets exactly one outcome; nothing raises.
+
+    The chunk is scanned in place, not split into lines: most records have no price and are
+    settled by two searches within their line, so only priced lines become objects of their own.
+    """
     counts: Counter[str] = Counter()
     notes: Counter[str] = Counter()
     items: list[str] = []
     examples: list[tuple[int, str, str]] = []
-    n = unpriced = 0
-    key, after = _PRICE_KEY, len(_PRICE_KEY)
-    for n, raw in enumerate(lines, start=1):  # noqa: B007 - n is the chunk's line count
+    n = unpriced = pos = 0
+    size, key, after = len(data), _PRICE_KEY, len(_PRICE_KEY)
+    while pos < size:
+        n += 1
+        end = data.find(b"\n", pos)
+        if end < 0:
+            end = size
         # Most records have no price: settled here, inline, as `_outcome` would (see there)
-        at = raw.find(key)
-        if at >= 0 and raw.startswith(b"null", at + after) and raw.find(key, at + 1) < 0:
+        at = data.find(key, pos, end)
+        if (
+            at >= 0
+            and data.startswith(b"null", at + after, end)
+            and data.find(key, at + 1, end) < 0
+        ):
             unpriced += 1
             if unpriced <= EXAMPLES_PER_KIND:
-                examples.append((n, MISSING_PRICE, raw[:80].decode("utf-8", "replace").strip()))
-            continue
-        kind = _outcome(raw, config, category, items, notes)
-        counts[kind] += 1
-        # the first few of each kind per chunk, so that the file's first few survive any chunking
-        if kind != KEPT and counts[kind] <= EXAMPLES_PER_KIND:
-            examples.append((n, kind, raw[:80].decode("utf-8", "replace").strip()))
+                snippet = data[pos : min(end, pos + 80)].decode("utf-8", "replace").strip()
+                examples.append((n, MISSING_PRICE, snippet))
+        else:
+            raw = data[pos:end]
+            kind = _outcome(raw, config, category, items, notes)
+            counts[kind] += 1
+            # the first few of each kind per chunk: the file's first few survive any chunking
+            if kind != KEPT and counts[kind] <= EXAMPLES_PER_KIND:
+                examples.append((n, kind, raw[:80].decode("utf-8", "replace").strip()))
+        pos = end + 1
     if unpriced:
         counts[MISSING_PRICE] += unpriced
     return _ChunkResult(n, items, counts, notes, examples)
@@ -159,7 +173,7 @@ def _outcome(
         record = _decode(raw)
     except UnicodeDecodeError:
         return INVALID_UTF8
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # nested deeper than json decodes: unreadable
         return BROKEN_JSON
     try:
         curated = curate_record(record, config, category)
@@ -195,11 +209,7 @@ def _curate_range(
     with open(path, "rb") as handle:
         handle.seek(start)
         data = handle.read(end - start)
-    # Lines end at "\n" only, as in the gzip path: bytes.splitlines would also cut at a bare "\r"
-    lines = data.split(b"\n")
-    if lines[-1] == b"":
-        lines.pop()
-    return curate_lines(lines, config, category)
+    return curate_chunk(data, config, category)
 
 
 def byte_ranges(
@@ -218,10 +228,10 @@ def byte_ranges(
             start = end
 
 
-def _gzip_chunks(path: Path, chunk_bytes: int) -> Iterator[list[bytes]]:
-    """Line lists of about `chunk_bytes`, for compressed input that cannot be seeked. A stream
-    that breaks off (a truncated download) ends with one `TRUNCATED_MARK` line, after every line
-    read before the break."""
+def _gzip_chunks(path: Path, chunk_bytes: int) -> Iterator[tuple[int, bytes]]:
+    """(lines, their bytes) of about `chunk_bytes` each, for compressed input that cannot be
+    seeked. A stream that breaks off (a truncated download) ends with one `TRUNCATED_MARK` line,
+    after every line read before the break."""
     chunk: list[bytes] = []
     size = 0
     with gzip.open(path, "rb") as handle:
@@ -230,12 +240,14 @@ def _gzip_chunks(path: Path, chunk_bytes: int) -> Iterator[list[bytes]]:
                 chunk.append(line)
                 size += len(line)
                 if size >= chunk_bytes:
-                    yield chunk
+                    yield len(chunk), b"".join(chunk)
                     chunk, size = [], 0
         except (OSError, EOFError, zlib.error) as error:
+            if chunk and not chunk[-1].endswith(b"\n"):
+                chunk[-1] += b"\n"  # the broken last line stays a line of its own
             chunk.append(TRUNCATED_MARK + str(error).encode("utf-8", "replace"))
     if chunk:
-        yield chunk
+        yield len(chunk), b"".join(chunk)
 
 
 def category_from_name(path: Path) -> str | None:
@@ -340,9 +352,9 @@ def _jobs(source: Path, chunk_bytes: int, offset: int) -> Iterator[tuple[int, Ca
     """(progress mark, function, its leading arguments) for each chunk of the source."""
     if source.suffix.lower() == ".gz":
         done = 0
-        for lines in _gzip_chunks(source, chunk_bytes):
-            done += len(lines)
-            yield done, curate_lines, (lines,)
+        for lines, data in _gzip_chunks(source, chunk_bytes):
+            done += lines
+            yield done, curate_chunk, (data,)
     else:
         for start, end in byte_ranges(source, chunk_bytes, offset):
             yield end, _curate_range, (str(source), start, end)
