@@ -102,3 +102,18 @@ def test_bad_price_file_in_the_environment_fails_before_any_item(monkeypatch, tm
     table.write_text(json.dumps({"gpt-4o-mini": [3.0, 4.0]}))
     OpenAIPricer("gpt-4o-mini", client=object(), cache=False)
     assert costs.cost("gpt-4o-mini", 1_000_000, 0) == pytest.approx(3.0)
+
+
+def test_a_server_of_ones_own_is_not_priced_as_openai_whatever_the_model_is_called():
+    from pricebench.providers.openai import OpenAIPricer
+
+    local = OpenAIPricer(
+        "gpt-4o-mini",
+        base_url="http://localhost:4000/v1",
+        compatible=True,
+        client=openai_client(MockAPI()),
+        cache=False,
+    )
+    assert local.cost(1_000_000, 0) is None
+    openai_itself = OpenAIPricer("gpt-4o-mini", client=openai_client(MockAPI()), cache=False)
+    assert openai_itself.cost(1_000_000, 0) == pytest.approx(0.15)

@@ -184,9 +184,11 @@ class ChatPricer(BasePricer):
         if config.structured and not family.structured:
             raise PricerError(f"{self.model} has no structured output ({family.label})")
         if config.budget is not None:
-            costs.require_price(self.model, self.provider, self.base_url)
+            costs.require_price(self.model, self.catalogue_provider, self.base_url)
         else:
-            costs.price_of(self.model, self.provider, self.base_url)  # a bad price file fails now
+            costs.price_of(
+                self.model, self.catalogue_provider, self.base_url
+            )  # a bad price file fails now
 
     @property
     def max_tokens(self) -> int:
@@ -353,7 +355,7 @@ class ChatPricer(BasePricer):
             input_tokens,
             output_tokens,
             batch=batch,
-            provider=self.provider,
+            provider=self.catalogue_provider,  # a server of one's own has no list price
             base_url=self.base_url,
         )
 
