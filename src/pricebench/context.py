@@ -16,6 +16,7 @@ import numpy as np
 
 from pricebench.errors import PricerError
 from pricebench.items import Item
+from pricebench.pricer import check_fitted
 
 Encoder = Callable[[Sequence[str]], Any]  # texts -> array (n, dim)
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
@@ -44,8 +45,7 @@ class _VectorIndex:
         return self
 
     def search(self, item: Item, k: int) -> list[tuple[Item, float]]:
-        if not hasattr(self, "items_"):
-            raise PricerError(f"{type(self).__name__} is not fitted: call fit(train) first")
+        check_fitted(self, "items_")
         query = self._vectors([item.text])
         scores = np.asarray(self.vectors_ @ query.T).ravel()
         # One extra candidate, so that leaving the item itself out still leaves k.
@@ -80,8 +80,7 @@ class TfidfIndex(_VectorIndex):
         return self.vectorizer_.transform(texts)  # rows are already unit length
 
     def search(self, item: Item, k: int) -> list[tuple[Item, float]]:
-        if not hasattr(self, "items_"):
-            raise PricerError("TfidfIndex is not fitted: call fit(train) first")
+        check_fitted(self, "items_")
         scores = np.asarray((self.vectors_ @ self._vectors([item.text]).T).todense()).ravel()
         order = np.argsort(-scores, kind="stable")[: k + 1]
         found = [(self.items_[i], float(scores[i])) for i in order if self.items_[i].id != item.id]

@@ -33,6 +33,7 @@ from pricebench.pricer import (
     Estimate,
     Pricer,
     as_pricer,
+    check_fitted,
     clone_pricer,
     estimate_one,
     learns,
@@ -178,8 +179,7 @@ class Ensemble:
             return predictions.mean(axis=1)
         if self.method == "median":
             return np.median(predictions, axis=1)
-        if not hasattr(self, "weights_"):
-            raise PricerError(f"{self.name}: call fit(train) before predict")
+        check_fitted(self, "weights_")
         return predictions @ self.weights_
 
     def _predict_matrix(self, items: Sequence[Item], *, strict: bool) -> np.ndarray:

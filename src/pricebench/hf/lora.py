@@ -31,7 +31,7 @@ from pricebench.hf.plan import CPU_MAX_PARAMS, TrainingPlan, plan_training
 from pricebench.hf.pricer import HFPricer
 from pricebench.hf.text import training_pair
 from pricebench.items import Item, fingerprint
-from pricebench.pricer import Estimate
+from pricebench.pricer import Estimate, check_fitted
 from pricebench.prompts import COURSE_PROMPT, PromptTemplate, load_prompt
 
 # The course's QLoRA hyperparameters for Llama 3.1 8B (week 7), the defaults below.
@@ -352,9 +352,8 @@ class LoRAFineTuned:
     # --- pricing: through the fitted HFPricer --------------------------------------------------
 
     def _fitted(self) -> HFPricer:
-        pricer = getattr(self, "pricer_", None)
-        if pricer is None:
-            raise PricerError(f"{self.name} is not fitted: call fit(train) first")
+        check_fitted(self, "pricer_")
+        pricer: HFPricer = self.pricer_
         return pricer
 
     def predict(self, item: Item) -> float:
