@@ -282,3 +282,21 @@ def test_a_record_nested_deeper_than_json_decodes_is_counted_not_fatal() -> None
     lines = deep + b"}}\n" + RAW_LINES[0]
     result = curate_chunk(lines, CurationConfig.preset("course-2025"), "Health")
     assert result.lines == 2 and result.counts[BROKEN_JSON] == 1
+
+
+def test_a_mapped_range_gives_the_verdicts_of_its_bytes_read(damaged: Path, tmp_path: Path) -> None:
+    from pricebench.pipeline.stream import _curate_range
+
+    config = CurationConfig.preset("course-2024").model_copy(update={"token_counter": "approx"})
+    # a price key at a line's end, its "null" on the next line; a cut-off "nul"
+    cut = b'{"title": "t", "price": \nnull\n{"title": "t", "price": nul\n'
+    source = tmp_path / "raw.jsonl"
+    source.write_bytes(b"\n" * 7 + cut + damaged.read_bytes() + cut)  # ranges start off a page
+    data = source.read_bytes()
+    ranges = list(byte_ranges(source, chunk_bytes=5_000))
+    assert len(ranges) > 3 and any(start % 4096 for start, _ in ranges)
+    for start, end in ranges:
+        mapped = _curate_range(str(source), start, end, config, "Health")
+        read = curate_chunk(data[start:end], config, "Health")
+        assert (mapped.lines, mapped.items, mapped.counts) == (read.lines, read.items, read.counts)
+        assert (mapped.notes, mapped.examples) == (read.notes, read.examples)
