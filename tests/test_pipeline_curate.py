@@ -286,3 +286,30 @@ def test_an_absurd_weight_is_unreadable_not_infinity() -> None:
     kept = curate_record(record(details={"Item Weight": "9" * 400 + " pounds"}), CurationConfig())
     assert "weight_lb" not in kept.fields and NOTE_WEIGHT_UNREADABLE in kept.notes
     json.loads(json.dumps(kept.fields, allow_nan=False))  # strict JSON: no Infinity
+
+
+def test_the_quick_json_functions_give_what_json_gives() -> None:
+    import codecs
+    import json
+
+    from pricebench.pipeline.curate import dumps_json, loads_json
+
+    real = [json.loads(line) for line in RAW_SAMPLE.read_bytes().splitlines()[:200]]
+    odd = {"é": ["ü", 1.5e300, float("nan"), -0.0, True, None, {"k": [[], {}]}], "\\": "\n\x00"}
+    for value in [*real, odd]:
+        assert dumps_json(value) == json.dumps(value)
+    good = [json.dumps(value).encode() for value in [*real, odd]] + [
+        b'{"a": 1}\r\n',  # a CRLF line: its whitespace is no extra data
+        b'  {"a": "\xc3\xa9"}',  # whitespace first
+        codecs.BOM_UTF8 + b'{"a": 1}',
+        '{"a": "é"}'.encode("utf-16"),
+        b'{"a": "\xed\xa0\x80"}',  # an encoded lone surrogate (json.loads lets it pass)
+    ]
+    for raw in good:
+        assert repr(loads_json(raw)) == repr(json.loads(raw))  # repr: nan == nan there
+    for raw in [b'{"a": 1} x', b'{"a": 1', b"", b"\xff{}", b'{"a": 1}\x0b']:
+        with pytest.raises(ValueError) as quick:
+            loads_json(raw)
+        with pytest.raises(ValueError) as plain:
+            json.loads(raw)
+        assert str(quick.value) == str(plain.value)

@@ -32,6 +32,8 @@ from pricebench.pipeline.curate import (
     CurationConfig,
     Rejected,
     curate_record,
+    dumps_json,
+    loads_json,
 )
 
 CHUNK_BYTES = 4 << 20
@@ -190,7 +192,7 @@ def _outcome(
         curated = curate_record(record, config, category)
     except Rejected as verdict:
         return verdict.kind
-    items.append(json.dumps(curated.fields))  # ASCII escapes: the C fast path
+    items.append(dumps_json(curated.fields))  # ASCII escapes: the C fast path
     notes.update(curated.notes)
     return KEPT
 
@@ -206,12 +208,12 @@ def _decode(raw: bytes) -> object:
     end = raw.find(_STORE_KEY, start) if start >= 0 else -1
     if end > start:
         try:
-            lean = json.loads(raw[:start] + raw[end:])
+            lean = loads_json(raw[:start] + raw[end:])
         except ValueError:
             lean = None
         if isinstance(lean, dict) and _USED_KEYS.issubset(lean):
             return lean
-    return json.loads(raw)
+    return loads_json(raw)
 
 
 def _curate_range(
