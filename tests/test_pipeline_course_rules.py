@@ -137,6 +137,21 @@ def test_the_ascii_token_match_is_the_unicode_one(text: str, low: int, extra: in
         assert cut_tokens(text, low + extra)[0] == text[: found.end()]
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from(list("abcXYZ01 \n_-.,™°–é²١\xa0\u2009\ud800😀")), max_size=90),
+    st.integers(1, 12),
+    st.integers(0, 12),
+)
+def test_a_text_with_non_ascii_symbols_has_the_unicode_token_ends(
+    text: str, low: int, extra: int
+) -> None:
+    """Non-ASCII symbols are matched as bytes too (one "?" each): the same ends as the str
+    pattern gives; texts with non-ASCII letters, digits or spaces take the str pattern."""
+    found = _tokens_between(low, low + extra).match(text)
+    assert _tokens_end(text, low, low + extra) == (None if found is None else found.end())
+
+
 class _WordTokenizer:
     """Stands in for the Llama tokenizer: one token per word (encode / decode as transformers)."""
 

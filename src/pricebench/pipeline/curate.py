@@ -540,6 +540,9 @@ _ASCII_TOKEN = rb"(?:[%s]*+(?>[A-Za-z]{1,7}+|[0-9]{1,3}+|[^A-Za-z0-9_%s]|_))" % 
 )
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
 @lru_cache(maxsize=8)
 def _ascii_tokens_between(low: int, high: int) -> re.Pattern[bytes]:
     return re.compile(b"%s{%d}%s{0,%d}+" % (_ASCII_TOKEN, low, _ASCII_TOKEN, high - low))
@@ -549,6 +552,10 @@ def _tokens_end(text: str, low: int, high: int) -> int | None:
     """Where the first `low` to `high` approximate tokens of `text` end; None: fewer than `low`."""
     if text.isascii():
         found = _ascii_tokens_between(low, high).match(text.encode("ascii"))
+    elif not any(c.isalnum() or c.isspace() for c in set(_NON_ASCII.findall(text))):
+        # Its non-ASCII characters are symbols (™, °, –...): each is one token of its own, as
+        # the "?" that replaces it is, so the bytes match gives the same ends (twice as fast)
+        found = _ascii_tokens_between(low, high).match(text.encode("ascii", "replace"))
     else:
         found = _tokens_between(low, high).match(text)  # type: ignore[assignment]
     return None if found is None else found.end()
@@ -639,7 +646,6 @@ _POSSESSIVE = "+" if sys.version_info >= (3, 11) else ""
 _DIGIT_WORD_2024 = re.compile(rf" (?=[^ ]{{7}})[^ {_DIGITS}]*{_POSSESSIVE}[{_DIGITS}][^ ]*")
 # the same with \d only (a large class costs 2-3x per character): for texts without the others
 _DECIMAL_WORD_2024 = re.compile(rf" (?=[^ ]{{7}})[^ \d]*{_POSSESSIVE}\d[^ ]*")
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 def _has_other_digit(text: str) -> bool:
