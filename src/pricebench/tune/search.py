@@ -60,7 +60,7 @@ class TuneResult:
                 _fmt(trial.rmsle, "{:.3f}"),
                 _fmt(trial.hit_rate, "{:.1%}"),
                 str(trial.calls),
-                f"${trial.cost:,.4f}",
+                f"USD {trial.cost:,.4f}" if trial.calls else "-",  # API prices are in USD
                 trial.status if trial.error is None else f"{trial.status}: {trial.error}",
             )
         return table
