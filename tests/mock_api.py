@@ -118,15 +118,36 @@ def status(code: int, headers: dict[str, str] | None = None, message: str = "moc
     return httpx2.Response(code, json=error_body(code, message), headers=headers or {})
 
 
-class MockAPI:
-    """A scripted endpoint. Thread-safe, so the Tester's worker threads may share it."""
+class Recorder:
+    """Keeps every request an endpoint saw (thread-safe: the Tester's workers share it)."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx2.Request] = []
+        self._lock = threading.Lock()
+
+    def record(self, request: httpx2.Request) -> dict[str, Any]:
+        """Keep `request`; its JSON body (empty when it has none)."""
+        with self._lock:
+            self.requests.append(request)
+        return json.loads(request.content) if request.content else {}
+
+    @property
+    def bodies(self) -> list[dict[str, Any]]:
+        return [json.loads(r.content) for r in self.requests]
+
+    @property
+    def count(self) -> int:
+        return len(self.requests)
+
+
+class MockAPI(Recorder):
+    """A scripted endpoint, answering each request with the next step of its script."""
 
     def __init__(self, *script: Step, default: Step | None = None) -> None:
+        super().__init__()
         self.script = list(script)
         self.default = default
-        self.requests: list[httpx2.Request] = []
         self.times: list[float] = []
-        self._lock = threading.Lock()
 
     def __call__(self, request: httpx2.Request) -> httpx2.Response:
         with self._lock:
@@ -143,20 +164,12 @@ class MockAPI:
             return step
         return httpx2.Response(200, json=step)
 
-    @property
-    def bodies(self) -> list[dict[str, Any]]:
-        return [json.loads(r.content) for r in self.requests]
 
-    @property
-    def count(self) -> int:
-        return len(self.requests)
-
-
-def openai_client(api: MockAPI, api_key: str = "sk-test", **options: Any) -> openai.OpenAI:
+def openai_client(api: Any, api_key: str = "sk-test", **options: Any) -> openai.OpenAI:
     http = httpx2.Client(transport=httpx2.MockTransport(api))
     return openai.OpenAI(api_key=api_key, http_client=http, **options)
 
 
-def anthropic_client(api: MockAPI, api_key: str = "sk-ant-test", **options: Any) -> Any:
+def anthropic_client(api: Any, api_key: str = "sk-ant-test", **options: Any) -> Any:
     http = httpx2.Client(transport=httpx2.MockTransport(api))
     return anthropic.Anthropic(api_key=api_key, http_client=http, **options)

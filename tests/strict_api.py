@@ -21,14 +21,14 @@ would agree with it by construction.
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 from typing import Any
 
-import anthropic
 import httpx2
-import openai
+
+from tests.mock_api import Recorder, anthropic_client, openai_client
+
+__all__ = ["StrictAnthropic", "StrictOpenAI", "anthropic_client", "openai_client"]
 
 # Reasoning tokens a model spends on a one-line price question, by effort.
 REASONING_SPEND = {"none": 0, "minimal": 12, "low": 180, "medium": 700, "high": 2400, "xhigh": 5000}
@@ -46,27 +46,6 @@ def _anthropic_error(status: int, message: str, kind: str) -> httpx2.Response:
     return httpx2.Response(
         status, json={"type": "error", "error": {"type": kind, "message": message}}
     )
-
-
-class Recorder:
-    """Keeps every request seen (thread-safe)."""
-
-    def __init__(self) -> None:
-        self.requests: list[httpx2.Request] = []
-        self._lock = threading.Lock()
-
-    def record(self, request: httpx2.Request) -> dict[str, Any]:
-        with self._lock:
-            self.requests.append(request)
-        return json.loads(request.content) if request.content else {}
-
-    @property
-    def bodies(self) -> list[dict[str, Any]]:
-        return [json.loads(r.content) for r in self.requests]
-
-    @property
-    def count(self) -> int:
-        return len(self.requests)
 
 
 class StrictOpenAI(Recorder):
@@ -293,13 +272,3 @@ class StrictAnthropic(Recorder):
                 "usage": {"input_tokens": 140, "output_tokens": min(words, body["max_tokens"])},
             },
         )
-
-
-def openai_client(api: Any, key: str = "sk-test", **options: Any) -> openai.OpenAI:
-    http = httpx2.Client(transport=httpx2.MockTransport(api))
-    return openai.OpenAI(api_key=key, http_client=http, **options)
-
-
-def anthropic_client(api: Any, key: str = "sk-ant-test", **options: Any) -> anthropic.Anthropic:
-    http = httpx2.Client(transport=httpx2.MockTransport(api))
-    return anthropic.Anthropic(api_key=key, http_client=http, **options)

@@ -59,26 +59,22 @@ def test_a_budget_on_an_unknown_price_is_refused_before_any_call():
     from pricebench.providers.openai import OpenAIPricer
 
     api = MockAPI()
-    client = openai_client(api, base_url="http://localhost:8000/v1")
-    with pytest.raises(PricerError, match=r"no price known.*PRICEBENCH_PRICES"):
-        OpenAIPricer(
+
+    def local_server_pricer():
+        return OpenAIPricer(
             "llama3.2",
             base_url="http://localhost:8000/v1",
             compatible=True,
-            client=client,
+            client=openai_client(api, base_url="http://localhost:8000/v1"),
             cache=False,
             budget=1.0,
         )
+
+    with pytest.raises(PricerError, match=r"no price known.*PRICEBENCH_PRICES"):
+        local_server_pricer()
     assert api.count == 0
     costs.set_price("llama3.2", 0.1, 0.2)  # with a price given, the budget is kept
-    OpenAIPricer(
-        "llama3.2",
-        base_url="http://localhost:8000/v1",
-        compatible=True,
-        client=client,
-        cache=False,
-        budget=1.0,
-    )
+    assert local_server_pricer().budget == 1.0
 
 
 def test_overrides_win_and_cover_snapshots(tmp_path):

@@ -154,15 +154,10 @@ def test_model_codes_never_beat_a_marked_price(price, code, template):
     assert parse_price(reply) == pytest.approx(price, rel=1e-6)
 
 
-def test_parsing_is_linear_in_the_reply():
-    import time
-
-    small, large = "1 2 3 " * 2_000, "1 2 3 " * 200_000
-    began = time.perf_counter()
-    parse_price(small)
-    small_time = time.perf_counter() - began
-    began = time.perf_counter()
-    parse_price(large)
-    large_time = time.perf_counter() - began
-    # 100x the text: a quadratic parser takes ~10,000x as long; a linear one ~100x.
-    assert large_time < max(small_time, 1e-3) * 1_000
+def test_a_long_reply_of_numbers_is_parsed_without_storing_it_twice():
+    # Speed is a benchmark's business (benchmarks/parse_speed.py); here, the answer for it.
+    reply = "1 2 3 " * 200_000
+    assert parse_price(reply) == 1.0
+    with pytest.raises(PriceParseError) as caught:
+        parse_price("no price " * 100_000)
+    assert len(str(caught.value)) < 1_000 and caught.value.reply is not None

@@ -142,7 +142,7 @@ def test_insufficient_quota_stops_the_run_at_once(tmp_path):
 def test_a_rejected_key_stops_the_run_and_is_not_echoed(tmp_path):
     api = StrictOpenAI(key="sk-right")
     pricer = OpenAIPricer(
-        "gpt-4o-mini", client=openai_client(api, key="sk-wrong-0123456789"), cache=False
+        "gpt-4o-mini", client=openai_client(api, api_key="sk-wrong-0123456789"), cache=False
     )
     results = Tester(pricer, ITEMS).run()
     assert api.count == 1 and results.header.status == "stopped"
@@ -221,7 +221,7 @@ def test_openai_compatible_never_gets_the_openai_key(tmp_path, monkeypatch):
     api = StrictOpenAI(compatible=True)
 
     def client(self, key):
-        return openai_client(api, key=key, base_url=self.base_url)
+        return openai_client(api, api_key=key, base_url=self.base_url)
 
     monkeypatch.setattr(OpenAIPricer, "_make_client", client)
     OpenAIPricer(
@@ -258,7 +258,7 @@ def test_anthropic_base_url_is_used(tmp_path, monkeypatch):
     api = StrictAnthropic()
 
     def client(self, key):
-        return anthropic_client(api, key=key, base_url=self.base_url)
+        return anthropic_client(api, api_key=key, base_url=self.base_url)
 
     monkeypatch.setattr(AnthropicPricer, "_make_client", client)
     pricer = AnthropicPricer(

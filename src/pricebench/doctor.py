@@ -15,6 +15,7 @@ from typing import Any
 
 from pricebench.errors import PricebenchError, StopRun
 from pricebench.items import Item
+from pricebench.providers.base import ChatPricer, error_kind
 from pricebench.redact import redact
 
 ITEM = Item(
@@ -53,7 +54,6 @@ def default_specs() -> list[str]:
 
 def run_checks(spec: str, client: Any = None) -> list[Check]:
     """What the catalogue says and what the API did, rule by rule, for one chat pricer spec."""
-    from pricebench.providers.base import ChatPricer
     from pricebench.registry import make_pricer
 
     options: dict[str, Any] = {"cache": False, "max_retries": 1}
@@ -64,9 +64,7 @@ def run_checks(spec: str, client: Any = None) -> list[Check]:
         raise PricebenchError(f"{spec}: not a chat pricer")
     info = pricer.info
     family = info.family
-    checks = [Check("an item, as pricebench sends it", "a price", _priced(pricer))]
-    if "cannot reach" in checks[0].observed or "Connection error" in checks[0].observed:
-        raise Unreachable(f"{spec}: {checks[0].observed}")
+    checks = [Check("an item, as pricebench sends it", "a price", _priced(pricer, spec))]
     base = pricer.request(ITEM)
 
     def probe(
@@ -84,12 +82,12 @@ def run_checks(spec: str, client: Any = None) -> list[Check]:
         )
     probe("temperature 0", family.temperature, lambda body: {**body, "temperature": 0.0})
     if family.provider == "openai" and getattr(pricer, "api", "chat") == "chat":
-        limit = body_limit(base)
+        limit = family.token_parameter
         probe(
             "max_tokens (the older name)",
             not info.reasoning,
             lambda body: (
-                {k: v for k, v in body.items() if k != limit} | {"max_tokens": limit_of(base)}
+                {k: v for k, v in body.items() if k != limit} | {"max_tokens": body[limit]}
             ),
         )
     if info.efforts:
@@ -109,25 +107,18 @@ def run_checks(spec: str, client: Any = None) -> list[Check]:
     return checks
 
 
-def body_limit(body: dict[str, Any]) -> str:
-    return next(
-        k for k in ("max_completion_tokens", "max_tokens", "max_output_tokens") if k in body
-    )
-
-
-def limit_of(body: dict[str, Any]) -> Any:
-    return body[body_limit(body)]
-
-
 def _plain(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The conversation without a trailing assistant turn."""
     return [m for m in messages if m is not messages[-1] or m.get("role") != "assistant"]
 
 
-def _priced(pricer: Any) -> str:
+def _priced(pricer: ChatPricer, spec: str) -> str:
+    """The first check; `Unreachable` when no answer came at all (no network, a wrong address)."""
     try:
         return f"priced ${pricer.estimate(ITEM).price:,.2f}"
-    except (Exception, StopRun) as error:
+    except Exception as error:
+        if error_kind(error) == "connection":
+            raise Unreachable(f"{spec}: {type(error).__name__}: {redact(str(error))}") from None
         return f"failed: {redact(str(error))[:160]}"
 
 

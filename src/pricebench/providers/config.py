@@ -30,9 +30,7 @@ class ChatConfig:
     timeout: float = 60.0
     budget: float | None = None  # US dollars; reaching it stops the run cleanly
 
-    RESUMABLE: ClassVar[frozenset[str]] = frozenset(
-        {"max_retries", "timeout", "budget", "cache", "workers"}
-    )
+    RESUMABLE: ClassVar[frozenset[str]] = frozenset({"max_retries", "timeout", "budget"})
 
     def __post_init__(self) -> None:
         if self.max_tokens is not None and self.max_tokens < 1:
