@@ -27,8 +27,8 @@ import openai
 from pricebench import Item, load_items
 from pricebench.batch import BatchOptions
 from pricebench.batch.runner import _Run
-from pricebench.providers.anthropic import AnthropicPricer
-from pricebench.providers.openai import OpenAIPricer
+from pricebench.chat.anthropic import AnthropicPricer
+from pricebench.chat.openai import OpenAIPricer
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "course-items.jsonl"
 

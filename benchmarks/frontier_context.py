@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from pricebench import Tester, load_dataset
-from pricebench.context import EmbeddingIndex, SimilarItems, TfidfIndex
+from pricebench.chat.context import EmbeddingIndex, SimilarItems, TfidfIndex
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "course-items.jsonl"
 

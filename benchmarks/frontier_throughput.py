@@ -17,7 +17,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from pricebench import Item, Tester
-from pricebench.providers.openai import OpenAIPricer
+from pricebench.chat.openai import OpenAIPricer
 
 
 def make_server(latency: float) -> ThreadingHTTPServer:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from pricebench.parse import parse_price
+from pricebench.chat.parse import parse_price
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pricebench.report import html_report
+from pricebench.compare.report import html_report
 from pricebench.results import find_runs
 
 

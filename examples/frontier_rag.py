@@ -8,8 +8,8 @@ then a paired test of whether the retrieval really helped. Needs OPENAI_API_KEY 
 import sys
 
 from pricebench import OpenAIPricer, Tester, load_dataset
+from pricebench.chat.context import SimilarItems, TfidfIndex
 from pricebench.compare import compare
-from pricebench.context import SimilarItems, TfidfIndex
 
 path = sys.argv[1] if len(sys.argv) > 1 else "../shared/data/course-items.jsonl"
 data = load_dataset(path)

@@ -7,7 +7,7 @@ import json
 import httpx2
 import pytest
 
-from pricebench import Item, Tester, costs
+from pricebench import Item, Tester
 from pricebench.batch import (
     BatchOptions,
     cancel_batches,
@@ -16,10 +16,11 @@ from pricebench.batch import (
     refresh_status,
     run_items,
 )
-from pricebench.cache import ResponseCache, cache_key
+from pricebench.chat import costs
+from pricebench.chat.anthropic import AnthropicPricer
+from pricebench.chat.cache import ResponseCache, cache_key
+from pricebench.chat.openai import OpenAIPricer
 from pricebench.errors import PricerError
-from pricebench.providers.anthropic import AnthropicPricer
-from pricebench.providers.openai import OpenAIPricer
 from pricebench.results import Results
 from tests.batch_servers import (
     AnthropicBatchServer,

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from pricebench.batch import BatchOptions
+from pricebench.chat.openai import OpenAIPricer
 from pricebench.cli import main
-from pricebench.providers.openai import OpenAIPricer
 from pricebench.results import Results
 from tests.batch_servers import OpenAIBatchServer
 

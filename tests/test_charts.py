@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pricebench import Item, Tester
-from pricebench.charts import BAND_COLOURS
+from pricebench.compare.charts import BAND_COLOURS
 from pricebench.items import ItemSet
 
 

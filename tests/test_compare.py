@@ -11,8 +11,8 @@ import pytest
 from pricebench import ConstantPricer, Item, RandomPricer, Tester, load_dataset
 from pricebench.cli import main
 from pricebench.compare import compare, leaderboard, paired_test
+from pricebench.compare.reference import reference_boards
 from pricebench.errors import ResultsError
-from pricebench.reference import reference_boards
 from pricebench.results import ItemResult, Results, RunHeader
 
 from .conftest import COURSE_ITEMS
@@ -158,7 +158,7 @@ def test_leaderboard_names_apart_two_runs_of_one_pricer(tmp_path):
 
 
 def test_leaderboard_chart_draws_one_bar_per_run_with_whiskers(course_runs, tmp_path):
-    from pricebench.charts import leaderboard_chart
+    from pricebench.compare.charts import leaderboard_chart
 
     board = leaderboard(course_runs.values(), resamples=200).boards[0]
     figure = leaderboard_chart(board, tmp_path / "board.png")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pricebench import costs
+from pricebench.chat import costs
 from pricebench.errors import PricerError
 from tests.mock_api import MockAPI, openai_client
 
@@ -56,7 +56,7 @@ def test_unknown_model_costs_unknown_not_zero():
 
 
 def test_a_budget_on_an_unknown_price_is_refused_before_any_call():
-    from pricebench.providers.openai import OpenAIPricer
+    from pricebench.chat.openai import OpenAIPricer
 
     api = MockAPI()
 
@@ -88,7 +88,7 @@ def test_overrides_win_and_cover_snapshots(tmp_path):
 
 
 def test_bad_price_file_in_the_environment_fails_before_any_item(monkeypatch, tmp_path):
-    from pricebench.providers.openai import OpenAIPricer
+    from pricebench.chat.openai import OpenAIPricer
 
     table = tmp_path / "prices.json"
     table.write_text("[1, 2]")
@@ -101,7 +101,7 @@ def test_bad_price_file_in_the_environment_fails_before_any_item(monkeypatch, tm
 
 
 def test_a_server_of_ones_own_is_not_priced_as_openai_whatever_the_model_is_called():
-    from pricebench.providers.openai import OpenAIPricer
+    from pricebench.chat.openai import OpenAIPricer
 
     local = OpenAIPricer(
         "gpt-4o-mini",

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from pricebench import ConstantPricer, Estimate, Item, RandomPricer, Tester, load_dataset
-from pricebench.ensemble import Ensemble, _stack_weights
 from pricebench.errors import PricerError
+from pricebench.local.ensemble import Ensemble, _stack_weights
 from pricebench.registry import make_pricer
 
 from .conftest import COURSE_ITEMS

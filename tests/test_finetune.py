@@ -9,6 +9,8 @@ import pytest
 
 import pricebench.finetune.pricer as finetune_module
 from pricebench import Item, OpenAIFineTuned, Tester, load_items, make_pricer
+from pricebench.chat.openai import OpenAIPricer
+from pricebench.chat.prompts import COURSE_PROMPT, PromptTemplate
 from pricebench.errors import PricerError
 from pricebench.finetune import (
     FineTuneError,
@@ -17,8 +19,6 @@ from pricebench.finetune import (
     training_example,
     validate_examples,
 )
-from pricebench.prompts import COURSE_PROMPT, PromptTemplate
-from pricebench.providers.openai import OpenAIPricer
 from tests.conftest import COURSE_ITEMS
 from tests.finetune_api import FineTuningAPI, saved_job_ids
 

@@ -178,8 +178,8 @@ def test_reference_adds_the_course_figures_to_the_leaderboard_png(course_runs, t
     from matplotlib.image import imread
 
     from pricebench import find_runs
-    from pricebench.charts import leaderboard_chart
     from pricebench.compare import leaderboard
+    from pricebench.compare.charts import leaderboard_chart
 
     figure = leaderboard_chart(leaderboard(find_runs([course_runs]))[0], reference=True)
     titles = [axes.get_title() for axes in figure.axes]

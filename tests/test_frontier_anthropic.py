@@ -8,9 +8,9 @@ import httpx2
 import pytest
 
 from pricebench import Item, Tester, make_pricer
+from pricebench.chat.anthropic import AnthropicPricer
+from pricebench.chat.prompts import COURSE_PROMPT
 from pricebench.errors import PriceParseError, PricerError
-from pricebench.prompts import COURSE_PROMPT
-from pricebench.providers.anthropic import AnthropicPricer
 from tests.mock_api import MockAPI, anthropic_client, anthropic_reply, status
 
 ITEMS = [

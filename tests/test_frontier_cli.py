@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from pricebench.chat.openai import OpenAIPricer
 from pricebench.cli import main
-from pricebench.providers.openai import OpenAIPricer
 from pricebench.results import Results
 from tests.conftest import COURSE_ITEMS
 from tests.mock_api import MockAPI, openai_client, openai_reply

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from pricebench import Item, load_dataset
-from pricebench.context import EmbeddingIndex, SimilarItems, TfidfIndex
+from pricebench.chat.context import EmbeddingIndex, SimilarItems, TfidfIndex
+from pricebench.chat.openai import OpenAIPricer
 from pricebench.errors import PricerError
-from pricebench.providers.openai import OpenAIPricer
 from tests.conftest import COURSE_ITEMS
 from tests.mock_api import MockAPI, openai_client, openai_reply
 
@@ -115,7 +115,7 @@ def test_real_minilm_embeddings_find_the_kettle():
 
 
 def test_context_by_name():
-    from pricebench.context import load_context
+    from pricebench.chat.context import load_context
 
     context = load_context("tfidf:3")
     assert isinstance(context, SimilarItems) and context.k == 3

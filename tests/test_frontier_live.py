@@ -20,7 +20,7 @@ def _items():
 
 @pytest.mark.skipif(not os.environ.get("OPENAI_API_KEY"), reason="OPENAI_API_KEY is not set")
 def test_openai_gpt_4o_mini_prices_real_items(tmp_path):
-    from pricebench.providers.openai import OpenAIPricer
+    from pricebench.chat.openai import OpenAIPricer
 
     pricer = OpenAIPricer("gpt-4o-mini", cache=tmp_path / "cache.sqlite", budget=0.05)
     results = Tester(pricer, _items(), workers=3).run()
@@ -30,7 +30,7 @@ def test_openai_gpt_4o_mini_prices_real_items(tmp_path):
 
 @pytest.mark.skipif(not os.environ.get("ANTHROPIC_API_KEY"), reason="ANTHROPIC_API_KEY is not set")
 def test_anthropic_haiku_prices_real_items(tmp_path):
-    from pricebench.providers.anthropic import AnthropicPricer
+    from pricebench.chat.anthropic import AnthropicPricer
 
     pricer = AnthropicPricer("claude-haiku-4-5", cache=tmp_path / "cache.sqlite", budget=0.05)
     results = Tester(pricer, _items(), workers=3).run()

@@ -8,10 +8,10 @@ import httpx2
 import pytest
 
 from pricebench import Item, Tester, make_pricer
-from pricebench.cache import ResponseCache
+from pricebench.chat.cache import ResponseCache
+from pricebench.chat.openai import OpenAIPricer
+from pricebench.chat.prompts import COURSE_PROMPT, PromptTemplate
 from pricebench.errors import PriceParseError, PricerError, StopRun
-from pricebench.prompts import COURSE_PROMPT, PromptTemplate
-from pricebench.providers.openai import OpenAIPricer
 from tests.mock_api import MockAPI, openai_client, openai_reply, openai_response, status
 
 ITEMS = [

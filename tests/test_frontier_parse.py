@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pricebench.chat.parse import _CODE_AFTER, _MULTIPLIER, _UNIT_AFTER, parse_price
 from pricebench.errors import PriceParseError
-from pricebench.parse import _CODE_AFTER, _MULTIPLIER, _UNIT_AFTER, parse_price
 
 
 @pytest.mark.parametrize(

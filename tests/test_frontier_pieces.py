@@ -7,10 +7,11 @@ import threading
 
 import pytest
 
-from pricebench import Item, costs
-from pricebench.cache import ResponseCache, cache_key, default_cache_path
+from pricebench import Item
+from pricebench.chat import costs
+from pricebench.chat.cache import ResponseCache, cache_key, default_cache_path
+from pricebench.chat.prompts import COURSE_PROMPT, PromptTemplate
 from pricebench.errors import PricerError
-from pricebench.prompts import COURSE_PROMPT, PromptTemplate
 
 ITEM = Item(id="x", title="Desk lamp", text="Title: Desk lamp\nLED", price=24.5, category="Home")
 
@@ -90,7 +91,7 @@ def test_bad_price_table_names_the_file_and_model(tmp_path):
 
 
 def test_prompt_from_a_dict_or_a_json_file(tmp_path):
-    from pricebench.prompts import load_prompt
+    from pricebench.chat.prompts import load_prompt
 
     fields = {"system": "Be terse.", "user": "Price of: {title}", "prefill": None}
     assert load_prompt(fields) == PromptTemplate(**fields)

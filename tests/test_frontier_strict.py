@@ -12,10 +12,10 @@ import time
 import pytest
 
 from pricebench import Item, Tester
+from pricebench.chat.anthropic import AnthropicPricer
+from pricebench.chat.base import ReplyCutOff
+from pricebench.chat.openai import OpenAIPricer
 from pricebench.errors import PricerError
-from pricebench.providers.anthropic import AnthropicPricer
-from pricebench.providers.base import ReplyCutOff
-from pricebench.providers.openai import OpenAIPricer
 from tests.strict_api import StrictAnthropic, StrictOpenAI, anthropic_client, openai_client
 
 ITEMS = [

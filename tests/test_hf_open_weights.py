@@ -9,6 +9,7 @@ import torch
 from transformers import TrainerCallback
 
 from pricebench import Tester, load_dataset, make_pricer
+from pricebench.chat.prompts import COURSE_PROMPT
 from pricebench.cli import main
 from pricebench.errors import PricebenchError, PriceParseError, PricerError
 from pricebench.hf import (
@@ -26,7 +27,6 @@ from pricebench.hf.decoding import leading_number
 from pricebench.hf.loading import load_tokenizer
 from pricebench.hf.plan import ASSUMED_FLOPS, CPU_MAX_PARAMS
 from pricebench.pricer import Estimate
-from pricebench.prompts import COURSE_PROMPT
 from tests import hf_tiny
 from tests.conftest import COURSE_ITEMS
 

@@ -7,10 +7,10 @@ from datetime import date
 
 import pytest
 
+from pricebench.chat.doctor import run_checks
+from pricebench.chat.models import catalogue, default_fine_tune_base, resolve
 from pricebench.cli import main
-from pricebench.doctor import run_checks
 from pricebench.errors import PricerError
-from pricebench.models import catalogue, default_fine_tune_base, resolve
 from tests.strict_api import StrictAnthropic, StrictOpenAI, anthropic_client, openai_client
 
 

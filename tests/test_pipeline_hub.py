@@ -291,7 +291,7 @@ def test_leaderboard_shows_course_figures_beside_runs_on_the_course_test_items(
 def test_course_figures_stay_apart_for_any_other_items(
     hub: StandInHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from pricebench.reference import same_data_board
+    from pricebench.compare.reference import same_data_board
 
     lite = hub.repos["ed-donner/items_lite"]["main"]
     lite["data/test-00000-of-00001.parquet"] = _parquet(_items_rows("test", 210, 200))
@@ -318,7 +318,7 @@ def test_course_figures_stay_apart_for_any_other_items(
 def test_a_run_on_the_first_250_pricer_data_test_items_is_the_2024_edition(
     hub: StandInHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from pricebench.reference import same_data_board
+    from pricebench.compare.reference import same_data_board
 
     converted = hub.repos["ed-donner/pricer-data"]["refs/convert/parquet"]
     converted["default/test/0000.parquet"] = _parquet(_pricer_rows("test", 260))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from pricebench import ConstantPricer, Item, RandomPricer, Tester
-from pricebench.ensemble import Ensemble
+from pricebench.chat.openai import OpenAIPricer
 from pricebench.errors import PricerError
+from pricebench.local.ensemble import Ensemble
 from pricebench.pricer import BasePricer, as_pricer, check_fitted, clone_pricer, learns
-from pricebench.providers.openai import OpenAIPricer
 from tests.mock_api import MockAPI, openai_client, openai_reply
 
 ITEMS = [Item(id=f"c{n}", title=f"Cup {n}", text=f"Cup {n}", price=10.0 + n) for n in range(20)]

@@ -48,7 +48,9 @@ def test_third_party_pricers_come_from_entry_points(monkeypatch):
 
     import pricebench.registry as registry
 
-    plugin = EntryPoint("shop-median", "pricebench.baselines:ConstantPricer", "pricebench.pricers")
+    plugin = EntryPoint(
+        "shop-median", "pricebench.local.baselines:ConstantPricer", "pricebench.pricers"
+    )
     monkeypatch.setattr(
         registry, "entry_points", lambda group: [plugin] if group == "pricebench.pricers" else []
     )

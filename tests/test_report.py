@@ -10,7 +10,7 @@ import pytest
 
 from pricebench import Item, Tester, load_dataset
 from pricebench.cli import main
-from pricebench.report import html_report
+from pricebench.compare.report import html_report
 from pricebench.results import find_runs
 
 from .conftest import COURSE_ITEMS

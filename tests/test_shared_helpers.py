@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pricebench.budget import Budget
+from pricebench.chat.budget import Budget
 from pricebench.errors import DataError, ResultsError, StopRun
 from pricebench.files import BadLine, read_jsonl, write_atomic
 from pricebench.units import parse_weight, weights

@@ -8,9 +8,9 @@ import statistics
 import pytest
 
 from pricebench import Dataset, Estimate, Item, load_dataset, tune
+from pricebench.chat.prompts import COURSE_PROMPT, PromptTemplate
 from pricebench.cli import main
 from pricebench.errors import PricebenchError, ResultsError
-from pricebench.prompts import COURSE_PROMPT, PromptTemplate
 from pricebench.tune import Uniform, grid, sample
 from tests.conftest import COURSE_ITEMS
 
@@ -269,7 +269,7 @@ def test_a_registered_local_pricer_tunes_end_to_end(course, tmp_path):
 
 
 def test_an_api_pricer_tunes_with_paid_calls_counted_and_cached_answers_free(course, tmp_path):
-    from pricebench.providers.openai import OpenAIPricer
+    from pricebench.chat.openai import OpenAIPricer
     from tests.mock_api import MockAPI, openai_client, openai_reply
 
     def answer(request):

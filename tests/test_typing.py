@@ -83,5 +83,5 @@ def test_lazy_names_type_as_their_classes(tmp_path, monkeypatch):
         ["--config-file", str(config), "--cache-dir", str(tmp_path / "cache"), str(snippet)]
     )
     assert status == 0, stdout + stderr
-    assert 'Revealed type is "pricebench.providers.openai.OpenAIPricer"' in stdout
+    assert 'Revealed type is "pricebench.chat.openai.OpenAIPricer"' in stdout
     assert 'Revealed type is "pricebench.finetune.pricer.OpenAIFineTuned"' in stdout

@@ -10,7 +10,7 @@ results = Tester(pricer, data.test).run()
 from typing import TYPE_CHECKING
 
 from pricebench._version import __version__
-from pricebench.baselines import ConstantPricer, RandomPricer
+from pricebench.chat.parse import parse_price
 from pricebench.data import Dataset, load_dataset, load_items
 from pricebench.errors import (
     DataError,
@@ -22,8 +22,8 @@ from pricebench.errors import (
     StopRun,
 )
 from pricebench.items import Item, fingerprint
+from pricebench.local.baselines import ConstantPricer, RandomPricer
 from pricebench.metrics import Tolerance
-from pricebench.parse import parse_price
 from pricebench.pricer import Estimate, FunctionPricer, Pricer, TrainablePricer, as_pricer
 from pricebench.registry import make_pricer, register
 from pricebench.results import ItemResult, Results, RunHeader, find_runs
@@ -73,35 +73,35 @@ __all__ = [
 # `compare` and `leaderboard` live in `pricebench.compare`, whose name they would clash with here.
 # Type checkers read the same names from the imports below (keep the two lists alike).
 if TYPE_CHECKING:
-    from pricebench.cache import ResponseCache as ResponseCache
-    from pricebench.context import EmbeddingIndex as EmbeddingIndex
-    from pricebench.context import SimilarItems as SimilarItems
-    from pricebench.context import TfidfIndex as TfidfIndex
-    from pricebench.ensemble import Ensemble as Ensemble
+    from pricebench.chat.anthropic import AnthropicPricer as AnthropicPricer
+    from pricebench.chat.base import ChatPricer as ChatPricer
+    from pricebench.chat.cache import ResponseCache as ResponseCache
+    from pricebench.chat.context import EmbeddingIndex as EmbeddingIndex
+    from pricebench.chat.context import SimilarItems as SimilarItems
+    from pricebench.chat.context import TfidfIndex as TfidfIndex
+    from pricebench.chat.openai import OpenAIPricer as OpenAIPricer
+    from pricebench.chat.prompts import COURSE_PROMPT as COURSE_PROMPT
+    from pricebench.chat.prompts import PromptTemplate as PromptTemplate
     from pricebench.finetune import OpenAIFineTuned as OpenAIFineTuned
     from pricebench.hf import HFPricer as HFPricer
     from pricebench.hf import LoRAFineTuned as LoRAFineTuned
     from pricebench.local import LocalBest as LocalBest
     from pricebench.local import LocalPricer as LocalPricer
-    from pricebench.prompts import COURSE_PROMPT as COURSE_PROMPT
-    from pricebench.prompts import PromptTemplate as PromptTemplate
-    from pricebench.providers.anthropic import AnthropicPricer as AnthropicPricer
-    from pricebench.providers.base import ChatPricer as ChatPricer
-    from pricebench.providers.openai import OpenAIPricer as OpenAIPricer
+    from pricebench.local.ensemble import Ensemble as Ensemble
 
 _LAZY: dict[str, str] = {
     "LocalPricer": "pricebench.local",
     "LocalBest": "pricebench.local",
-    "Ensemble": "pricebench.ensemble",
-    "OpenAIPricer": "pricebench.providers.openai",
-    "AnthropicPricer": "pricebench.providers.anthropic",
-    "ChatPricer": "pricebench.providers.base",
-    "PromptTemplate": "pricebench.prompts",
-    "COURSE_PROMPT": "pricebench.prompts",
-    "ResponseCache": "pricebench.cache",
-    "SimilarItems": "pricebench.context",
-    "TfidfIndex": "pricebench.context",
-    "EmbeddingIndex": "pricebench.context",
+    "Ensemble": "pricebench.local.ensemble",
+    "OpenAIPricer": "pricebench.chat.openai",
+    "AnthropicPricer": "pricebench.chat.anthropic",
+    "ChatPricer": "pricebench.chat.base",
+    "PromptTemplate": "pricebench.chat.prompts",
+    "COURSE_PROMPT": "pricebench.chat.prompts",
+    "ResponseCache": "pricebench.chat.cache",
+    "SimilarItems": "pricebench.chat.context",
+    "TfidfIndex": "pricebench.chat.context",
+    "EmbeddingIndex": "pricebench.chat.context",
     "OpenAIFineTuned": "pricebench.finetune",
     "HFPricer": "pricebench.hf",
     "LoRAFineTuned": "pricebench.hf",

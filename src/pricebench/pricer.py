@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeGuard, runtime_checkable
 
+from pricebench.chat.parse import parse_price
 from pricebench.errors import PricerError
 from pricebench.items import Item
-from pricebench.parse import parse_price
 
 
 @runtime_checkable

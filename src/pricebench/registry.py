@@ -38,8 +38,8 @@ ENTRY_POINT_GROUP = "pricebench.pricers"
 
 # NAME -> "module:attribute", imported on first use.
 _BUILTIN: dict[str, str] = {
-    "constant": "pricebench.baselines:ConstantPricer",
-    "random": "pricebench.baselines:RandomPricer",
+    "constant": "pricebench.local.baselines:ConstantPricer",
+    "random": "pricebench.local.baselines:RandomPricer",
     "feature-lr": "pricebench.local.course:FeatureLR",
     "bow-lr": "pricebench.local.course:BowLR",
     "w2v-lr": "pricebench.local.course:VectorLR",
@@ -51,13 +51,13 @@ _BUILTIN: dict[str, str] = {
     "tfidf-svr": "pricebench.local.strong:TfidfSVR",
     "knn": "pricebench.local.strong:NeighbourPrices",
     "local-best": "pricebench.local.strong:LocalBest",
-    "ensemble": "pricebench.ensemble:ensemble_from_spec",
-    "openai": "pricebench.providers.openai:OpenAIPricer",
-    "openai-compatible": "pricebench.providers.openai:openai_compatible",
-    "anthropic": "pricebench.providers.anthropic:AnthropicPricer",
+    "ensemble": "pricebench.local.ensemble:ensemble_from_spec",
+    "openai": "pricebench.chat.openai:OpenAIPricer",
+    "openai-compatible": "pricebench.chat.openai:openai_compatible",
+    "anthropic": "pricebench.chat.anthropic:AnthropicPricer",
     "ft": "pricebench.finetune:fine_tuned_pricer",
     "hf": "pricebench.hf:hf_pricer",
-    "human": "pricebench.human:HumanPricer",
+    "human": "pricebench.local.human:HumanPricer",
 }
 
 # NAME -> (how to write it, what it is), for `pricebench pricers`.

@@ -213,8 +213,11 @@ class Results:
         )
 
     def chart(self, path: str | Path | None = None):  # -> matplotlib Figure
-        """Truth-vs-guess scatter and running mean error; saved as PNG when `path` is given."""
-        from pricebench.charts import run_chart
+        """Truth-vs-guess scatter and running mean error; saved as PNG when `path` is given.
+
+        A shortcut to `pricebench.compare.charts.run_chart(self, path)`: the comparison wing draws
+        charts from results, and imports nothing of this module to do so."""
+        from pricebench.compare.charts import run_chart
 
         return run_chart(self, path)
 

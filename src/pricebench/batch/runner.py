@@ -38,7 +38,7 @@ from pricebench.batch.requests import (
     reply_index,
 )
 from pricebench.batch.state import BatchJob, BatchState, load_state, save_state
-from pricebench.cache import cache_key
+from pricebench.chat.cache import cache_key
 from pricebench.errors import PricebenchError, PricerError, StopRun
 from pricebench.items import Item
 from pricebench.pricer import Estimate

@@ -6,7 +6,7 @@ import argparse
 
 from pricebench.cli.leaderboard import print_leaderboard
 from pricebench.cli.run import add_run_options, exit_code, run_specs
-from pricebench.compare import leaderboard
+from pricebench.compare.paired import leaderboard
 
 # The course's baselines in its order, then the stronger local pricers. No API key needed.
 DEFAULT_SPECS = (

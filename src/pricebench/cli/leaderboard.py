@@ -11,8 +11,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from pricebench.cli.common import table_width
-from pricebench.compare import Board, Leaderboard, compare, leaderboard
-from pricebench.reference import NOT_MEASURED, ReferenceBoard, reference_boards, same_data_board
+from pricebench.compare.paired import Board, Leaderboard, compare, leaderboard
+from pricebench.compare.reference import (
+    NOT_MEASURED,
+    ReferenceBoard,
+    reference_boards,
+    same_data_board,
+)
 from pricebench.results import HEADER_FILE, find_runs, money, read_run
 
 DEFAULT_RESULTS = Path("results")
@@ -80,7 +85,7 @@ def leaderboard_command(args: argparse.Namespace) -> int:
         )
         print_leaderboard(Leaderboard(), reference=True)
         if args.chart is not None:
-            from pricebench.charts import reference_chart
+            from pricebench.compare.charts import reference_chart
 
             args.chart.parent.mkdir(parents=True, exist_ok=True)
             reference_chart(args.chart)
@@ -89,7 +94,7 @@ def leaderboard_command(args: argparse.Namespace) -> int:
     board = leaderboard(find_runs(args.results or [DEFAULT_RESULTS]), alpha=args.alpha)
     print_leaderboard(board, reference=args.reference)
     if args.chart is not None:
-        from pricebench.charts import leaderboard_chart
+        from pricebench.compare.charts import leaderboard_chart
 
         for number, b in enumerate(board, start=1):
             if b.best is None:

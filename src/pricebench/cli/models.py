@@ -9,9 +9,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from pricebench.chat.models import catalogue
 from pricebench.errors import PricebenchError
 from pricebench.items import Item
-from pricebench.models import catalogue
 
 EXAMPLE = Item(
     id="example",
@@ -132,8 +132,8 @@ _OFFLINE = _Offline()
 
 
 def doctor_command(args: argparse.Namespace) -> int:
+    from pricebench.chat.doctor import Unreachable, default_specs, run_checks
     from pricebench.cli import EXIT_STOPPED
-    from pricebench.doctor import Unreachable, default_specs, run_checks
 
     specs = args.specs or default_specs()
     if not specs:

@@ -10,8 +10,8 @@ from rich.table import Table
 
 from pricebench.cli.common import add_data_options, load_data
 from pricebench.errors import PricebenchError
-from pricebench.human import TerminalPlayer, write_sheet
 from pricebench.items import Item
+from pricebench.local.human import TerminalPlayer, write_sheet
 from pricebench.metrics import Tolerance
 from pricebench.results import Results, find_runs, money
 from pricebench.tester import Tester

@@ -62,7 +62,7 @@ def report_command(args: argparse.Namespace) -> int:
             run.chart(target)
             console.print(f"chart: {target}", markup=False)
     if args.html is not None:
-        from pricebench.report import html_report
+        from pricebench.compare.report import html_report
 
         html_report(runs, args.html, reference=args.reference)
         Console(stderr=True, highlight=False).print(f"report: {args.html}")

@@ -3,8 +3,8 @@ example may be, and what training costs."""
 
 from __future__ import annotations
 
+from pricebench.chat.models import default_fine_tune_base, fine_tunable, resolve
 from pricebench.errors import PricerError
-from pricebench.models import default_fine_tune_base, fine_tunable, resolve
 
 # The newest fine-tunable snapshot in the model catalogue that has not been shut down.
 DEFAULT_BASE_MODEL = default_fine_tune_base()

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pricebench.chat.prompts import PromptTemplate
 from pricebench.errors import DataError
 from pricebench.finetune.base_models import (
     DEFAULT_BASE_MODEL,
@@ -16,7 +17,6 @@ from pricebench.finetune.base_models import (
     training_cost,
 )
 from pricebench.items import Item
-from pricebench.prompts import PromptTemplate
 
 # OpenAI's documented limits for supervised fine-tuning of chat models.
 MIN_EXAMPLES = 10

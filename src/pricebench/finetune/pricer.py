@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
+from pricebench.chat.prompts import COURSE_PROMPT, PromptTemplate
 from pricebench.errors import PricerError, missing_extra
 from pricebench.finetune.base_models import DEFAULT_BASE_MODEL, check_base_model, training_cost
 from pricebench.finetune.files import (
@@ -38,7 +39,6 @@ from pricebench.finetune.jobs import (
     describe_event,
 )
 from pricebench.items import Item
-from pricebench.prompts import COURSE_PROMPT, PromptTemplate
 
 if TYPE_CHECKING:
     from pricebench.pricer import Estimate
@@ -311,7 +311,7 @@ class OpenAIFineTuned:
         return answer.strip().lower() in ("y", "yes")
 
     def _trained_as(self, model: str, job_id: str | None) -> None:
-        from pricebench.providers.openai import OpenAIPricer
+        from pricebench.chat.openai import OpenAIPricer
 
         self.job_id_ = job_id
         self.fine_tuned_model_ = model
@@ -371,7 +371,7 @@ def fine_tuned_pricer(model: str, *, cache: Any = True, **options: Any) -> Any:
 
     `cache` is named so that `pricebench run --no-cache` knows this pricer takes it.
     """
-    from pricebench.providers.openai import OpenAIPricer
+    from pricebench.chat.openai import OpenAIPricer
 
     name = model if model.startswith("ft:") else f"ft:{model}"
     return OpenAIPricer(name, cache=cache, **options)

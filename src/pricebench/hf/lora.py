@@ -19,6 +19,7 @@ from typing import Any
 
 from rich.console import Console
 
+from pricebench.chat.prompts import COURSE_PROMPT, PromptTemplate, load_prompt
 from pricebench.errors import PricebenchError, PricerError
 from pricebench.hf.loading import (
     Quantization,
@@ -32,7 +33,6 @@ from pricebench.hf.pricer import HFPricer
 from pricebench.hf.text import training_pair
 from pricebench.items import Item, fingerprint
 from pricebench.pricer import Estimate, check_fitted
-from pricebench.prompts import COURSE_PROMPT, PromptTemplate, load_prompt
 
 # The course's QLoRA hyperparameters for Llama 3.1 8B (week 7), the defaults below.
 COURSE_LORA: dict[str, Any] = {

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pricebench.chat.prompts import PromptTemplate
 from pricebench.errors import PricerError
 from pricebench.hf.text import training_pair
 from pricebench.items import Item
-from pricebench.prompts import PromptTemplate
 
 # Sustained FLOP/s assumed for training: a 24 GB CUDA card (RTX 4090, A10G, L4) running a 4-bit
 # model, an Apple GPU, a few CPU cores.

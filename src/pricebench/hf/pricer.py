@@ -11,6 +11,8 @@ from typing import Any
 import torch
 
 from pricebench._version import __version__
+from pricebench.chat.parse import parse_price
+from pricebench.chat.prompts import COURSE_PROMPT, PromptTemplate, load_prompt
 from pricebench.errors import PriceParseError, PricerError
 from pricebench.hf.decoding import digit_tokens, leading_number, top_k_candidates, weighted_price
 from pricebench.hf.loading import (
@@ -22,9 +24,7 @@ from pricebench.hf.loading import (
 )
 from pricebench.hf.text import prompt_text
 from pricebench.items import Item
-from pricebench.parse import parse_price
 from pricebench.pricer import Estimate
-from pricebench.prompts import COURSE_PROMPT, PromptTemplate, load_prompt
 
 METHODS = ("top-k", "greedy")
 META_FILE = "pricebench-hf.json"

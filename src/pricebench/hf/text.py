@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from pricebench.chat.prompts import PromptTemplate
 from pricebench.errors import PricerError
 from pricebench.items import Item
-from pricebench.prompts import PromptTemplate
 
 
 def uses_chat(tokenizer: Any, chat: bool | None) -> bool:

@@ -32,7 +32,7 @@ FORMAT_VERSION = 2
 # Module prefixes whose classes a saved pricer may contain.
 TRUSTED_PREFIXES = (
     "pricebench.local.",
-    "pricebench.baselines.",
+    "pricebench.local.baselines.",
     "sklearn.",
     "numpy.",
     "scipy.sparse.",

@@ -32,8 +32,8 @@ from pricebench.errors import PricerError
 from pricebench.items import Item
 from pricebench.local.base import LocalPricer, check_train
 from pricebench.local.features import TextNumbers
+from pricebench.local.stacking import out_of_fold
 from pricebench.pricer import check_fitted
-from pricebench.stacking import out_of_fold
 
 
 class SparseText(TransformerMixin, BaseEstimator):

@@ -24,12 +24,12 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-import platformdirs
 
+from pricebench.compare.reference import course_test_sizes
 from pricebench.errors import DataError
-from pricebench.files import write_atomic
 from pricebench.items import Item, fingerprint
 from pricebench.pipeline.fetch import HUB, FetchError, download_file
+from pricebench.pipeline.fetched import FIRST_TEST_FINGERPRINTS, datasets_dir, first_fingerprints
 from pricebench.pipeline.store import file_sha256
 
 OWNER = "ed-donner"
@@ -49,7 +49,6 @@ _QUESTION = re.compile(r"\A\s*(?:How much does this cost[^\n]*|What does this co
 _PRICE_LINE = re.compile(r"\n*\s*Price is \$[\d,]*(?:\.\d+)?\s*\Z")
 BATCH_ROWS = 5_000
 # source.json: {"200": fingerprint of the first 200 test items, ...}, for the course's sizes
-FIRST_TEST_FINGERPRINTS = "first_test_fingerprints"
 
 
 @dataclass(frozen=True)
@@ -61,14 +60,6 @@ class HubDataset:
     splits: dict[str, int]
     test_fingerprint: str
     cached: bool = False
-
-
-def datasets_dir() -> Path:
-    """Where fetched datasets are kept: $PRICEBENCH_DOWNLOADS/hub-datasets, else the user cache."""
-    override = os.environ.get("PRICEBENCH_DOWNLOADS")
-    if override:
-        return Path(override).expanduser() / "hub-datasets"
-    return Path(platformdirs.user_cache_dir("pricebench")) / "hub-datasets"
 
 
 def repo_id(name: str) -> str:
@@ -247,82 +238,11 @@ def _convert(
                     raise
                 raise DataError(f"{path}: not a readable parquet file ({error})") from None
     partial.replace(out)
-    return dict(counts), fingerprint(test) if test else "", _first_fingerprints(test)
-
-
-def _first_fingerprints(test: list[Item]) -> dict[str, str]:
-    return {str(n): fingerprint(test[:n]) for n in course_test_sizes() if len(test) >= n}
-
-
-def course_test_sizes() -> tuple[int, ...]:
-    """How many test items (the first ones) the course's published figures were measured on."""
-    from pricebench.reference import reference_boards
-
-    return tuple(sorted({board.n for board in reference_boards()}))
-
-
-@dataclass(frozen=True)
-class FetchedRun:
-    """A run's data identified as the first `n` test items of a fetched hub dataset."""
-
-    repo: str
-    n: int
-
-
-_FETCHED_LABEL = re.compile(r"(?:\A|[/\\])(?P<repo>[\w.-]+[/\\][\w.-]+)[/\\]items\.jsonl#test\Z")
-
-
-def fetched_first_test_items(dataset: str, run_fingerprint: str, n_items: int) -> FetchedRun | None:
-    """The fetched dataset whose first `n_items` test items a run was made on, from the data
-    label and fingerprint its header records (`.../OWNER/NAME/items.jsonl#test`); None when the
-    run was on other data, on other test items, or the dataset is not fetched here (nothing can
-    then be checked)."""
-    found = _FETCHED_LABEL.search(dataset)
-    if found is None:
-        return None
-    repo = found.group("repo").replace("\\", "/")
-    beside = Path(dataset.removesuffix("#test")).with_name("source.json")
-    for info_path in (beside, datasets_dir() / repo / "source.json"):
-        info = _read_info(info_path)
-        if info is None or info.get("repo") != repo:
-            continue
-        firsts = info.get(FIRST_TEST_FINGERPRINTS)
-        if not isinstance(firsts, dict):  # fetched by a version that did not record them
-            firsts = _record_first_fingerprints(info_path, info)
-        if firsts.get(str(n_items)) == run_fingerprint:
-            return FetchedRun(repo, n_items)
-    return None
-
-
-def _read_info(path: Path) -> dict[str, Any] | None:
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return info if isinstance(info, dict) else None
-
-
-def _record_first_fingerprints(info_path: Path, info: dict[str, Any]) -> dict[str, str]:
-    """The first test items' fingerprints of a dataset fetched without them, read from its items
-    (streamed: only the test rows are kept) and saved into its `source.json`."""
-    largest = max(course_test_sizes())
-    test: list[Item] = []
-    try:
-        with open(info_path.with_name("items.jsonl"), encoding="utf-8") as handle:
-            for line in handle:
-                if '"split": "test"' not in line:  # a cheap look before decoding
-                    continue
-                row = json.loads(line)
-                if row.get("split") != "test":
-                    continue
-                test.append(Item(id=row["id"], title="-", text="-", price=row["price"]))
-                if len(test) == largest:
-                    break
-    except (OSError, ValueError, KeyError):
-        return {}
-    firsts = _first_fingerprints(test)
-    write_atomic(info_path, json.dumps({**info, FIRST_TEST_FINGERPRINTS: firsts}, indent=1) + "\n")
-    return firsts
+    return (
+        dict(counts),
+        fingerprint(test) if test else "",
+        first_fingerprints(test, course_test_sizes()),
+    )
 
 
 def hub_row_item(row: dict[str, Any], split: str, where: str, repo: str) -> dict[str, Any]:

@@ -12,12 +12,12 @@ once more and run once on the test split: that run is the figure to report.
 - `trials`: a trial's scores and the tuning directory that keeps them.
 - `runs`: one trial's fit and validation run, and the winner's final test run.
 - `search`: `tune()` itself, and its `TuneResult`.
-Budgets are `pricebench.budget.Budget`, shared with the rest of the package.
+Budgets are `pricebench.chat.budget.Budget`, shared with the rest of the package.
 """
 
 # `pricebench/__init__` imports `tune` from here eagerly: the function must shadow this package
 # on `pricebench`, so no submodule may be called `tune`.
-from pricebench.budget import Budget, BudgetedPricer
+from pricebench.chat.budget import Budget, BudgetedPricer
 from pricebench.tune.runs import TRAIN_SIZE, PricerFactory, build
 from pricebench.tune.search import TuneResult, tune
 from pricebench.tune.spaces import Uniform, grid, sample

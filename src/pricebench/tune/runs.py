@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pricebench.budget import Budget, paid_call
+from pricebench.chat.budget import Budget, paid_call
 from pricebench.data import Dataset
 from pricebench.errors import PricebenchError
 from pricebench.items import Item

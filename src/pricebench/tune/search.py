@@ -10,7 +10,7 @@ from typing import Any
 
 from rich.console import Console
 
-from pricebench.budget import Budget
+from pricebench.chat.budget import Budget
 from pricebench.data import Dataset
 from pricebench.errors import PricebenchError
 from pricebench.files import write_atomic

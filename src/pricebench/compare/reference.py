@@ -61,7 +61,7 @@ class _ReferenceFile(BaseModel):
 
 @cache
 def _load() -> _ReferenceFile:
-    text = files("pricebench").joinpath("reference.json").read_text(encoding="utf-8")
+    text = files("pricebench.compare").joinpath("reference.json").read_text(encoding="utf-8")
     return _ReferenceFile.model_validate_json(text)
 
 
@@ -74,18 +74,23 @@ def reference_source() -> str:
     return _load().source
 
 
+def course_test_sizes() -> tuple[int, ...]:
+    """How many test items (the first ones) the course's published figures were measured on."""
+    return tuple(sorted({board.n for board in reference_boards()}))
+
+
 def same_data_board(
     dataset: str, fingerprint: str, n_items: int
 ) -> tuple[ReferenceBoard, str] | None:
     """The published table measured on exactly a run's items, with the dataset it names: the run
     was made on the first `n` test items of a course dataset fetched here (its header's data
     label and fingerprint say so) and `n` is the number the course used. Else None."""
-    from pricebench.pipeline.hub import fetched_first_test_items
+    from pricebench.pipeline.fetched import fetched_first_test_items
 
     for board in reference_boards():
         if n_items != board.n or not board.hub_datasets:
             continue
-        fetched = fetched_first_test_items(dataset, fingerprint, n_items)
+        fetched = fetched_first_test_items(dataset, fingerprint, n_items, course_test_sizes())
         if fetched is not None and fetched.repo in board.hub_datasets:
             return board, fetched.repo
     return None

@@ -3,7 +3,7 @@
 The course's "Price is $" prefill is a real assistant prefill here, but only on models that still
 accept one: Claude 4.6 and later answer a prefill with a 400, so they get the prompt without it
 and the reply is parsed for the price. Opus 4.7 and Claude 5 also reject `temperature`. The
-model catalogue (`pricebench.models`) holds these rules.
+model catalogue (`pricebench.chat.models`) holds these rules.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 
 import anthropic
 
+from pricebench.chat.base import PRICE_SCHEMA, ChatPricer, Reply, split_query
 from pricebench.errors import PricerError
 from pricebench.items import Item
-from pricebench.providers.base import PRICE_SCHEMA, ChatPricer, Reply, split_query
 
 
 class AnthropicPricer(ChatPricer):

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pricebench.chat.base import ChatPricer, error_kind
 from pricebench.errors import PricebenchError, StopRun
 from pricebench.items import Item
-from pricebench.providers.base import ChatPricer, error_kind
 from pricebench.redact import redact
 
 ITEM = Item(

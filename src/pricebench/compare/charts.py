@@ -7,8 +7,9 @@ themselves in Jupyter: `_repr_png_` renders them, so no `%matplotlib inline` is 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from matplotlib.figure import Figure  # the object API needs no GUI backend
@@ -16,14 +17,48 @@ from matplotlib.figure import Figure  # the object API needs no GUI backend
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from pricebench.compare import Board
-    from pricebench.reference import ReferenceBoard
-    from pricebench.results import Results
+    from pricebench.compare.paired import Board
+    from pricebench.compare.reference import ReferenceBoard
+    from pricebench.metrics import Scores, Tolerance
 
 # Amber, not matplotlib's "orange": that renders olive-brown next to green on some screens.
 BAND_COLOURS = {"green": "#2ca02c", "orange": "#ffb000", "red": "#d62728"}
 BAND_LABELS = {"green": "hit", "orange": "within twice the tolerance", "red": "beyond"}
 DPI = 110
+
+
+class PricedItem(Protocol):
+    """What a run's chart reads of one priced item (a `pricebench.ItemResult`)."""
+
+    @property
+    def truth(self) -> float: ...
+    @property
+    def guess(self) -> float | None: ...
+    @property
+    def error(self) -> float | None: ...
+    @property
+    def band(self) -> str | None: ...
+
+
+class RunHeaderView(Protocol):
+    @property
+    def currency(self) -> str: ...
+    @property
+    def tolerance(self) -> Tolerance: ...
+
+
+class RunView(Protocol):
+    """What a run's chart reads of a run (a `pricebench.Results`): typed here so that the
+    comparison wing draws results without the results module knowing of charts."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def header(self) -> RunHeaderView: ...
+    @property
+    def priced(self) -> Sequence[PricedItem]: ...
+    @property
+    def scores(self) -> Scores: ...
 
 
 class Chart(Figure):
@@ -39,7 +74,7 @@ def _money_label(currency: str) -> str:
     return "$" if currency == "USD" else "£" if currency == "GBP" else f"{currency} "
 
 
-def run_chart(results: Results, path: str | Path | None = None) -> Figure:
+def run_chart(results: RunView, path: str | Path | None = None) -> Figure:
     """Two panels: guess vs truth (with y = x), and the running mean error with its 95% band."""
     from matplotlib.lines import Line2D
 
@@ -116,7 +151,7 @@ def leaderboard_chart(
     """
     from matplotlib.patches import Patch
 
-    from pricebench.reference import reference_boards
+    from pricebench.compare.reference import reference_boards
 
     rows = [row for row in board.rows if row.run.scores.n]
     references = reference_boards() if reference else []
@@ -173,7 +208,7 @@ REFERENCE_COLOUR = "#c8a24a"  # muted gold, hatched: not one of the user's runs
 
 def reference_chart(path: str | Path | None = None) -> Figure:
     """The course's published leaderboards alone, one panel per edition."""
-    from pricebench.reference import reference_boards
+    from pricebench.compare.reference import reference_boards
 
     references = reference_boards()
     heights = [_reference_height(r) for r in references]
@@ -192,7 +227,7 @@ def _reference_height(ref: ReferenceBoard) -> float:
 
 def _reference_panel(axes: Axes, ref: ReferenceBoard) -> None:
     """One edition of the course's leaderboard, shaded and titled as the course's own figures."""
-    from pricebench.reference import NOT_MEASURED
+    from pricebench.compare.reference import NOT_MEASURED
 
     rows = ref.sorted_rows()
     means = np.array([row.mean_error for row in rows])

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from pricebench.chat.models import base_model, resolve
 from pricebench.errors import PricerError
-from pricebench.models import base_model, resolve
 
 PRICES_ENV = "PRICEBENCH_PRICES"
 BATCH_DISCOUNT = 0.5  # OpenAI's and Anthropic's batch APIs both bill half price
@@ -125,7 +125,7 @@ def require_price(model: str, provider: str = "openai", base_url: str | None = N
     if price is None:
         raise PricerError(
             f"no price known for {provider} model {model!r}, so a budget cannot be kept: give "
-            f"one with pricebench.costs.set_price({model!r}, INPUT, OUTPUT) or a JSON file "
+            f"one with pricebench.chat.costs.set_price({model!r}, INPUT, OUTPUT) or a JSON file "
             f'named by ${PRICES_ENV} holding {{"{model}": [INPUT, OUTPUT]}} '
             "(US dollars per million tokens)"
         )

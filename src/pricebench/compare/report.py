@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pricebench._version import __version__
-from pricebench.charts import leaderboard_chart, run_chart
-from pricebench.compare import Board, Leaderboard, leaderboard
+from pricebench.compare.charts import leaderboard_chart, run_chart
+from pricebench.compare.paired import Board, Leaderboard, leaderboard
+from pricebench.compare.reference import NOT_MEASURED, reference_boards, reference_source
 from pricebench.redact import redact
-from pricebench.reference import NOT_MEASURED, reference_boards, reference_source
 from pricebench.results import Results, money
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ What the pricer *asks* (the output budget, sampling, reasoning effort, structure
 the answers: a run may not continue under other values. How it *runs* (retries, timeout, budget)
 does not: those may change when a run resumes (`ChatConfig.RESUMABLE`). Like inspect_ai's
 `GenerateConfig`, a field left as None means "the model's own default", which the model catalogue
-(`pricebench.models`) fills in.
+(`pricebench.chat.models`) fills in.
 """
 
 from __future__ import annotations

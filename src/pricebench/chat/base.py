@@ -25,17 +25,17 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import tenacity
 
-from pricebench import costs
-from pricebench.budget import Budget
-from pricebench.cache import ResponseCache, cache_key
-from pricebench.context import load_context
+from pricebench.chat import costs
+from pricebench.chat.budget import Budget
+from pricebench.chat.cache import ResponseCache, cache_key
+from pricebench.chat.config import ChatConfig
+from pricebench.chat.context import load_context
+from pricebench.chat.models import Provider, resolve
+from pricebench.chat.parse import parse_price
+from pricebench.chat.prompts import COURSE_PROMPT, PromptTemplate, load_prompt
 from pricebench.errors import PriceParseError, PricerError, StopRun
 from pricebench.items import Item
-from pricebench.models import Provider, resolve
-from pricebench.parse import parse_price
 from pricebench.pricer import BasePricer, Estimate
-from pricebench.prompts import COURSE_PROMPT, PromptTemplate, load_prompt
-from pricebench.providers.config import ChatConfig
 from pricebench.redact import redact, redact_url
 
 PRICE_SCHEMA: dict[str, Any] = {
@@ -77,7 +77,7 @@ class ChatPricer(BasePricer):
     `cache`: True for the default cache file, False/None for none, a path or a `ResponseCache`.
     `budget`: US dollars; once spent, the next paid call raises `StopRun`, which ends the run
     cleanly (calls already in flight on other threads still finish and are counted). A budget
-    needs a known price for the model (`pricebench.costs`).
+    needs a known price for the model (`pricebench.chat.costs`).
     `base_url`: another endpoint for the provider's API (a proxy or gateway).
     Settings left as None take the model catalogue's values (`pricebench models MODEL`).
     """

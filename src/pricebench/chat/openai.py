@@ -1,7 +1,7 @@
 """`OpenAIPricer`: OpenAI's Chat Completions or Responses API, or any server that speaks the
 former (`openai-compatible:MODEL@URL`: Ollama, vLLM, llama.cpp, Groq, OpenRouter, DeepSeek...).
 
-What a request holds comes from the model catalogue (`pricebench.models`): the course's
+What a request holds comes from the model catalogue (`pricebench.chat.models`): the course's
 "Price is $" assistant turn only where the model continues it, `max_completion_tokens` with room
 for reasoning and the lowest reasoning effort on reasoning models, no temperature or seed where
 the model rejects them.
@@ -14,10 +14,10 @@ from typing import Any, Literal
 
 import openai
 
+from pricebench.chat.base import PRICE_SCHEMA, ChatPricer, Reply, split_query
+from pricebench.chat.models import Provider
 from pricebench.errors import PricerError, SpecError
 from pricebench.items import Item
-from pricebench.models import Provider
-from pricebench.providers.base import PRICE_SCHEMA, ChatPricer, Reply, split_query
 
 # Local servers ignore the key, but the SDK insists on one.
 NO_KEY = "not-needed"

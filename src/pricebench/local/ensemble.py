@@ -29,6 +29,7 @@ from scipy.optimize import linprog, nnls
 
 from pricebench.errors import PricerError
 from pricebench.items import Item
+from pricebench.local.stacking import out_of_fold
 from pricebench.pricer import (
     Estimate,
     Pricer,
@@ -41,7 +42,6 @@ from pricebench.pricer import (
     to_estimate,
 )
 from pricebench.results import Results
-from pricebench.stacking import out_of_fold
 
 Method = Literal["stack", "mean", "median", "weights"]
 METHODS = ("stack", "mean", "median", "weights")

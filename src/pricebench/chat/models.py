@@ -123,7 +123,7 @@ def base_model(model: str) -> str:
 @cache
 def catalogue() -> tuple[ModelFamily, ...]:
     """Every row of `models.json`, in order."""
-    text = files("pricebench").joinpath("models.json").read_text(encoding="utf-8")
+    text = files("pricebench.chat").joinpath("models.json").read_text(encoding="utf-8")
     try:
         rows = json.loads(text)["families"]
         return tuple(ModelFamily.model_validate(row) for row in rows)
