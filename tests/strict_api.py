@@ -58,18 +58,23 @@ class StrictOpenAI(Recorder):
         key: str = "sk-test",
         quota: bool = True,
         compatible: bool = False,
+        prompt_tokens: int = 150,
+        cached_tokens: int = 0,
     ) -> None:
         super().__init__()
         self.answer = answer
         self.key = key
         self.quota = quota
         self.compatible = compatible  # an Ollama-like server: no key, no model rules
+        # The usage reported: prompt_tokens counts the cached ones too, as OpenAI's does.
+        self.prompt_tokens = prompt_tokens
+        self.cached_tokens = cached_tokens
 
     def __call__(self, request: httpx2.Request) -> httpx2.Response:
         body = self.record(request)
         if self.compatible:
             budget = body.get("max_tokens") or 10_000
-            return self._chat(body["model"], self.answer, 0, budget, 4)
+            return self._chat(body["model"], 0, budget)
         if request.headers.get("authorization") != f"Bearer {self.key}":
             return _error(
                 401,
@@ -136,7 +141,7 @@ class StrictOpenAI(Recorder):
         if responses:
             return self._response(model, spend, body.get("max_output_tokens") or 10_000)
         budget = body.get("max_completion_tokens") or body.get("max_tokens") or 10_000
-        return self._chat(model, self.answer, spend, budget, 4)
+        return self._chat(model, spend, budget)
 
     @staticmethod
     def _levels(model: str) -> list[str]:
@@ -148,10 +153,10 @@ class StrictOpenAI(Recorder):
             return ["none", "low", "medium", "high"]
         return ["none", "low", "medium", "high", "xhigh"]
 
-    @staticmethod
-    def _chat(model: str, answer: str, spend: int, budget: int, words: int) -> httpx2.Response:
+    def _chat(self, model: str, spend: int, budget: int, words: int = 4) -> httpx2.Response:
         cut = spend + words > budget
         completion = budget if cut else spend + words
+        answer = self.answer
         return httpx2.Response(
             200,
             json={
@@ -167,11 +172,21 @@ class StrictOpenAI(Recorder):
                         "finish_reason": "length" if cut else "stop",
                     }
                 ],
+                "service_tier": "default",
                 "usage": {
-                    "prompt_tokens": 150,
+                    "prompt_tokens": self.prompt_tokens,
                     "completion_tokens": completion,
-                    "total_tokens": 150 + completion,
-                    "completion_tokens_details": {"reasoning_tokens": min(spend, budget)},
+                    "total_tokens": self.prompt_tokens + completion,
+                    "prompt_tokens_details": {
+                        "cached_tokens": self.cached_tokens,
+                        "audio_tokens": 0,
+                    },
+                    "completion_tokens_details": {
+                        "reasoning_tokens": min(spend, budget),
+                        "audio_tokens": 0,
+                        "accepted_prediction_tokens": 0,
+                        "rejected_prediction_tokens": 0,
+                    },
                 },
             },
         )
@@ -204,11 +219,11 @@ class StrictOpenAI(Recorder):
                 "tool_choice": "auto",
                 "tools": [],
                 "usage": {
-                    "input_tokens": 150,
-                    "input_tokens_details": {"cached_tokens": 0},
+                    "input_tokens": self.prompt_tokens,
+                    "input_tokens_details": {"cached_tokens": self.cached_tokens},
                     "output_tokens": used,
                     "output_tokens_details": {"reasoning_tokens": min(spend, budget)},
-                    "total_tokens": 150 + used,
+                    "total_tokens": self.prompt_tokens + used,
                 },
             },
         )
@@ -217,10 +232,23 @@ class StrictOpenAI(Recorder):
 class StrictAnthropic(Recorder):
     """`POST /v1/messages` under Anthropic's documented rules."""
 
-    def __init__(self, answer: str = "$42.00", *, key: str = "sk-ant-test") -> None:
+    def __init__(
+        self,
+        answer: str = "$42.00",
+        *,
+        key: str = "sk-ant-test",
+        input_tokens: int = 140,
+        cache_read: int = 0,
+        cache_write: int = 0,
+    ) -> None:
         super().__init__()
         self.answer = answer
         self.key = key
+        # The usage reported: Anthropic's input_tokens leaves out the cached prompt tokens,
+        # which come in cache_read_input_tokens and cache_creation_input_tokens.
+        self.input_tokens = input_tokens
+        self.cache_read = cache_read
+        self.cache_write = cache_write
 
     def __call__(self, request: httpx2.Request) -> httpx2.Response:
         body = self.record(request)
@@ -269,6 +297,16 @@ class StrictAnthropic(Recorder):
                 ],
                 "stop_reason": "max_tokens" if cut else "end_turn",
                 "stop_sequence": None,
-                "usage": {"input_tokens": 140, "output_tokens": min(words, body["max_tokens"])},
+                "usage": {
+                    "input_tokens": self.input_tokens,
+                    "cache_creation_input_tokens": self.cache_write,
+                    "cache_read_input_tokens": self.cache_read,
+                    "cache_creation": {
+                        "ephemeral_5m_input_tokens": self.cache_write,
+                        "ephemeral_1h_input_tokens": 0,
+                    },
+                    "output_tokens": min(words, body["max_tokens"]),
+                    "service_tier": "standard",
+                },
             },
         )

@@ -314,7 +314,7 @@ def test_a_query_string_in_the_base_url_stays_a_query():
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     seen: list[str] = []
-    reply = StrictOpenAI(compatible=True)._chat("m", "Price is $42.00", 0, 100, 4)
+    reply = StrictOpenAI("Price is $42.00", compatible=True)._chat("m", 0, 100)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802 - the http.server name

@@ -36,6 +36,8 @@ class PriceParseError(PricebenchError):
         # A paid reply that held no price still cost money: the chat pricers fill these in.
         self.input_tokens = 0
         self.output_tokens = 0
+        self.cache_read_tokens = 0
+        self.cache_write_tokens = 0
         self.cost: float | None = 0.0
 
 

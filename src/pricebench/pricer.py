@@ -64,7 +64,10 @@ class Estimate:
     input_tokens: int = 0
     output_tokens: int = 0
     cost: float | None = 0.0  # in US dollars; None when the model's price is unknown
-    cached: bool = False
+    cached: bool = False  # answered from pricebench's response cache (free)
+    # Prompt tokens read from / written to the provider's prompt cache (part of input_tokens).
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
 
 
 class BatchJobPricer(Pricer, Protocol):

@@ -61,6 +61,9 @@ class ItemResult(BaseModel):
     output_tokens: int = 0
     cost: float | None = 0.0  # US dollars; None when the model's price is unknown
     cached: bool = False
+    # Prompt tokens the provider read from / wrote to its prompt cache (part of input_tokens).
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
 
     @property
     def failed(self) -> bool:
@@ -173,6 +176,25 @@ class Results:
         if self.cost_known:
             return known
         return f"{known} + unknown" if self.cost else "unknown"
+
+    def usage_text(self) -> str:
+        """The tokens paid for and what they cost, for the line after a run's summary: "12,900
+        input tokens (12,000 read from the provider's prompt cache), 30 output; USD 0.0042"."""
+        if not self.paid:
+            return "no paid calls"
+        paid = [r for r in self.records if not r.cached]
+        read = sum(r.cache_read_tokens for r in paid)
+        written = sum(r.cache_write_tokens for r in paid)
+        cache = [
+            f"{read:,} cached" if read else "",
+            f"{written:,} written to cache" if written else "",
+        ]
+        cached = ", ".join(part for part in cache if part)
+        return (
+            f"{sum(r.input_tokens for r in paid):,} input tokens"
+            + (f" ({cached})" if cached else "")
+            + f", {sum(r.output_tokens for r in paid):,} output; cost {self.cost_text()}"
+        )
 
     @property
     def complete(self) -> bool:

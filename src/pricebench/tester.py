@@ -429,6 +429,8 @@ class Tester:
                     output_tokens=outcome.output_tokens,
                     cost=outcome.cost,
                     cached=outcome.cached,
+                    cache_read_tokens=outcome.cache_read_tokens,
+                    cache_write_tokens=outcome.cache_write_tokens,
                 )
         if isinstance(outcome, BaseException):
             reply = getattr(outcome, "reply", None)
@@ -443,6 +445,8 @@ class Tester:
                 # A paid call whose reply held no price still counts toward the cost.
                 input_tokens=getattr(outcome, "input_tokens", 0),
                 output_tokens=getattr(outcome, "output_tokens", 0),
+                cache_read_tokens=getattr(outcome, "cache_read_tokens", 0),
+                cache_write_tokens=getattr(outcome, "cache_write_tokens", 0),
                 cost=getattr(outcome, "cost", 0.0),
             )
         guess = outcome.price
@@ -462,6 +466,8 @@ class Tester:
             output_tokens=outcome.output_tokens,
             cost=outcome.cost,
             cached=outcome.cached,
+            cache_read_tokens=outcome.cache_read_tokens,
+            cache_write_tokens=outcome.cache_write_tokens,
         )
 
     def _check_guess(self, guess: float) -> str | None:
@@ -498,6 +504,8 @@ class Tester:
             "cost_unknown": float(sum(r.cost is None for r in records)),
             "input_tokens": float(sum(r.input_tokens for r in records)),
             "output_tokens": float(sum(r.output_tokens for r in records)),
+            "cache_read_tokens": float(sum(r.cache_read_tokens for r in records)),
+            "cache_write_tokens": float(sum(r.cache_write_tokens for r in records)),
             "seconds": round(time.perf_counter() - started, 3),
         }
 

@@ -59,9 +59,17 @@ class AnthropicPricer(ChatPricer):
         if blocks is None:
             raise PricerError(f"{self.name}: response has no content: {response!r:.200}")
         usage = response.get("usage") or {}
+        # Anthropic's input_tokens leaves out the prompt tokens read from or written to its cache;
+        # they are billed (reads at a tenth, writes at 1.25x), so they are added back here.
+        read = int(usage.get("cache_read_input_tokens") or 0)
+        written = int(usage.get("cache_creation_input_tokens") or 0)
+        details = usage.get("output_tokens_details") or {}
         return Reply(
             text="".join(b.get("text") or "" for b in blocks if b.get("type") == "text"),
-            input_tokens=int(usage.get("input_tokens") or 0),
-            output_tokens=int(usage.get("output_tokens") or 0),
+            input_tokens=int(usage.get("input_tokens") or 0) + read + written,
+            output_tokens=int(usage.get("output_tokens") or 0),  # thinking included
             cut_off=response.get("stop_reason") == "max_tokens",
+            reasoning_tokens=int(details.get("thinking_tokens") or 0),
+            cache_read_tokens=read,
+            cache_write_tokens=written,
         )

@@ -58,13 +58,29 @@ class Context(Protocol):
 
 @dataclass(frozen=True)
 class Reply:
-    """What a provider's response says: the text, the tokens billed, and whether it was cut off."""
+    """What a provider's response says: the text, the tokens billed, and whether it was cut off.
+
+    Token counts follow `costs.TokenUsage`: `input_tokens` includes the cached prompt tokens,
+    `output_tokens` the reasoning / thinking ones.
+    """
 
     text: str
     input_tokens: int
     output_tokens: int
     cut_off: bool = False  # stopped by the output budget (finish_reason "length" and friends)
     reasoning_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+    @property
+    def usage(self) -> costs.TokenUsage:
+        return costs.TokenUsage(
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            cache_read_tokens=self.cache_read_tokens,
+            cache_write_tokens=self.cache_write_tokens,
+            reasoning_tokens=self.reasoning_tokens,
+        )
 
 
 class ReplyCutOff(PriceParseError):
@@ -301,7 +317,7 @@ class ChatPricer(BasePricer):
         that holds no price still counts toward the cost and the budget: the error carries it.
         """
         reply = reply or self.read(response)
-        paid = 0.0 if cached else self.cost(reply.input_tokens, reply.output_tokens, batch=batch)
+        paid = 0.0 if cached else self.cost(reply.usage, batch=batch)
         if paid:
             self._spending.add(1, paid)
         try:
@@ -309,6 +325,8 @@ class ChatPricer(BasePricer):
         except PriceParseError as error:
             error.input_tokens = reply.input_tokens
             error.output_tokens = reply.output_tokens
+            error.cache_read_tokens = reply.cache_read_tokens
+            error.cache_write_tokens = reply.cache_write_tokens
             error.cost = paid
             raise
         return Estimate(
@@ -318,6 +336,8 @@ class ChatPricer(BasePricer):
             output_tokens=reply.output_tokens,
             cost=paid,
             cached=cached,
+            cache_read_tokens=reply.cache_read_tokens,
+            cache_write_tokens=reply.cache_write_tokens,
         )
 
     def _parse_reply(self, reply: Reply) -> float:
@@ -348,11 +368,14 @@ class ChatPricer(BasePricer):
 
     # Deprecated name: the Tester still asks for it, until it asks for `estimate_batch`.
 
-    def cost(self, input_tokens: int, output_tokens: int, *, batch: bool = False) -> float | None:
-        """US dollars for one call; None when the model's price is unknown."""
+    def cost(
+        self, usage: costs.TokenUsage | int, output_tokens: int = 0, *, batch: bool = False
+    ) -> float | None:
+        """US dollars for one call (its `TokenUsage`, or input and output tokens), by
+        genai-prices' calculation; None when the model's price is unknown."""
         return costs.cost(
             self.model,
-            input_tokens,
+            usage,
             output_tokens,
             batch=batch,
             provider=self.catalogue_provider,  # a server of one's own has no list price

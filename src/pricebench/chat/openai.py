@@ -142,12 +142,15 @@ class OpenAIPricer(ChatPricer):
         message = choices[0].get("message") or {}
         usage = response.get("usage") or {}
         details = usage.get("completion_tokens_details") or {}
+        prompt_details = usage.get("prompt_tokens_details") or {}
         return Reply(
             text=message.get("content") or message.get("refusal") or "",
+            # prompt_tokens counts the cached ones too; they bill at the cache-read rate.
             input_tokens=int(usage.get("prompt_tokens") or 0),
             output_tokens=int(usage.get("completion_tokens") or 0),
             cut_off=choices[0].get("finish_reason") == "length",
             reasoning_tokens=int(details.get("reasoning_tokens") or 0),
+            cache_read_tokens=int(prompt_details.get("cached_tokens") or 0),
         )
 
     def _read_responses(self, response: dict[str, Any]) -> Reply:
@@ -159,6 +162,7 @@ class OpenAIPricer(ChatPricer):
         ]
         usage = response.get("usage") or {}
         details = usage.get("output_tokens_details") or {}
+        input_details = usage.get("input_tokens_details") or {}
         incomplete = response.get("incomplete_details") or {}
         return Reply(
             text="".join(texts),
@@ -167,6 +171,7 @@ class OpenAIPricer(ChatPricer):
             cut_off=response.get("status") == "incomplete"
             and incomplete.get("reason") == "max_output_tokens",
             reasoning_tokens=int(details.get("reasoning_tokens") or 0),
+            cache_read_tokens=int(input_details.get("cached_tokens") or 0),
         )
 
     def get_params(self, deep: bool = False) -> dict[str, Any]:

@@ -173,6 +173,8 @@ def run_specs(args: argparse.Namespace, specs: list[str]) -> list[Results]:
         )
         results = tester.run(fit_on=dataset.train)
         console.print(results.summary(), markup=False, soft_wrap=True)
+        if results.paid:
+            console.print(f"  {results.usage_text()}", markup=False, soft_wrap=True)
         runs.append(results)
     return runs
 
