@@ -39,3 +39,24 @@ def test_secret_pairs_and_urls_inside_text():
 @pytest.mark.parametrize("text", ["Price is $45.99", "Sony WH-1000XM4 headphones, 6ft cable", ""])
 def test_plain_text_unchanged(text):
     assert redact(text) == text
+
+
+def test_url_credentials_are_redacted_in_every_form_they_travel_in():
+    import base64
+
+    from pricebench.redact import _forget_secrets, redact, redact_url
+
+    _forget_secrets()
+    url = "http://alice:s3cret%21pw@gateway.example/v1"
+    assert redact_url(url) == "http://gateway.example/v1"
+    basic = base64.b64encode(b"alice:s3cret!pw").decode()
+    for text in (
+        f"upstream refused Basic {basic}",  # the header the HTTP client made of them
+        f"token {basic} seen",  # base64 alone
+        "password s3cret!pw was wrong",  # percent-decoded
+        "password s3cret%21pw was wrong",  # as written
+    ):
+        cleaned = redact(text)
+        assert "s3cret" not in cleaned and basic not in cleaned, cleaned
+        assert "[redacted]" in cleaned
+    assert redact("Authorization: Basic dXNlcjpwYXNzd29yZA==") == "Authorization: Basic [redacted]"

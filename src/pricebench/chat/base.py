@@ -6,8 +6,11 @@ fix -> read the reply text and token usage -> price the tokens -> parse the pric
 A subclass supplies `provider`, `request`, `read` and `_make_client`.
 
 Errors that no retry fixes end the run at once (`StopRun`): a rejected key, a model that does not
-exist, an exhausted quota, a server that cannot be reached for several items in a row, or the same
-invalid-request error on several items in a row.
+exist, an exhausted quota, a server that cannot be reached for several items in a row, the same
+invalid-request error on several items in a row, or `TIMEOUT_LIMIT` attempts in a row (on any
+thread) that got no answer within the timeout. Each item has a deadline across all its attempts
+and waits (`ChatConfig.item_deadline`: `deadline`, else 3 x `timeout`), so a hung server ends a
+run in about one timeout, and no item runs much past its deadline.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import json
 import math
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +40,7 @@ from pricebench.chat.prompts import COURSE_PROMPT, PromptTemplate, load_prompt
 from pricebench.errors import PriceParseError, PricerError, StopRun
 from pricebench.items import Item
 from pricebench.pricer import BasePricer, Estimate
-from pricebench.redact import redact, redact_url
+from pricebench.redact import redact, redact_url, remember_secret
 
 PRICE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -48,6 +52,10 @@ PRICE_SCHEMA: dict[str, Any] = {
 STREAK_LIMIT = 3
 # A refused connection is not worth many retries: the server is down, or the URL is wrong.
 CONNECTION_RETRIES = 1
+# Attempts in a row, across all threads, that may go unanswered within the timeout.
+TIMEOUT_LIMIT = 3
+# The shortest attempt worth starting before an item's deadline (seconds).
+MIN_ATTEMPT = 0.05
 
 
 class Context(Protocol):
@@ -120,6 +128,7 @@ class ChatPricer(BasePricer):
         budget: float | None = None,
         max_retries: int = 5,
         timeout: float = 60.0,
+        deadline: float | None = None,
         name: str | None = None,
     ) -> None:
         if not model:
@@ -131,6 +140,8 @@ class ChatPricer(BasePricer):
         # recorded in the run header and keyed in the cache like one given by hand.
         env_url = os.environ.get(self.base_url_env) if self.base_url_env else None
         self.base_url = base_url or env_url or None
+        if self.base_url:
+            redact_url(self.base_url)  # remembers any user:pass@ in it, to redact in every form
         self.api_key_env = self.default_api_key_env if api_key_env == "default" else api_key_env
         self.cache = cache
         self.config = ChatConfig(
@@ -141,6 +152,7 @@ class ChatPricer(BasePricer):
             structured=structured,
             max_retries=max_retries,
             timeout=timeout,
+            deadline=deadline,
             budget=budget,
         )
         self.info = resolve(model, self.catalogue_provider)
@@ -157,6 +169,9 @@ class ChatPricer(BasePricer):
         self._lock = threading.Lock()
         self._cache = _open_cache(cache)
         self._streak: tuple[str, int] = ("", 0)
+        self._timeouts = 0  # attempts in a row, on any thread, that got no answer in time
+        # Why and when the run was stopped: the items already in flight give up at once.
+        self._stopped: tuple[str, float] | None = None
         # What this pricer has paid (cache hits cost nothing), against its `budget`.
         self._spending = Budget(max_cost=self.config.budget)
         if client is None:
@@ -249,6 +264,7 @@ class ChatPricer(BasePricer):
             raise PricerError(
                 f"{self.name}: no API key: set the {self.api_key_env} environment variable"
             )
+        remember_secret(key)  # redacted wherever an error echoes it
         return key
 
     @property
@@ -407,20 +423,68 @@ class ChatPricer(BasePricer):
         extra = {k: v for k, v in request.items() if k not in known}
         if extra:
             kwargs["extra_body"] = extra
-        retrying = tenacity.Retrying(
-            retry=_should_retry,
-            wait=_wait,
-            stop=tenacity.stop_after_attempt(self.config.max_retries + 1),
-            reraise=True,
-        )
+        began = time.monotonic()
+        deadline = began + self.config.item_deadline
+        attempts = self.config.max_retries + 1
+
+        def stopped() -> str | None:
+            # A stop applies to the items in flight when it came, not to a later run.
+            stop = self._stopped
+            return stop[0] if stop is not None and stop[1] >= began else None
+
+        def stop(state: tenacity.RetryCallState) -> bool:
+            late = time.monotonic() >= deadline - MIN_ATTEMPT
+            return state.attempt_number >= attempts or late or stopped() is not None
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            return max(0.0, min(_wait(state), deadline - time.monotonic() - MIN_ATTEMPT))
+
+        def attempt() -> Any:
+            if (reason := stopped()) is not None:
+                raise StopRun(reason)
+            left = max(MIN_ATTEMPT, deadline - time.monotonic())
+            try:
+                response = create(**kwargs, timeout=min(self.config.timeout, left))
+            except Exception as error:
+                self._answered(error)
+                raise
+            self._answered(None)
+            return response
+
+        retrying = tenacity.Retrying(retry=_should_retry, wait=wait, stop=stop, reraise=True)
         try:
-            response = retrying(create, **kwargs)
+            response = retrying(attempt)
         except Exception as error:
             self._failed(error)
             raise
         with self._lock:
             self._streak = ("", 0)
         return response.model_dump(mode="json")
+
+    def _answered(self, error: Exception | None) -> None:
+        """Count attempts unanswered in time; stop the run after `TIMEOUT_LIMIT` in a row."""
+        timed_out = error is not None and "APITimeoutError" in _class_names(error)
+        with self._lock:
+            self._timeouts = self._timeouts + 1 if timed_out else 0
+            count = self._timeouts
+            if count < TIMEOUT_LIMIT:
+                return
+            self._timeouts = 0
+            reason = (
+                f"{self.name}: no answer from {self.where} within the timeout "
+                f"({self.config.timeout:g} s), {count} attempts in a row: is the server up? "
+                "(a slow model may need a longer --param timeout=SECONDS)"
+            )
+            self._stopped = (reason, time.monotonic())
+        raise StopRun(reason) from None
+
+    @property
+    def where(self) -> str:
+        """The address requests go to, without credentials (for messages)."""
+        if self.base_url:
+            return self.endpoint
+        url = getattr(self._client, "base_url", None)
+        return redact_url(str(url)) if url is not None else f"the {self.provider} API"
 
     def _failed(self, error: Exception) -> None:
         """Turn a fatal error into `StopRun`, and count repeated ones; else let the item fail."""
@@ -482,12 +546,17 @@ class ChatPricer(BasePricer):
             "budget": self.config.budget,
             "max_retries": self.config.max_retries,
             "timeout": self.config.timeout,
+            "deadline": self.config.item_deadline,
         }
 
     resumable_params: ClassVar[frozenset[str]] = ChatConfig.RESUMABLE
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.model!r})"
+
+
+def _class_names(error: BaseException) -> set[str]:
+    return {cls.__name__ for cls in type(error).__mro__}
 
 
 def error_kind(error: BaseException) -> str:

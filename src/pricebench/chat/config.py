@@ -27,10 +27,15 @@ class ChatConfig:
     structured: bool = False
     # How it runs.
     max_retries: int = 5
-    timeout: float = 60.0
+    timeout: float = 60.0  # seconds one attempt may wait for an answer
+    # Seconds one item may take across all its attempts and waits; None: DEADLINE_FACTOR x timeout.
+    deadline: float | None = None
     budget: float | None = None  # US dollars; reaching it stops the run cleanly
 
-    RESUMABLE: ClassVar[frozenset[str]] = frozenset({"max_retries", "timeout", "budget"})
+    RESUMABLE: ClassVar[frozenset[str]] = frozenset(
+        {"max_retries", "timeout", "deadline", "budget"}
+    )
+    DEADLINE_FACTOR: ClassVar[float] = 3.0
 
     def __post_init__(self) -> None:
         if self.max_tokens is not None and self.max_tokens < 1:
@@ -41,6 +46,13 @@ class ChatConfig:
             raise PricerError(f"max_retries must not be negative, got {self.max_retries}")
         if self.timeout <= 0:
             raise PricerError(f"timeout must be positive, got {self.timeout}")
+        if self.deadline is not None and self.deadline <= 0:
+            raise PricerError(f"deadline must be positive, got {self.deadline}")
+
+    @property
+    def item_deadline(self) -> float:
+        """Seconds one item may take across its retries: the given deadline, else a few timeouts."""
+        return self.deadline if self.deadline is not None else self.DEADLINE_FACTOR * self.timeout
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
