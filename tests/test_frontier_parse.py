@@ -161,3 +161,46 @@ def test_a_long_reply_of_numbers_is_parsed_without_storing_it_twice():
     with pytest.raises(PriceParseError) as caught:
         parse_price("no price " * 100_000)
     assert len(str(caught.value)) < 1_000 and caught.value.reply is not None
+
+
+@pytest.mark.parametrize(
+    ("reply", "price"),
+    [
+        ('The 65" TV costs 499', 499.0),  # an inch mark makes a size
+        ("The 65\u2033 TV costs 499", 499.0),
+        ("A 27\u201d monitor: about 180", 180.0),
+        ('"45"', 45.0),  # a quoted number is no size
+        ('Price is $45 for the 65" TV', 45.0),
+        ("45 $", 45.0),
+    ],
+)
+def test_inch_marks_are_sizes_and_quotes_are_not(reply, price):
+    assert parse_price(reply) == pytest.approx(price)
+
+
+@pytest.mark.parametrize(
+    "reply", ["45,99 \u20ac", "45 \u20ac", "45\u20ac", "12,50 EUR", "9,99 \u00a3"]
+)
+def test_a_currency_sign_after_the_amount_is_that_currency(reply):
+    with pytest.raises(PriceParseError, match="reply is in"):
+        parse_price(reply, currency="USD")
+
+
+@given(size=st.integers(min_value=1, max_value=120), price=prices)
+def test_a_size_in_inches_never_beats_the_price(size, price):
+    assert parse_price(f'The {size}" TV costs {price:.2f}') == pytest.approx(price, rel=1e-6)
+    assert parse_price(f"{size}\u2033 screen, ${price:.2f}") == pytest.approx(price, rel=1e-6)
+
+
+@given(
+    price=st.decimals(min_value="0.01", max_value="9999.99", places=2),
+    sign=st.sampled_from(["\u20ac", " \u20ac", "\u00a3", " \u00a3", " EUR", " GBP"]),
+    comma=st.booleans(),
+)
+def test_an_amount_followed_by_another_currency_is_a_failure(price, sign, comma):
+    amount = f"{price:.2f}".replace(".", ",") if comma else f"{price:.2f}"
+    with pytest.raises(PriceParseError, match="reply is in"):
+        parse_price(f"about {amount}{sign}", currency="USD")
+    # ...and read in that currency when the data are in it.
+    currency = "EUR" if "\u20ac" in sign or "EUR" in sign else "GBP"
+    assert parse_price(f"about {amount}{sign}", currency=currency) == pytest.approx(float(price))

@@ -5,14 +5,15 @@ The rules, in order:
 1. The amount after "Price is" comes first, then an amount written as a price ("$45", "US$ 45",
    "45 dollars", "£12", "€9,99"), then the first other number ("about 45", "45.00 USD").
 2. A number glued to letters or a model code is never a price ("WH-1000XM4", "3S", "6ft"), nor one
-   followed by a size or model word ("15 Pro", "6 ft", "128 GB", "2 pack") unless it is written
-   as a price.
+   followed by a size or model word ("15 Pro", "6 ft", "128 GB", "2 pack") or an inch mark
+   ('65" TV', "65″"; not a closing quote, as in '"45"') unless it is written as a price.
 3. Thousands separators, scientific notation and multipliers are read: "1,299.99", "1.2e3",
    "$1.2k", "$2 million". Decimal commas ("12,50") only with a currency other than the dollar.
 4. A range, "40-50", "$40 to $50", "40–50" or "between 40 and 50", gives its midpoint (45).
 5. No number, a refusal, a negative number ("-45", "-$45"), a number too large to be finite, or
-   an amount in another currency than the data's (`currency`) is a failure (`PriceParseError`,
-   which keeps the reply), never a guess.
+   an amount in another currency than the data's (`currency`), whether its sign comes before or
+   after it ("€45", "45,99 €"), is a failure (`PriceParseError`, which keeps the reply),
+   never a guess.
 
 Every rule looks at a few characters around each number, so parsing is linear in the reply.
 """
@@ -32,6 +33,12 @@ _NUMBER = re.compile(r"(?<![\w.,])(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?:[eE][+
 _COMMA_DECIMAL = re.compile(r"\d{1,3}(?:\.\d{3})+,\d{1,2}(?!\d)|\d+,\d{1,2}(?![\d,])")
 _SIGN_BEFORE = re.compile(r"(US\s?\$|\$|£|€|USD|EUR|GBP)\s*$", re.IGNORECASE)
 _CODE_AFTER = re.compile(r"\s*(USD|EUR|GBP|dollars?|bucks|euros?|pounds?)\b", re.IGNORECASE)
+# A currency sign after the amount, as euro and pound prices are often written ("45,99 €").
+_SIGN_AFTER = re.compile(r"[ \t\u00a0]?(US\s?\$|\$|£|€)")
+# An inch mark after a number is a size ('65" TV'): the straight double quote, double prime or a
+# right double quotation mark, when no quote opens before the number ('"45"' is a quoted price).
+_INCH_MARK = '"\u2033\u201d'
+_QUOTES_BEFORE = '"\u201c\u201d'
 _MULTIPLIER = re.compile(r"(?:\s*(thousand|million|billion)\b|([kKmM]|bn|BN)(?![A-Za-z]))")
 _UNIT_AFTER = re.compile(
     r"[ \t]*(pro|max|plus|mini|ultra|inch(es)?|in|ft|feet|foot|mm|cm|m|km|gb|tb|mb|mah|w|watts?|"
@@ -99,15 +106,16 @@ def _amounts(reply: str) -> list[_Amount | None]:
 
 def _amount(reply: str, start: int, end: int, token: str) -> _Amount | None:
     before = reply[max(0, start - _WINDOW) : start]
-    sign = _SIGN_BEFORE.search(before)
-    code = _CODE_AFTER.match(reply, end)
+    # "45,99 €": a sign or code after an amount with a decimal comma comes after the comma part.
+    comma = _COMMA_DECIMAL.match(reply, start)
+    after = comma.end() if comma is not None else end
+    sign = _SIGN_BEFORE.search(before) or _SIGN_AFTER.match(reply, after)
+    code = _CODE_AFTER.match(reply, after) or _CODE_AFTER.match(reply, end)
     marked = sign.group(1) if sign else code.group(1) if code else None
     currency = _CURRENCIES.get(marked.lower().replace(" ", "")) if marked else None
-    if currency is not None and currency != "USD":
-        comma = _COMMA_DECIMAL.match(reply, start)
-        if comma is not None:
-            end = comma.end()
-            token = comma.group(0).replace(".", "").replace(",", ".")
+    if currency is not None and currency != "USD" and comma is not None:
+        end = comma.end()
+        token = comma.group(0).replace(".", "").replace(",", ".")
     value = float(token.replace(",", ""))
     scale = _MULTIPLIER.match(reply, end)
     if scale is not None and (scale.group(1) or currency is not None):
@@ -116,9 +124,18 @@ def _amount(reply: str, start: int, end: int, token: str) -> _Amount | None:
         code = code or _CODE_AFTER.match(reply, end)
         if currency is None and code is not None:
             currency = _CURRENCIES.get(code.group(1).lower())
-    elif _glued(reply, start, end) or (currency is None and _UNIT_AFTER.match(reply, end)):
+    elif _glued(reply, start, end) or (
+        currency is None and (_UNIT_AFTER.match(reply, end) or _inch_mark(reply, start, end))
+    ):
         return None
     return _Amount(start, end, value, currency)
+
+
+def _inch_mark(reply: str, start: int, end: int) -> bool:
+    """'65" TV': an inch mark after the number, with no quote opening before it."""
+    if end >= len(reply) or reply[end] not in _INCH_MARK:
+        return False
+    return start == 0 or reply[start - 1] not in _QUOTES_BEFORE
 
 
 def _glued(reply: str, start: int, end: int) -> bool:
