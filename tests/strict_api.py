@@ -17,6 +17,13 @@ would agree with it by construction.
 - Claude 4.6 and later: a trailing assistant message (prefill) is a 400; Opus 4.7 and Claude 5:
   `temperature` is a 400; `output_config.effort` only on models that support effort; retired
   models are a 404 `not_found_error`. (platform.claude.com/docs/en/about-claude/models/migration-guide)
+- Claude thinking: Claude 5 thinks (adaptively) when the request has no `thinking` field, and
+  `thinking: {"type": "adaptive"}` turns it on elsewhere; `{"type": "disabled"}` turns it off,
+  except on Fable 5, Mythos 5 and Opus 4.7, which only support adaptive thinking (a 400 there).
+  Thinking tokens come out of `max_tokens` ahead of the text and bill as output tokens; a reply
+  whose thinking uses up `max_tokens` has stop_reason "max_tokens" and no text.
+  (platform.claude.com/docs/en/build-with-claude/thinking, adaptive-thinking; Bedrock's
+  claude-messages-adaptive-thinking)
 """
 
 from __future__ import annotations
@@ -32,6 +39,10 @@ __all__ = ["StrictAnthropic", "StrictOpenAI", "anthropic_client", "openai_client
 
 # Reasoning tokens a model spends on a one-line price question, by effort.
 REASONING_SPEND = {"none": 0, "minimal": 12, "low": 180, "medium": 700, "high": 2400, "xhigh": 5000}
+# Claude's thinking tokens on the same question, by effort (adaptive thinking defaults to high).
+THINKING_SPEND = {"low": 150, "medium": 600, "high": 2000, "xhigh": 4000, "max": 8000}
+THINKS_BY_DEFAULT = re.compile(r"claude-[a-z]+-5(-\d+)?(-\d{8})?")
+ONLY_ADAPTIVE = re.compile(r"claude-(fable|mythos)-5(-\d+)?(-\d{8})?|claude-opus-4-7(-\d{8})?")
 OPENAI_RETIRED = {"o4-mini", "o1", "o3-mini", "gpt-4-turbo", "gpt-3.5-turbo", "gpt-4.1-nano"}
 ANTHROPIC_RETIRED = re.compile(r"claude-(3|3-5|3-7)-.*|claude-(opus|sonnet)-4(-1)?(-\d{8})?")
 
@@ -282,9 +293,27 @@ class StrictAnthropic(Recorder):
             return _anthropic_error(
                 400, "This model does not support the effort parameter.", "invalid_request_error"
             )
+        thinking = (body.get("thinking") or {}).get("type")
+        if thinking == "disabled" and ONLY_ADAPTIVE.fullmatch(model):
+            return _anthropic_error(
+                400,
+                "thinking.type: 'disabled' is not supported for this model. Use 'adaptive'.",
+                "invalid_request_error",
+            )
+        thinks = thinking in ("adaptive", "enabled") or (
+            thinking is None and THINKS_BY_DEFAULT.fullmatch(model) is not None
+        )
+        limit = body["max_tokens"]
+        spend = min(THINKING_SPEND[effort or "high"], limit) if thinks else 0
         text = self.answer.lstrip("$") if prefilled else f"The price is {self.answer}"
         words = len(text.split()) + 2
-        cut = words > body["max_tokens"]
+        cut = spend + words > limit
+        room = limit - spend  # what thinking left for the text
+        content: list[dict[str, Any]] = []
+        if thinks:
+            content.append({"type": "thinking", "thinking": "Let me think...", "signature": "s"})
+        if room > 0:
+            content.append({"type": "text", "text": text[: 2 * room] if cut else text})
         return httpx2.Response(
             200,
             json={
@@ -292,9 +321,7 @@ class StrictAnthropic(Recorder):
                 "type": "message",
                 "role": "assistant",
                 "model": model,
-                "content": [
-                    {"type": "text", "text": text[: 2 * body["max_tokens"]] if cut else text}
-                ],
+                "content": content,
                 "stop_reason": "max_tokens" if cut else "end_turn",
                 "stop_sequence": None,
                 "usage": {
@@ -305,7 +332,7 @@ class StrictAnthropic(Recorder):
                         "ephemeral_5m_input_tokens": self.cache_write,
                         "ephemeral_1h_input_tokens": 0,
                     },
-                    "output_tokens": min(words, body["max_tokens"]),
+                    "output_tokens": min(spend + words, limit),
                     "service_tier": "standard",
                 },
             },

@@ -2,7 +2,9 @@
 
 The course's "Price is $" prefill is a real assistant prefill here, but only on models that still
 accept one: Claude 4.6 and later answer a prefill with a 400, so they get the prompt without it
-and the reply is parsed for the price. Opus 4.7 and Claude 5 also reject `temperature`. The
+and the reply is parsed for the price. Opus 4.7 and Claude 5 also reject `temperature`. Claude 5
+thinks by default, out of `max_tokens`: it is sent `thinking: {"type": "disabled"}` where the
+model accepts that, and the models that always think get an output budget with room for it. The
 model catalogue (`pricebench.chat.models`) holds these rules.
 """
 
@@ -45,6 +47,9 @@ class AnthropicPricer(ChatPricer):
             body["system"] = "\n\n".join(system)
         if self.config.temperature is not None:
             body["temperature"] = self.config.temperature
+        if self.info.family.thinking == "disable":
+            # Claude 5 thinks by default, out of max_tokens: a one-line price needs none.
+            body["thinking"] = {"type": "disabled"}
         output_config: dict[str, Any] = {}
         if self.reasoning_effort is not None:
             output_config["effort"] = self.reasoning_effort

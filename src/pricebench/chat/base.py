@@ -170,6 +170,8 @@ class ChatPricer(BasePricer):
         self._cache = _open_cache(cache)
         self._streak: tuple[str, int] = ("", 0)
         self._timeouts = 0  # attempts in a row, on any thread, that got no answer in time
+        self._cut_offs = 0  # replies in a row cut off by the output limit
+        self._halt: str | None = None  # a streak's reason to stop before the next item
         # Why and when the run was stopped: the items already in flight give up at once.
         self._stopped: tuple[str, float] | None = None
         # What this pricer has paid (cache hits cost nothing), against its `budget`.
@@ -306,6 +308,42 @@ class ChatPricer(BasePricer):
         return self.prompt.messages(item, self.context_for(item), prefill=self.prefill)
 
     def estimate(self, item: Item) -> Estimate:
+        with self._lock:
+            halt, self._halt = self._halt, None
+        if halt is not None:
+            raise StopRun(halt)  # before another paid call that would be cut off too
+        try:
+            estimate = self._estimate(item)
+        except ReplyCutOff:
+            self._count_cut_off()
+            raise
+        except PriceParseError:
+            self._cut_offs = 0  # a whole reply came back: the output budget is not the problem
+            raise
+        self._cut_offs = 0
+        return estimate
+
+    def _count_cut_off(self) -> None:
+        """Count replies cut off by the output limit in a row; after `STREAK_LIMIT`, the next
+        item stops the run (this one is recorded, with what it cost)."""
+        with self._lock:
+            self._cut_offs += 1
+            if self._cut_offs < STREAK_LIMIT:
+                return
+            count, self._cut_offs = self._cut_offs, 0
+            effort = self.reasoning_effort
+            lower = (
+                f", or a lower reasoning_effort than {effort!r}"
+                if effort is not None and self.info.efforts and effort != self.info.efforts[0]
+                else ""
+            )
+            self._halt = (
+                f"{self.name}: replies cut off by the output limit ({self.max_tokens} tokens, "
+                f"thinking included) {count} items in a row: raise it with --param "
+                f"max_tokens=N (max_tokens=N in Python){lower}"
+            )
+
+    def _estimate(self, item: Item) -> Estimate:
         request = self.request(item)
         key = cache_key(self.cache_namespace, self.model, request)
         response = self._cache.get(key) if self._cache is not None else None
@@ -362,7 +400,12 @@ class ChatPricer(BasePricer):
         except PriceParseError:
             if not reply.cut_off:
                 raise
-        if self.info.reasoning or reply.reasoning_tokens:
+        if self.info.family.thinking == "always":
+            message = (
+                f"thinking used the whole output budget ({self.max_tokens} tokens, thinking "
+                "and text together): raise max_tokens"
+            )
+        elif self.info.reasoning or reply.reasoning_tokens:
             message = (
                 f"reasoning used the whole output budget ({self.max_tokens} tokens, "
                 f"{reply.reasoning_tokens} of them reasoning): raise max_tokens"

@@ -40,6 +40,10 @@ class ModelFamily(BaseModel):
     efforts_by_name: dict[str, list[str]] = Field(default_factory=dict)
     default_effort: str | None = None  # the lowest level that works, sent unless overridden
     default_max_tokens: int = 16  # output budget: reasoning models need room to think
+    # Claude's thinking: "off" (not unless asked), "disable" (on by default; pricebench sends
+    # thinking {"type": "disabled"}), "always" (cannot be turned off: the output budget leaves
+    # room for it at the lowest effort). Thinking tokens count toward max_tokens.
+    thinking: Literal["off", "disable", "always"] = "off"
     structured: bool = True  # JSON-schema structured output
     batch: bool = True
     fine_tunable: bool = False
@@ -89,6 +93,21 @@ class ModelInfo(BaseModel):
     @property
     def shutdown(self) -> date | None:
         return self.family.shutdown_by_name.get(self.base, self.family.shutdown)
+
+    @property
+    def thinking_text(self) -> str:
+        """What a request does about the model's thinking or reasoning (`pricebench models`)."""
+        family = self.family
+        room = f"the output budget of {family.default_max_tokens} tokens leaves room for it"
+        if family.thinking == "disable":
+            return 'disabled: sends thinking {"type": "disabled"} (on by default otherwise)'
+        if family.thinking == "always":
+            return f"always on (cannot be disabled): effort {family.default_effort!r}; {room}"
+        if self.reasoning:
+            if family.default_effort == "none":
+                return "none: sends reasoning effort 'none', the lowest"
+            return f"reasoning at the lowest effort, {family.default_effort!r}; {room}"
+        return "off (the model does not think unless asked)"
 
     def check_available(self, today: date | None = None) -> None:
         """Refuse a model its provider has shut down (naming the date), before any paid call."""

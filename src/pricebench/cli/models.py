@@ -72,6 +72,7 @@ def models_command(args: argparse.Namespace) -> int:
         "seed": family.seed,
         "token parameter": family.token_parameter,
         "reasoning efforts": ", ".join(info.efforts) or "-",
+        "thinking": info.thinking_text,
         "output budget": family.default_max_tokens,
         "structured output": family.structured,
         "batch": family.batch,
