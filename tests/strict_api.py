@@ -12,6 +12,9 @@ would agree with it by construction.
   gpt-5 minimal/low/medium/high, gpt-5.1 none/low/medium/high, gpt-5.2+ adds xhigh, o-series
   low/medium/high. Non-reasoning models reject `reasoning_effort`.
   (platform.openai.com/docs/guides/reasoning, /docs/api-reference/chat/create)
+- Responses-only models (gpt-5.5-pro, gpt-5-pro, o1-pro, o3-pro: the SDK's `ResponsesModel`):
+  Chat Completions answers 404 "This model is only supported in v1/responses"; gpt-5 pro takes
+  only effort "high"; GPT-6 adds effort "max".
 - OpenAI quota: 429 with code `insufficient_quota`; a bad key: 401 `invalid_api_key`; an unknown
   or shut-down model: 404 `model_not_found`.
 - Claude 4.6 and later: a trailing assistant message (prefill) is a 400; Opus 4.7 and Claude 5:
@@ -38,7 +41,17 @@ from tests.mock_api import Recorder, anthropic_client, openai_client
 __all__ = ["StrictAnthropic", "StrictOpenAI", "anthropic_client", "openai_client"]
 
 # Reasoning tokens a model spends on a one-line price question, by effort.
-REASONING_SPEND = {"none": 0, "minimal": 12, "low": 180, "medium": 700, "high": 2400, "xhigh": 5000}
+REASONING_SPEND = {
+    "none": 0,
+    "minimal": 12,
+    "low": 180,
+    "medium": 700,
+    "high": 2400,
+    "xhigh": 5000,
+    "max": 9000,
+}
+# Served by the Responses API only (the SDK's ResponsesModel, not ChatModel).
+RESPONSES_ONLY = re.compile(r"(gpt-5(\.\d+)?-pro|o1-pro|o3-pro)(-\d{4}-\d{2}-\d{2})?")
 # Claude's thinking tokens on the same question, by effort (adaptive thinking defaults to high).
 THINKING_SPEND = {"low": 150, "medium": 600, "high": 2000, "xhigh": 4000, "max": 8000}
 THINKS_BY_DEFAULT = re.compile(r"claude-[a-z]+-5(-\d+)?(-\d{8})?")
@@ -111,6 +124,13 @@ class StrictOpenAI(Recorder):
             )
         reasoning = re.match(r"gpt-5|gpt-6|o\d", base) is not None
         responses = request.url.path.endswith("/responses")
+        if RESPONSES_ONLY.fullmatch(base) and not responses:
+            return _error(
+                404,
+                "This model is only supported in v1/responses and not in v1/chat/completions.",
+                "invalid_request_error",
+                None,
+            )
         effort = (body.get("reasoning") or {}).get("effort") if responses else None
         effort = effort or body.get("reasoning_effort")
         if reasoning:
@@ -156,12 +176,16 @@ class StrictOpenAI(Recorder):
 
     @staticmethod
     def _levels(model: str) -> list[str]:
+        if re.match(r"gpt-5-pro", model):
+            return ["high"]  # gpt-5 pro "defaults to (and only supports) high"
         if model.startswith("o"):
             return ["low", "medium", "high"]
         if re.match(r"gpt-5(-mini|-nano)?(-\d{4}-\d{2}-\d{2})?$", model):
             return ["minimal", "low", "medium", "high"]
         if model.startswith("gpt-5.1"):
             return ["none", "low", "medium", "high"]
+        if model.startswith("gpt-6"):
+            return ["none", "low", "medium", "high", "xhigh", "max"]
         return ["none", "low", "medium", "high", "xhigh"]
 
     def _chat(self, model: str, spend: int, budget: int, words: int = 4) -> httpx2.Response:

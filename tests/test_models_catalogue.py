@@ -23,7 +23,11 @@ def test_every_row_names_its_source_and_date():
 @pytest.mark.parametrize(
     ("provider", "model", "label"),
     [
-        ("openai", "gpt-5.5", "GPT-5.2 and later"),
+        ("openai", "gpt-5.5", "GPT-5.2 to GPT-5.x"),
+        ("openai", "gpt-6", "GPT-6 family"),
+        ("openai", "gpt-5.5-pro", "Pro models (Responses API only)"),
+        ("openai", "o3-pro-2025-06-10", "Pro models (Responses API only)"),
+        ("anthropic", "claude-mythos-preview", "Claude Mythos Preview"),
         ("openai", "gpt-5-mini-2025-08-07", "GPT-5, GPT-5 mini, GPT-5 nano"),
         ("openai", "o3", "o-series reasoning models"),
         ("openai", "gpt-4o-mini-2024-07-18", "GPT-4o, GPT-4o mini (the course's models)"),

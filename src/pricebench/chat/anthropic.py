@@ -11,13 +11,14 @@ model catalogue (`pricebench.chat.models`) holds these rules.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
-
-import anthropic
+from typing import TYPE_CHECKING, Any
 
 from pricebench.chat.base import PRICE_SCHEMA, ChatPricer, Reply, split_query
-from pricebench.errors import PricerError
+from pricebench.errors import PricerError, missing_extra
 from pricebench.items import Item
+
+if TYPE_CHECKING:
+    import anthropic
 
 
 class AnthropicPricer(ChatPricer):
@@ -27,9 +28,12 @@ class AnthropicPricer(ChatPricer):
     default_api_key_env = "ANTHROPIC_API_KEY"
     base_url_env = "ANTHROPIC_BASE_URL"
 
+    def _require_sdk(self) -> None:
+        _sdk()
+
     def _make_client(self, api_key: str | None) -> anthropic.Anthropic:
         base_url, query = split_query(self.base_url)
-        return anthropic.Anthropic(api_key=api_key, base_url=base_url, default_query=query or None)
+        return _sdk().Anthropic(api_key=api_key, base_url=base_url, default_query=query or None)
 
     def _create(self) -> Callable[..., Any]:
         return self.client.messages.create
@@ -78,3 +82,13 @@ class AnthropicPricer(ChatPricer):
             cache_read_tokens=read,
             cache_write_tokens=written,
         )
+
+
+def _sdk() -> Any:
+    """The anthropic SDK, imported when a client is made: the catalogue and the request bodies
+    (`pricebench models`) need no SDK."""
+    try:
+        import anthropic
+    except ModuleNotFoundError as error:
+        raise missing_extra(error, "AnthropicPricer") from None
+    return anthropic

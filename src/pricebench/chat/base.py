@@ -177,7 +177,8 @@ class ChatPricer(BasePricer):
         # What this pricer has paid (cache hits cost nothing), against its `budget`.
         self._spending = Budget(max_cost=self.config.budget)
         if client is None:
-            self._api_key()  # a missing key fails here, before any item runs
+            self._require_sdk()  # a missing SDK or key fails here, before any item runs
+            self._api_key()
 
     # --- what subclasses provide -------------------------------------------------------------
 
@@ -195,6 +196,10 @@ class ChatPricer(BasePricer):
 
     def _make_client(self, api_key: str | None) -> Any:
         raise NotImplementedError
+
+    def _require_sdk(self) -> None:
+        """Raise `MissingExtra` when the provider's SDK is not installed (a client is made
+        only on first use; the catalogue and request bodies need no SDK)."""
 
     # --- the catalogue and the settings ------------------------------------------------------
 
@@ -231,7 +236,7 @@ class ChatPricer(BasePricer):
     @property
     def reasoning_effort(self) -> str | None:
         """The effort sent: the given one, else the lowest that works (reasoning models)."""
-        return self.config.reasoning_effort or self.info.family.default_effort
+        return self.config.reasoning_effort or self.info.default_effort
 
     @property
     def prefill(self) -> bool:

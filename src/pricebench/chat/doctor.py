@@ -25,7 +25,7 @@ ITEM = Item(
     price=35.0,
 )
 DEFAULTS = {
-    "OPENAI_API_KEY": ["openai:gpt-4o-mini", "openai:gpt-5-mini"],
+    "OPENAI_API_KEY": ["openai:gpt-5.4-mini", "openai:gpt-5.5"],
     "ANTHROPIC_API_KEY": ["anthropic:claude-haiku-4-5", "anthropic:claude-sonnet-4-6"],
 }
 
@@ -48,7 +48,7 @@ class Check:
 
 
 def default_specs() -> list[str]:
-    """One older and one current model per provider whose key is set."""
+    """Two current models per provider whose key is set (none with a shutdown date)."""
     return [spec for key, specs in DEFAULTS.items() if os.environ.get(key) for spec in specs]
 
 

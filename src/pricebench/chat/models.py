@@ -45,6 +45,7 @@ class ModelFamily(BaseModel):
     # room for it at the lowest effort). Thinking tokens count toward max_tokens.
     thinking: Literal["off", "disable", "always"] = "off"
     structured: bool = True  # JSON-schema structured output
+    responses_only: bool = False  # served by OpenAI's Responses API only, not Chat Completions
     batch: bool = True
     fine_tunable: bool = False
     fine_tune_snapshot: str | None = None  # the snapshot a fine-tuning job names
@@ -87,12 +88,39 @@ class ModelInfo(BaseModel):
         return self.family.efforts_by_name.get(self.base, self.family.efforts)
 
     @property
+    def default_effort(self) -> str | None:
+        """The effort sent unless another is given: the row's, where this model knows it, else
+        the model's lowest."""
+        wanted = self.family.default_effort
+        if wanted is None or not self.efforts:
+            return None
+        return wanted if wanted in self.efforts else self.efforts[0]
+
+    @property
     def reasoning(self) -> bool:
-        return bool(self.efforts) and self.family.provider == "openai"
+        return self.family.provider == "openai" and (
+            bool(self.efforts) or self.family.responses_only
+        )
 
     @property
     def shutdown(self) -> date | None:
-        return self.family.shutdown_by_name.get(self.base, self.family.shutdown)
+        """The shutdown date: the provider SDK's own table where it names the model (so an SDK
+        upgrade updates it), else the catalogue's."""
+        return self._shutdown()[0]
+
+    @property
+    def shutdown_source(self) -> str:
+        return self._shutdown()[1]
+
+    def _shutdown(self) -> tuple[date | None, str]:
+        from pricebench.chat.deprecations import sdk_shutdown
+
+        if self.family.provider != "openai-compatible":
+            listed = sdk_shutdown(self.family.provider, self.base)
+            if listed is not None:
+                return listed
+        day = self.family.shutdown_by_name.get(self.base, self.family.shutdown)
+        return day, f"pricebench catalogue (checked {self.family.checked})" if day else "-"
 
     @property
     def thinking_text(self) -> str:
@@ -102,11 +130,13 @@ class ModelInfo(BaseModel):
         if family.thinking == "disable":
             return 'disabled: sends thinking {"type": "disabled"} (on by default otherwise)'
         if family.thinking == "always":
-            return f"always on (cannot be disabled): effort {family.default_effort!r}; {room}"
+            return f"always on (cannot be disabled): effort {self.default_effort!r}; {room}"
         if self.reasoning:
-            if family.default_effort == "none":
+            if self.default_effort == "none":
                 return "none: sends reasoning effort 'none', the lowest"
-            return f"reasoning at the lowest effort, {family.default_effort!r}; {room}"
+            if self.default_effort is None:
+                return f"reasoning at the model's own effort; {room}"
+            return f"reasoning at the lowest effort, {self.default_effort!r}; {room}"
         return "off (the model does not think unless asked)"
 
     def check_available(self, today: date | None = None) -> None:
@@ -114,8 +144,9 @@ class ModelInfo(BaseModel):
         today = today or date.today()
         if self.shutdown is not None and self.shutdown <= today:
             raise PricerError(
-                f"{self.model}: shut down by {self.family.provider} on {self.shutdown}; "
-                "pick a current model (`pricebench models` lists them, with their sources)"
+                f"{self.model}: shut down by {self.family.provider} on {self.shutdown} "
+                f"({self.shutdown_source}); pick a current model (`pricebench models` lists "
+                "them, with their sources)"
             )
         if self.family.retired:
             raise PricerError(

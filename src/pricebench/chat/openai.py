@@ -10,14 +10,15 @@ the model rejects them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
-
-import openai
+from typing import TYPE_CHECKING, Any, Literal
 
 from pricebench.chat.base import PRICE_SCHEMA, ChatPricer, Reply, split_query
 from pricebench.chat.models import Provider
-from pricebench.errors import PricerError, SpecError
+from pricebench.errors import PricerError, SpecError, missing_extra
 from pricebench.items import Item
+
+if TYPE_CHECKING:
+    import openai
 
 # Local servers ignore the key, but the SDK insists on one.
 NO_KEY = "not-needed"
@@ -26,7 +27,9 @@ NO_KEY = "not-needed"
 class OpenAIPricer(ChatPricer):
     """Asks an OpenAI chat model, or a model behind an OpenAI-compatible server, for a price.
 
-    `api="responses"` uses the Responses API instead of Chat Completions. `compatible=True` (what
+    `api="responses"` uses the Responses API instead of Chat Completions; models served only
+    there (gpt-5.5-pro, gpt-5-pro, o1-pro, o3-pro) use it unless told otherwise, and refuse
+    `api="chat"` before any call. `compatible=True` (what
     the `openai-compatible:` spec sets) marks a server that is not OpenAI's: it gets the generic
     server rules and never `OPENAI_API_KEY`, only the key in `api_key_env` when one is named.
     Other options: see `ChatPricer`.
@@ -40,20 +43,27 @@ class OpenAIPricer(ChatPricer):
         self,
         model: str,
         *,
-        api: Literal["chat", "responses"] = "chat",
+        api: Literal["chat", "responses"] | None = None,
         compatible: bool = False,
         seed: int | None = 42,
         **options: Any,
     ) -> None:
-        if api not in ("chat", "responses"):
+        if api not in (None, "chat", "responses"):
             raise PricerError(f"api must be 'chat' or 'responses', got {api!r}")
         if compatible and not options.get("base_url"):
             raise PricerError("an OpenAI-compatible server needs its base_url")
-        self.api = api
+        self.api: Literal["chat", "responses"] = api or "chat"
         self.compatible = compatible
         if compatible:
             options.setdefault("api_key_env", None)  # never OpenAI's key to another server
         super().__init__(model, seed=seed, **options)
+        if self.info.family.responses_only:
+            if api == "chat":
+                raise PricerError(
+                    f"{model} is served by OpenAI's Responses API only, not Chat Completions: "
+                    "leave api unset or give api='responses' (--param api=responses)"
+                )
+            self.api = "responses"
 
     @property
     def catalogue_provider(self) -> Provider:
@@ -64,9 +74,12 @@ class OpenAIPricer(ChatPricer):
             return NO_KEY
         return super()._api_key()
 
+    def _require_sdk(self) -> None:
+        _sdk()
+
     def _make_client(self, api_key: str | None) -> openai.OpenAI:
         base_url, query = split_query(self.base_url)
-        return openai.OpenAI(api_key=api_key, base_url=base_url, default_query=query or None)
+        return _sdk().OpenAI(api_key=api_key, base_url=base_url, default_query=query or None)
 
     def _create(self) -> Callable[..., Any]:
         if self.api == "responses":
@@ -179,6 +192,16 @@ class OpenAIPricer(ChatPricer):
         if self.api != "chat":
             params["api"] = self.api
         return params
+
+
+def _sdk() -> Any:
+    """The openai SDK, imported when a client is made: the catalogue and the request bodies
+    (`pricebench models`) need no SDK."""
+    try:
+        import openai
+    except ModuleNotFoundError as error:
+        raise missing_extra(error, "OpenAIPricer") from None
+    return openai
 
 
 def openai_compatible(spec: str, *, cache: Any = True, **options: Any) -> OpenAIPricer:

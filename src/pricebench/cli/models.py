@@ -27,7 +27,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="the model catalogue: what pricebench sends to each model family",
         description=(
             "Without MODEL: every family in the catalogue, with its source and the date it was "
-            "checked. With a spec (openai:gpt-5-mini, anthropic:claude-sonnet-4-6, "
+            "checked. With a spec (openai:gpt-5.4-mini, anthropic:claude-sonnet-4-6, "
             "openai-compatible:llama3.2@http://localhost:11434/v1): the row it resolves to and "
             "the exact request body pricebench would send for an item (no call is made)."
         ),
@@ -71,13 +71,18 @@ def models_command(args: argparse.Namespace) -> int:
         "temperature": family.temperature,
         "seed": family.seed,
         "token parameter": family.token_parameter,
+        "api": _api_line(pricer, family.responses_only),
         "reasoning efforts": ", ".join(info.efforts) or "-",
         "thinking": info.thinking_text,
         "output budget": family.default_max_tokens,
         "structured output": family.structured,
         "batch": family.batch,
         "fine-tunable": family.fine_tunable,
-        "shutdown": str(info.shutdown or ("retired" if family.retired else "-")),
+        "shutdown": (
+            f"{info.shutdown} ({info.shutdown_source})"
+            if info.shutdown
+            else ("retired" if family.retired else "-")
+        ),
         "note": family.note or "-",
         "source": family.source,
         "checked": str(family.checked),
@@ -87,6 +92,15 @@ def models_command(args: argparse.Namespace) -> int:
     console.print("\nrequest body for one item:")
     console.print(escape(json.dumps(pricer.request(EXAMPLE), indent=2)))  # type: ignore[attr-defined]
     return 0
+
+
+def _api_line(pricer: object, responses_only: bool) -> str:
+    api = getattr(pricer, "api", None)
+    if api is None:
+        return "Messages API"
+    if responses_only:
+        return "Responses API (the only one that serves this model)"
+    return "Responses API" if api == "responses" else "Chat Completions (--param api=responses)"
 
 
 def catalogue_table() -> Table:

@@ -186,7 +186,7 @@ def run_directory(out: Path, spec: str, pricer: Pricer, console: Console | None 
     parsed = parse_spec(spec)
     name = pricer.name if parsed.kind == "name" and not parsed.params else parsed.label
     directory = out / slug(name)
-    plain = name.replace(":", "_")  # "openai:gpt-5-mini" -> "openai_gpt-5-mini" needs no word
+    plain = name.replace(":", "_")  # "openai:gpt-5.4-mini" -> "openai_gpt-5.4-mini" needs no word
     if console is not None and directory.name != plain:  # changed for safety: say so
         shown = redact(name)
         shown = shown if len(shown) <= 80 else shown[:77] + "..."
