@@ -29,8 +29,12 @@ class FineTuningAPI:
         error: dict[str, Any] | None = None,
         reply: str = "Price is $123.45",
         on_poll: Callable[[str], None] | None = None,
+        refuse: bool = False,
     ) -> None:
         self.plan = plan
+        # An organization OpenAI no longer lets start jobs: uploads work, job creation is a 403
+        # (OpenAI's exact wording is not published; pricebench reads the status, not the text).
+        self.refuse = refuse
         self.error = error  # the `error` object of a failed job
         self.reply = reply
         self.on_poll = on_poll  # called with the job id on each retrieve, before answering
@@ -102,6 +106,19 @@ class FineTuningAPI:
 
     def _create(self, body: dict[str, Any]) -> httpx2.Response:
         self.job_requests.append(body)
+        if self.refuse:
+            return httpx2.Response(
+                403,
+                json={
+                    "error": {
+                        "message": "Creating fine-tuning jobs is not available for your "
+                        "organization.",
+                        "type": "invalid_request_error",
+                        "param": None,
+                        "code": None,
+                    }
+                },
+            )
         job_id = f"ftjob-{len(self.jobs) + 1}"
         hyper = body.get("method", {}).get("supervised", {}).get("hyperparameters", {})
         self.jobs[job_id] = {

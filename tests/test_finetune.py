@@ -322,3 +322,74 @@ def test_fit_without_the_openai_sdk_is_one_line_naming_the_extra(tmp_path, cours
     model = OpenAIFineTuned(state_dir=tmp_path / "jobs", verbose=False)
     with pytest.raises(MissingExtra, match=r"pip install 'pricebench\[openai\]'"):
         model.fit(course[0][:20])
+
+
+# --- fine-tuning access: OpenAI is closing self-serve fine-tuning ---------------------------------
+
+
+def test_the_catalogue_carries_openais_fine_tuning_access_with_dates_and_source():
+    from datetime import date
+
+    from pricebench.chat.models import fine_tuning_access
+
+    access = fine_tuning_access("openai")
+    assert [s.closed_on for s in access.stages] == [
+        date(2026, 5, 7),
+        date(2026, 7, 2),
+        date(2027, 1, 6),
+    ]
+    assert access.closes == date(2027, 1, 6) and "deprecations" in access.source
+    notice = access.notice(date(2026, 12, 4))
+    assert "close to everyone on 2027-01-06 (in 33 days)" in notice
+    assert "never ran a fine-tuning job since 2026-05-07" in notice
+    assert "pricebench finetune lora" in notice
+    assert "closed to everyone since 2027-01-06" in access.notice(date(2027, 1, 6))
+
+
+def test_finetune_openai_and_its_dry_run_say_so_before_any_upload(tmp_path, monkeypatch, capsys):
+    from pricebench.cli import main
+
+    api = FineTuningAPI()
+    client = api.client()
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setattr("openai.OpenAI", lambda **options: client)
+    common = ["--data", str(COURSE_ITEMS), "--state-dir", str(tmp_path), "--poll-interval", "0"]
+    args = ["finetune", "openai", "--train-size", "12", "--val-size", "0"]
+    assert main([*args, "--dry-run", *common]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "OpenAI self-serve fine-tuning" in err and "2027-01-06" in err
+    assert api.paths == []  # nothing sent
+    assert main([*args, *common]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    notice, upload = err.index("OpenAI self-serve fine-tuning"), err.index("uploaded ")
+    assert notice < upload  # said before the upload
+
+
+def test_the_apis_refusal_is_one_line_naming_the_open_weights_path(tmp_path, monkeypatch, capsys):
+    from pricebench.cli import main
+
+    api = FineTuningAPI(refuse=True)
+    client = api.client()
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setattr("openai.OpenAI", lambda **options: client)
+    common = ["--data", str(COURSE_ITEMS), "--state-dir", str(tmp_path), "--poll-interval", "0"]
+    code = main(["finetune", "openai", "--train-size", "12", "--val-size", "0", *common])
+    assert code == 2
+    err = capsys.readouterr().err
+    last = [line for line in err.splitlines() if line.strip()][-1]
+    assert "refused the fine-tuning job (HTTP 403" in " ".join(err.split())
+    assert "pricebench finetune lora" in " ".join(err.split())
+    assert "Traceback" not in err and last
+
+
+def test_fit_refuses_before_uploading_once_closed_to_everyone(tmp_path, course, monkeypatch):
+    from datetime import date
+
+    from pricebench.finetune import FineTuneError
+
+    api = FineTuningAPI()
+    monkeypatch.setattr(finetune_module, "_today", lambda: date(2027, 1, 6))
+    model = OpenAIFineTuned(client=api.client(), state_dir=tmp_path, verbose=False)
+    with pytest.raises(FineTuneError, match="pricebench finetune lora"):
+        model.fit(course[0][:12])
+    assert api.paths == []

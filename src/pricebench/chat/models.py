@@ -163,6 +163,63 @@ class ModelInfo(BaseModel):
             )
 
 
+class AccessStage(BaseModel):
+    """From `closed_on`, new fine-tuning jobs are refused `to` these organizations."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    closed_on: date
+    to: str
+
+
+class FineTuningAccess(BaseModel):
+    """Who may still start a provider's self-serve fine-tuning jobs, with dates and source."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stages: list[AccessStage]
+    inference: str
+    source: str
+    checked: date
+
+    @property
+    def closes(self) -> date:
+        """The day new jobs close to everyone."""
+        return max(stage.closed_on for stage in self.stages)
+
+    def closed(self, today: date | None = None) -> bool:
+        return (today or date.today()) >= self.closes
+
+    def notice(self, today: date | None = None) -> str:
+        """What holds today, in one paragraph: printed before any upload."""
+        today = today or date.today()
+        past = [s for s in self.stages if s.closed_on <= today and s.closed_on < self.closes]
+        lines = [f"closed to {s.to} since {s.closed_on}" for s in past]
+        if self.closed(today):
+            head = f"OpenAI self-serve fine-tuning: new jobs closed to everyone since {self.closes}"
+        else:
+            days = (self.closes - today).days
+            head = (
+                f"OpenAI self-serve fine-tuning: new jobs close to everyone on {self.closes} "
+                f"(in {days} days)" + (f"; already {'; '.join(lines)}" if lines else "")
+            )
+        return (
+            f"{head}. {self.inference[:1].upper()}{self.inference[1:]}. Source: {self.source}, "
+            f"checked {self.checked}. Open weights, trained on your own GPU: "
+            "`pricebench finetune lora`."
+        )
+
+
+@cache
+def fine_tuning_access(provider: str = "openai") -> FineTuningAccess:
+    """The catalogue's record of who may start fine-tuning jobs at `provider`."""
+    text = files("pricebench.chat").joinpath("models.json").read_text(encoding="utf-8")
+    try:
+        return FineTuningAccess.model_validate(json.loads(text)["fine_tuning"][provider])
+    except (KeyError, json.JSONDecodeError, ValidationError) as error:
+        raise PricerError(f"pricebench's models.json has no fine-tuning record: {error}") from None
+
+
 def base_model(model: str) -> str:
     """`gpt-4o-mini-2024-07-18` for `ft:gpt-4o-mini-2024-07-18:org:name:id`; else `model`."""
     if model.startswith("ft:"):

@@ -25,6 +25,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "openai",
         help="fine-tune an OpenAI model",
         description=(
+            "OpenAI is closing self-serve fine-tuning (to everyone on 2027-01-06; already to "
+            "organizations that never fine-tuned or ran no fine-tuned model in 60 days): this "
+            "says what holds before anything is uploaded. Open weights on your own GPU: "
+            "`pricebench finetune lora`. "
             "Build the chat-format training file from the first TRAIN_SIZE training items (and a "
             "validation file from the next VAL_SIZE, or the file's validation split), check it, "
             "upload it, create the job and follow it to the end. The job id is saved at once; "

@@ -77,7 +77,7 @@ def models_command(args: argparse.Namespace) -> int:
         "output budget": family.default_max_tokens,
         "structured output": family.structured,
         "batch": family.batch,
-        "fine-tunable": family.fine_tunable,
+        "fine-tunable": _fine_tuning_line(family.fine_tunable),
         "shutdown": (
             f"{info.shutdown} ({info.shutdown_source})"
             if info.shutdown
@@ -92,6 +92,14 @@ def models_command(args: argparse.Namespace) -> int:
     console.print("\nrequest body for one item:")
     console.print(escape(json.dumps(pricer.request(EXAMPLE), indent=2)))  # type: ignore[attr-defined]
     return 0
+
+
+def _fine_tuning_line(fine_tunable: bool) -> str:
+    if not fine_tunable:
+        return "no"
+    from pricebench.chat.models import fine_tuning_access
+
+    return f"yes, where OpenAI still takes jobs: {fine_tuning_access('openai').notice()}"
 
 
 def _api_line(pricer: object, responses_only: bool) -> str:

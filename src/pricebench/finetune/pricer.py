@@ -7,6 +7,12 @@ the end. A paid job is never lost: its id is written to `state_dir` as soon as i
 again with the same data and settings re-attaches to it instead of paying twice, and
 `OpenAIFineTuned.resume(job_id)` re-attaches after a crash. Once trained it prices items through an
 ordinary `OpenAIPricer` (cache, retries, cost accounting) on the fine-tuned model.
+
+OpenAI is closing self-serve fine-tuning in stages (the catalogue's `fine_tuning_access`: to
+organizations that never fine-tuned on 2026-05-07, to those with no fine-tuned inference in 60
+days on 2026-07-02, to everyone on 2027-01-06). `check` and `fit` say so before anything is
+uploaded, `fit` refuses once it is closed to everyone, and a refusal from the API becomes one line
+naming the open-weights path, `pricebench finetune lora`.
 """
 
 from __future__ import annotations
@@ -17,11 +23,13 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
+from pricebench.chat.models import fine_tuning_access
 from pricebench.chat.prompts import COURSE_PROMPT, PromptTemplate
 from pricebench.errors import PricerError, missing_extra
 from pricebench.finetune.base_models import DEFAULT_BASE_MODEL, check_base_model, training_cost
@@ -44,6 +52,11 @@ if TYPE_CHECKING:
     from pricebench.pricer import Estimate
 
 HYPERPARAMETERS = frozenset({"n_epochs", "batch_size", "learning_rate_multiplier"})
+LORA_PATH = "`pricebench finetune lora` (open weights, on your own GPU)"
+
+
+def _today() -> date:
+    return date.today()
 
 
 class OpenAIFineTuned:
@@ -137,7 +150,9 @@ class OpenAIFineTuned:
     def check(
         self, train: Sequence[Item], validation: Sequence[Item] | None = None
     ) -> TrainingFileReport:
-        """Validate the training (and validation) files without uploading: a dry run of `fit`."""
+        """Validate the training (and validation) files without uploading: a dry run of `fit`.
+        Says first who may still start OpenAI fine-tuning jobs (the catalogue's record)."""
+        self._console.print(fine_tuning_access("openai").notice(_today()), soft_wrap=True)
         check_base_model(self.base_model)
         report = validate_examples(self.training_examples(train), base_model=self.base_model)
         if validation:
@@ -158,6 +173,12 @@ class OpenAIFineTuned:
         failed or was cancelled) instead of starting, and paying for, a new one.
         """
         report = self.check(train, validation)
+        access = fine_tuning_access("openai")
+        if access.closed(_today()):
+            raise FineTuneError(
+                f"OpenAI closed self-serve fine-tuning to everyone on {access.closes} "
+                f"({access.source}): nothing uploaded. Open weights: {LORA_PATH}"
+            )
         train_file = to_jsonl(self.training_examples(train))
         val_file = to_jsonl(self.training_examples(validation)) if validation else None
         key = self._key(train_file, val_file)
@@ -182,11 +203,14 @@ class OpenAIFineTuned:
             training_tokens=report.tokens,
         )
         client = self._client()
-        state.training_file = self._upload(client, train_file, f"{key}-train.jsonl")
-        if val_file is not None:
-            state.validation_file = self._upload(client, val_file, f"{key}-validation.jsonl")
-        state.save(self._state_dir())
-        job = client.fine_tuning.jobs.create(**self.job_request(state))
+        try:
+            state.training_file = self._upload(client, train_file, f"{key}-train.jsonl")
+            if val_file is not None:
+                state.validation_file = self._upload(client, val_file, f"{key}-validation.jsonl")
+            state.save(self._state_dir())
+            job = client.fine_tuning.jobs.create(**self.job_request(state))
+        except Exception as error:
+            raise _refusal(error) from None
         state.job_id, state.status = job.id, job.status
         path = state.save(self._state_dir())  # before anything else can fail
         self._console.print(f"created fine-tuning job {job.id} (state saved in {path})")
@@ -375,3 +399,24 @@ def fine_tuned_pricer(model: str, *, cache: Any = True, **options: Any) -> Any:
 
     name = model if model.startswith("ft:") else f"ft:{model}"
     return OpenAIPricer(name, cache=cache, **options)
+
+
+def _refusal(error: Exception) -> Exception:
+    """OpenAI's refusal to take a file or start a job, as one line naming the open-weights path;
+    other errors (a rejected key, no network) stay as they are."""
+    from pricebench.redact import redact
+
+    status = getattr(error, "status_code", None)
+    body = getattr(error, "body", None)
+    detail = body.get("error", body) if isinstance(body, dict) else None
+    message = detail.get("message") if isinstance(detail, dict) else None
+    message = redact(str(message or getattr(error, "message", None) or error))
+    refused = status in (403, 404) or (status in (400, 422) and "fine-tun" in message.lower())
+    if not refused:
+        return error
+    access = fine_tuning_access("openai")
+    return FineTuneError(
+        f"OpenAI refused the fine-tuning job (HTTP {status}: {message}). Its self-serve "
+        f"fine-tuning is closed to most organizations, and to everyone on {access.closes} "
+        f"({access.source}). Open weights: {LORA_PATH}"
+    )
