@@ -109,3 +109,14 @@ def test_a_negative_size_is_refused(tmp_path, capsys):
     assert main(["run", "constant", "--size", "-3", "--data", str(COURSE_ITEMS),
                  "--out", str(tmp_path)]) == 2  # fmt: skip
     assert "size must be at least 1" in capsys.readouterr().err
+
+
+def test_the_run_summary_shows_cached_prompt_tokens_and_the_cost(tmp_path, api, capsys):
+    reply = openai_reply("Price is $99.00", prompt_tokens=2_000, completion_tokens=3)
+    reply["usage"]["prompt_tokens_details"] = {"cached_tokens": 1_536, "audio_tokens": 0}
+    api.default = reply
+    assert run(tmp_path, "--no-cache") == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "12,000 input tokens (9,216 cached), 18 output; cost USD" in err
+    results = Results.load(tmp_path / "results" / "openai_gpt-4o-mini")
+    assert [r.cache_read_tokens for r in results.records] == [1_536] * 6

@@ -156,7 +156,9 @@ def test_each_item_has_a_deadline_across_its_retries(echo_server, monkeypatch):
 
 
 @pytest.mark.parametrize("status", [401, 500])
-def test_url_credentials_are_redacted_in_every_form(echo_server, monkeypatch, tmp_path, status):
+def test_url_credentials_are_redacted_in_every_form(
+    echo_server, monkeypatch, tmp_path, status, capsys
+):
     monkeypatch.setattr(_Echo, "status", status)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-redact")
     password = "pa55-KEY-in-url-77"
@@ -171,6 +173,8 @@ def test_url_credentials_are_redacted_in_every_form(echo_server, monkeypatch, tm
     run = read_run(out)
     assert run.header.status == "stopped"
     assert "[redacted]" in (run.header.note or "")  # the echo was there, and was redacted
+    shown = capsys.readouterr().err  # the console's "run stopped: ..." line
+    assert "run stopped" in shown
     for form in (password, basic, basic.rstrip("="), "someone:"):
-        assert form not in written
+        assert form not in written and form not in shown
     assert "Basic " not in written or "Basic [redacted]" in written
