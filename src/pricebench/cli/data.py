@@ -159,6 +159,14 @@ def _add_curation_options(parser: argparse.ArgumentParser) -> None:
         metavar="JSON",
         help="a CurationConfig as JSON (overrides --preset)",
     )
+    group.add_argument(
+        "--token-counter",
+        choices=("llama", "approx"),
+        default=None,
+        help="course-2024's token rules: `llama` (the default) counts with the course's Llama 3.1 "
+        "tokenizer, exactly (extra `course`); `approx` estimates them, so the items are NOT the "
+        "course's (said on stderr and in the manifest)",
+    )
     group.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
 
 
@@ -180,6 +188,16 @@ def _size(text: str) -> int | float:
 
 
 def _config(args: argparse.Namespace) -> CurationConfig:
+    config = _given_config(args)
+    if args.token_counter is not None:
+        config = config.model_copy(update={"token_counter": args.token_counter})
+    warning = config.warning()
+    if warning:
+        Console(stderr=True, highlight=False).print(f"[bold red]WARNING[/bold red]: {warning}")
+    return config
+
+
+def _given_config(args: argparse.Namespace) -> CurationConfig:
     if args.config is None:
         return CurationConfig.preset(args.preset)
     try:
@@ -298,6 +316,8 @@ def info_command(args: argparse.Namespace) -> int:
         print(manifest.model_dump_json(indent=2))
         return 0
     console.print(f"[bold]{path.parent}[/bold]  ({manifest.items:,} items)")
+    for warning in manifest.warnings:
+        console.print(f"[bold red]WARNING[/bold red]: {warning}")
     console.print(
         f"built {manifest.created} by pricebench {manifest.pricebench_version}; "
         f"curation {manifest.curation.name} v{manifest.curation.version}; "

@@ -124,6 +124,9 @@ def build_dataset(
         raise DataError("nothing to build from: give at least one category or raw file")
     out = Path(out)
     config = (config or CurationConfig.preset("course-2024")).resolved()
+    warning = config.warning()
+    if warning:
+        say(f"WARNING: {warning}")
     balance = balance or BalanceOptions()
     sources: list[Source] = []
     for category in categories:
@@ -171,6 +174,7 @@ def build_dataset(
     manifest = Manifest(
         sources=[_source_info(source) for source in sources],
         curation=config,
+        warnings=[warning] if warning else [],
         counts=dict(sorted(totals.items())),
         deduplicated=dict(dropped),
         balance=balance_info,
