@@ -17,6 +17,7 @@ from pricebench.errors import DataError
 from pricebench.pipeline import stream
 from pricebench.pipeline.balance import balance_slots, balance_weighted, dedupe
 from pricebench.pipeline.build import BalanceOptions, build_dataset
+from pricebench.pipeline.curate import CurationConfig
 from pricebench.pipeline.manifest import band_label, read_manifest
 from pricebench.pipeline.split import split_items
 from pricebench.pipeline.store import save_items
@@ -282,8 +283,9 @@ def test_a_raw_file_repeating_its_records_builds_with_the_repeats_deduplicated(
     # reads small references, dedupes them, and reads the kept lines back one at a time
     twice = tmp_path / "meta_Health_and_Personal_Care.jsonl"
     twice.write_bytes(RAW_SAMPLE.read_bytes() * 2)
-    manifest = build_dataset(tmp_path / "ds", raw_files=[twice], test=20, workers=1)
-    once = build_dataset(tmp_path / "ds1", raw_files=[RAW_SAMPLE], test=20, workers=1)
+    options = {"test": 20, "workers": 1, "config": CurationConfig.preset("pricebench-clean")}
+    manifest = build_dataset(tmp_path / "ds", raw_files=[twice], **options)
+    once = build_dataset(tmp_path / "ds1", raw_files=[RAW_SAMPLE], **options)
     assert manifest.deduplicated["same_id"] == once.items
     assert (tmp_path / "ds" / "items.jsonl").read_bytes() == (
         tmp_path / "ds1" / "items.jsonl"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import random
 from pathlib import Path
 
 import pytest
@@ -34,6 +33,7 @@ from tests.course_rules import (
     course_2024_text,
     course_2025_text,
     course_tokenizer,
+    synthetic_records,
 )
 
 RAW_SAMPLE = (
@@ -94,43 +94,6 @@ def assert_course_2024_exact(rows: list[dict]) -> int:
 def test_course_2024_preset_keeps_the_course_items_with_the_course_text() -> None:
     """The real sample, the real tokenizer: the course's ids, token ids and texts, all equal."""
     assert assert_course_2024_exact(records()) == 251  # the course's count on this sample
-
-
-def synthetic_records(n: int, seed: int = 7) -> list[dict]:
-    """Records mixed from the real sample's parts, with what the decode clean-up and the token
-    cut are sensitive to: spaces before punctuation, contractions, numbers, non-ASCII, long text."""
-    rng = random.Random(seed)
-    real = [r for r in records() if r.get("title")]
-    extras = [
-        "It 's great . Really !",
-        "Do n't worry , it 're fine ' ok",
-        "We 've got 12345678 units ; 3.5 oz",
-        "Café – ½ price™ 【new】 “quoted”",
-        "naïve 東京 emoji 😀 ok",
-        "x" * 40 + " " + "9" * 20,
-    ]
-    out = []
-    for number in range(n):
-        base = rng.choice(real)
-        other = rng.choice(real)
-        features = list(base.get("features") or []) + list(other.get("features") or [])
-        rng.shuffle(features)
-        features.insert(rng.randrange(len(features) + 1), rng.choice(extras))
-        description = list(other.get("description") or [])
-        if rng.random() < 0.3:
-            description = [" ".join(rng.choice(extras) for _ in range(rng.randrange(1, 60)))]
-        out.append(
-            {
-                **base,
-                "parent_asin": f"S{number:06d}",
-                "title": base["title"] + (" " + rng.choice(extras) if rng.random() < 0.3 else ""),
-                "price": round(rng.uniform(0.1, 1200), 2) if rng.random() < 0.9 else None,
-                "description": description,
-                "features": features[: rng.randrange(0, 12)],
-                "details": rng.choice([base.get("details") or {}, other.get("details") or {}, {}]),
-            }
-        )
-    return out
 
 
 def test_course_2024_preset_is_exact_on_a_larger_synthetic_file() -> None:

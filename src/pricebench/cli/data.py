@@ -71,13 +71,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     build_parser.add_argument("--validation", type=_size, default=0, help="default: 0")
     build_parser.add_argument(
         "--recipe",
-        choices=("none", "slots", "weighted"),
+        choices=("none", "slots", "weighted", "course-2024", "course-2025"),
         default="none",
-        help="balance: slots = cap per whole-dollar price (course 2024); weighted = sample "
-        "favouring higher prices (course 2025); default none",
+        help="balance: slots = cap per whole-dollar price (like the course 2024); weighted = "
+        "sample favouring higher prices (like 2025); course-2024 / course-2025 = the course's own "
+        "sampling exactly (its random generators and order: the same items for the same seed); "
+        "default none",
     )
     build_parser.add_argument("--slot-cap", type=int, default=1200, help="slots: items per dollar")
-    build_parser.add_argument("--sample-size", type=int, default=None, help="weighted: items drawn")
+    build_parser.add_argument(
+        "--sample-size",
+        type=int,
+        default=None,
+        help="weighted, course-2025: items drawn (course-2025: 820,000, or all that can be)",
+    )
     build_parser.add_argument(
         "--category-weight",
         action="append",

@@ -305,6 +305,43 @@ def weight_from_details(details: Mapping[str, Any]) -> tuple[float | None, bool]
     return None, False
 
 
+# the 2025 course's `get_weight`: the amount's divisor to pounds, by the word after it
+_COURSE_2025_UNITS = {
+    "pounds": 1.0,
+    "ounces": 16.0,
+    "grams": 453.592,
+    "milligrams": 453592.0,
+    "kilograms": 0.453592,
+}
+
+
+def course_2025_weight(details: Mapping[str, Any]) -> tuple[float, bool]:
+    """(pounds, unreadable) as the 2025 course's `get_weight` gives them: only "Item Weight",
+    split on single spaces, `float()` of the first part, divided by the unit's factor (pounds,
+    ounces, grams, milligrams, kilograms, "hundredths pounds"); 0 otherwise. Where the course's
+    code would have raised (no number, no unit) the weight is 0 and noted as unreadable."""
+    raw = details.get("Item Weight")
+    if not raw:
+        return 0.0, False
+    if not isinstance(raw, str):
+        return 0.0, True
+    parts = raw.split(" ")
+    try:
+        amount = float(parts[0])
+        unit = parts[1].lower()
+        if unit in _COURSE_2025_UNITS:
+            weight = amount / _COURSE_2025_UNITS[unit]
+        elif unit == "hundredths" and parts[2].lower() == "pounds":
+            weight = amount / 100
+        else:
+            return 0.0, False
+    except (ValueError, IndexError):
+        return 0.0, True
+    if not math.isfinite(weight):  # "nan pounds": no weight a JSON file can hold
+        return 0.0, True
+    return weight, False
+
+
 # --- details ------------------------------------------------------------------------------------
 
 
@@ -447,8 +484,12 @@ def curate_record(record: Any, config: CurationConfig, category: str | None = No
     raw_title = record.get("title")
     if not isinstance(raw_title, str) or not raw_title.strip():
         raise Rejected(MISSING_TITLE)
-    # A title is a line: a record with megabytes of title gets a capped one, like the course's text.
-    title = " ".join(raw_title[: config.max_chars_each].split())
+    # A title is a line: a record with megabytes of title gets a capped one, like the course's
+    # text. The course's rule sets keep the title's spaces as they came (the 2025 course told
+    # duplicates by the title as it was).
+    title = raw_title[: config.max_chars_each]
+    if config.rules == "pricebench":
+        title = " ".join(title.split())
 
     details, details_note = parse_details(record.get("details"))
     if details_note:
@@ -461,7 +502,12 @@ def curate_record(record: Any, config: CurationConfig, category: str | None = No
         text = _course_2025_text(record, raw_title, details, config)
     else:
         text = _pricebench_text(record, title, details, config, notes)
-    weight, weight_unreadable = weight_from_details(details)
+    weight: float | None
+    if config.rules == "course-2025":
+        weight, weight_unreadable = course_2025_weight(details)
+    else:
+        weight, weight_unreadable = weight_from_details(details)
+        weight = None if weight is None else round(weight, 4)
     if weight_unreadable:
         notes.append(NOTE_WEIGHT_UNREADABLE)
 
@@ -477,8 +523,8 @@ def curate_record(record: Any, config: CurationConfig, category: str | None = No
     brand = details.get("Brand") or record.get("store")
     if isinstance(brand, str) and brand.strip():
         fields["brand"] = brand.strip()[:200]
-    if weight is not None:
-        fields["weight_lb"] = round(weight, 4)
+    if weight:  # the 2025 course's 0 is "unknown": left out, as a course dataset row's is
+        fields["weight_lb"] = weight
     return Curated(fields, tuple(notes))
 
 
