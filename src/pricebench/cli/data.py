@@ -101,10 +101,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "get",
         help="download one of the course's published datasets (items_lite, items_full, "
         "items_prompts_lite, items_prompts_full, pricer-data) as pricebench items",
-        description="Downloads the dataset's parquet files from the Hugging Face hub (resumable, "
-        "checksummed, cached; needs pyarrow: pip install 'pricebench[parquet]') and writes its "
-        "train / validation / test items. Then `--data NAME` anywhere reads them. A hub mirror: "
-        "set HF_ENDPOINT.",
+        description="Downloads the dataset's parquet files from the Hugging Face hub through "
+        "huggingface_hub (its cache, checksummed; pip install 'pricebench[parquet]') and writes "
+        "its train / validation / test items. Then `--data NAME` anywhere reads them. "
+        "HF_TOKEN: a token for gated datasets; HF_ENDPOINT: a hub mirror; HF_HUB_OFFLINE=1: the "
+        "Hugging Face cache only.",
     )
     get_parser.add_argument(
         "names", nargs="+", metavar="NAME", help="items_lite, pricer-data, ... or OWNER/NAME"
