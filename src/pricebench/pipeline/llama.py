@@ -94,7 +94,13 @@ class LlamaTokenizer:
     clean_up: bool = True
 
     def encode(self, text: str) -> list[int]:
-        ids: list[int] = self.tokenizer.encode(text, add_special_tokens=False).ids
+        # `encode_batch_fast` (tokenizers 0.21+) skips the character offsets that `encode`
+        # works out and nothing here reads: the same ids, about a fifth less time
+        fast = getattr(self.tokenizer, "encode_batch_fast", None)
+        if fast is not None:
+            ids: list[int] = fast([text], add_special_tokens=False)[0].ids
+        else:
+            ids = self.tokenizer.encode(text, add_special_tokens=False).ids
         return ids
 
     def encode_batch(self, texts: list[str]) -> list[list[int]]:
