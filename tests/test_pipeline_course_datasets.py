@@ -209,3 +209,25 @@ def test_course_2025_refuses_a_sample_larger_than_what_can_be_drawn() -> None:
     assert len(balance_course_2025(items, None)) == 4  # the cheapest has weight 0
     with pytest.raises(DataError, match="only 4 can be drawn"):
         balance_course_2025(items, 5)
+
+
+def test_cli_build_with_the_course_recipe(tmp_path: Path) -> None:
+    import argparse
+
+    from pricebench.cli import data as data_cli
+    from pricebench.pipeline.manifest import read_manifest
+    from tests.course_rules import RAW_SAMPLE
+
+    parser = argparse.ArgumentParser(prog="pricebench")
+    data_cli.add_parser(parser.add_subparsers(dest="command", required=True))
+    out = tmp_path / "ds"
+    args = parser.parse_args(["data", "build", "--raw", str(RAW_SAMPLE), "--out", str(out),
+                              "--preset", "course-2025", "--recipe", "course-2025",
+                              "--sample-size", "100", "--train", "80", "--test", "20",
+                              "--workers", "1", "--no-progress"])  # fmt: skip
+    assert args.func(args) == 0
+    manifest, _ = read_manifest(out)
+    assert manifest.balance["recipe"] == "course-2025" and manifest.splits == {
+        "train": 80,
+        "test": 20,
+    }
