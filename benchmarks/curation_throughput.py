@@ -8,9 +8,10 @@ time (its own plus its workers') and peak resident memory (its own, and the larg
   course        the course's rules as it ran them (tests/course_rules.py: week6 items.py +
                 loaders.py for 2024, pricer/parser.py for 2025): every record decoded into
                 memory first, as `datasets` handed them over (price as a string, details as a
-                JSON string), then parsed one by one in this process. The 2024 token rules use
-                pricebench's token approximation through a plain token list, standing in for the
-                Llama tokenizer (not available here; its encode + decode is likely slower).
+                JSON string), then parsed one by one in this process. 2024 counts and cuts with
+                the real Llama 3 tokenizer through transformers' fast tokenizer, as the course's
+                `Item` did (encode, decode of the first 160 tokens with transformers 4's clean-up,
+                and the encode of the finished prompt that `make_prompt` made for its count).
   course-streamed  the same rules on one decoded record at a time: their own cost, without the
                 growth of a process holding every record (which slows the `course` variant
                 down as the input grows; `datasets` held them in Arrow instead).
@@ -27,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import resource
 import subprocess
 import sys
@@ -40,8 +40,7 @@ SAMPLE = ROOT.parent / "shared/data/meta_Health_and_Personal_Care.sample.jsonl"
 PRESETS = ("course-2024", "course-2025")
 TARGET = 5.0  # the issue's goal for records per CPU-second against the course's rules
 
-# the approximate token of pricebench.pipeline.curate, here as a plain list of tokens
-_TOKEN = re.compile(r"[^\W\d_]{1,7}|\d{1,3}|[^\w\s]|_")
+_TOKENIZER: list = []  # the course's tokenizer, loaded once per process
 
 
 def course_item(record: dict, preset: str) -> str | None:
@@ -52,16 +51,24 @@ def course_item(record: dict, preset: str) -> str | None:
     row = as_datasets_row(record)
     if preset == "course-2025":
         return course_2025_text(row)
-    ends: list[int] = []
+    if not _TOKENIZER:
+        from tests.course_rules import course_tokenizer
 
-    def count(text: str) -> int:  # encode: the token list
-        ends[:] = [match.end() for match in _TOKEN.finditer(text)]
-        return len(ends)
+        _TOKENIZER.append(course_tokenizer())
+    tokenizer = _TOKENIZER[0]
+    tokens: list[int] = []
+
+    def count(text: str) -> int:  # the course's one encode
+        tokens[:] = tokenizer.encode(text, add_special_tokens=False)
+        return len(tokens)
 
     text = course_2024_text(row, count)
     if text is None:
         return None
-    return text[: ends[159]] if len(ends) > 160 else text  # decode(tokens[:160])
+    text = tokenizer.decode(tokens[:160])
+    prompt = f"How much does this cost to the nearest dollar?\n\n{text}\n\nPrice is $1.00"
+    tokenizer.encode(prompt, add_special_tokens=False)  # make_prompt's token_count
+    return text
 
 
 def run_course_streamed(path: Path, preset: str) -> tuple[int, int]:
@@ -128,6 +135,8 @@ def breakdown(preset: str, copies: int = 4) -> None:
         "no price": [line for line in lines if json.loads(line)["price"] is None],
         "priced": [line for line in lines if json.loads(line)["price"] is not None],
     }
+    course_item(json.loads(kinds["priced"][0]), preset)  # the tokenizer loaded before timing
+    curate_chunk(kinds["priced"][0], config, "Health_and_Personal_Care")
     print(f"\n{preset}: CPU microseconds per record ({copies}x the sample, in one process):")
     print(f"{'records':<10}{'share':>7}{'course':>9}{'pricebench':>12}")
     for name, batch in kinds.items():

@@ -17,6 +17,7 @@ from pricebench.errors import DataError
 from pricebench.pipeline import stream
 from pricebench.pipeline.balance import balance_slots, balance_weighted, dedupe
 from pricebench.pipeline.build import BalanceOptions, build_dataset
+from pricebench.pipeline.curate import CurationConfig
 from pricebench.pipeline.manifest import band_label, read_manifest
 from pricebench.pipeline.split import split_items
 from pricebench.pipeline.store import save_items
@@ -282,9 +283,29 @@ def test_a_raw_file_repeating_its_records_builds_with_the_repeats_deduplicated(
     # reads small references, dedupes them, and reads the kept lines back one at a time
     twice = tmp_path / "meta_Health_and_Personal_Care.jsonl"
     twice.write_bytes(RAW_SAMPLE.read_bytes() * 2)
-    manifest = build_dataset(tmp_path / "ds", raw_files=[twice], test=20, workers=1)
-    once = build_dataset(tmp_path / "ds1", raw_files=[RAW_SAMPLE], test=20, workers=1)
+    options = {"test": 20, "workers": 1, "config": CurationConfig.preset("pricebench-clean")}
+    manifest = build_dataset(tmp_path / "ds", raw_files=[twice], **options)
+    once = build_dataset(tmp_path / "ds1", raw_files=[RAW_SAMPLE], **options)
     assert manifest.deduplicated["same_id"] == once.items
     assert (tmp_path / "ds" / "items.jsonl").read_bytes() == (
         tmp_path / "ds1" / "items.jsonl"
     ).read_bytes()
+
+
+def test_approximate_token_counts_are_said_on_stderr_and_in_the_manifest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "ds"
+    assert _cli("data", "build", "--raw", str(RAW_SAMPLE), "--out", str(out), "--test", "20",
+                "--workers", "1", "--no-progress", "--token-counter", "approx") == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert "WARNING" in err and "APPROXIMATE token counts" in err
+    manifest, _ = read_manifest(out)
+    assert manifest.curation.token_counter == "approx"
+    assert manifest.warnings and "NOT the course's" in manifest.warnings[0]
+    assert _cli("data", "info", str(out)) == 0
+    assert "APPROXIMATE" in capsys.readouterr().out
+    exact = _cli("data", "curate", str(RAW_SAMPLE), "--out", str(tmp_path / "c.jsonl"),
+                 "--workers", "1")  # fmt: skip
+    assert exact == 0 and "WARNING" not in capsys.readouterr().err
+    assert build_dataset(tmp_path / "e", raw_files=[RAW_SAMPLE], test=20, workers=1).warnings == []

@@ -22,14 +22,18 @@ from pricebench.pipeline.curate import (
     count_tokens,
     curate_record,
     cut_tokens,
+    llama_tokenizer,
 )
 from tests.course_rules import (
     _scrub_2024 as course_scrub_2024,
 )
 from tests.course_rules import (
     as_datasets_row,
+    course_2024_item,
     course_2024_text,
     course_2025_text,
+    course_tokenizer,
+    synthetic_records,
 )
 
 RAW_SAMPLE = (
@@ -55,17 +59,45 @@ def kept_texts(config: CurationConfig) -> dict[str, str]:
     return kept
 
 
-def test_course_2024_preset_keeps_the_course_items_with_the_course_text() -> None:
-    config = CurationConfig.preset("course-2024").model_copy(update={"token_counter": "approx"})
+def course_2024_expected(rows: list[dict]) -> dict[str, tuple[str, list[int]]]:
+    """The course's kept items (2024), by id: (text, token ids), with the real tokenizer."""
+    tokenizer = course_tokenizer()
     expected = {}
-    for record in records():
-        text = course_2024_text(as_datasets_row(record), count_tokens)
-        if text is not None:  # the course then cut the text at 160 tokens
-            expected[record["parent_asin"]] = cut_tokens(text, 160)[0]
-    ours = kept_texts(config)
-    assert len(expected) > 200
+    for record in rows:
+        kept = course_2024_item(as_datasets_row(record), tokenizer)
+        if kept is not None:
+            expected[record["parent_asin"]] = kept
+    return expected
+
+
+def assert_course_2024_exact(rows: list[dict]) -> int:
+    expected = course_2024_expected(rows)
+    config = CurationConfig.preset("course-2024")
+    assert config.token_counter == "llama"  # exact by default
+    ours = {}
+    for record in rows:
+        with contextlib.suppress(Rejected):
+            ours[record["parent_asin"]] = curate_record(record, config).fields["text"]
     assert ours.keys() == expected.keys()
-    assert ours == expected
+    assert ours == {key: text for key, (text, _) in expected.items()}
+    # the token ids too: pricebench's tokenizer (the `tokenizers` library on the packaged file,
+    # special tokens renamed to 3.1's) encodes as transformers' fast tokenizer does
+    llama = llama_tokenizer()
+    assert llama is not None
+    for record in rows:
+        text = course_2024_text(as_datasets_row(record), lambda text: 1_000)
+        if text is not None and record["parent_asin"] in expected:
+            assert llama.encode(text)[:160] == expected[record["parent_asin"]][1]
+    return len(expected)
+
+
+def test_course_2024_preset_keeps_the_course_items_with_the_course_text() -> None:
+    """The real sample, the real tokenizer: the course's ids, token ids and texts, all equal."""
+    assert assert_course_2024_exact(records()) == 251  # the course's count on this sample
+
+
+def test_course_2024_preset_is_exact_on_a_larger_synthetic_file() -> None:
+    assert assert_course_2024_exact(synthetic_records(1500)) > 500
 
 
 def test_course_2025_preset_keeps_the_course_items_with_the_course_text() -> None:
@@ -152,36 +184,39 @@ def test_a_text_with_non_ascii_symbols_has_the_unicode_token_ends(
     assert _tokens_end(text, low, low + extra) == (None if found is None else found.end())
 
 
-class _WordTokenizer:
-    """Stands in for the Llama tokenizer: one token per word (encode / decode as transformers)."""
-
-    def encode(self, text: str, add_special_tokens: bool = True) -> list[str]:
-        assert add_special_tokens is False  # the course encoded without special tokens
-        return text.split(" ")
-
-    def decode(self, tokens: list[str]) -> str:
-        return " ".join(tokens)
-
-
-def test_course_2024_uses_the_llama_tokenizer_when_it_loads(
+def test_course_2024_needs_the_tokenizer_and_approximates_only_when_told(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from pricebench.pipeline import curate
 
-    monkeypatch.setattr(curate, "llama_tokenizer", lambda: _WordTokenizer())
-    config = CurationConfig.preset("course-2024").resolved()
-    assert config.token_counter == "llama"
-    record = {"title": "Kettle", "price": 10.0}
-    with pytest.raises(Rejected):  # 149 tokens (title and first word share one): not more than 150
-        curate_record(dict(record, features=["word " * 149]), config)
-    kept = curate_record(dict(record, features=["word " * 300]), config).fields["text"]
-    assert len(kept.split(" ")) == 160
+    config = CurationConfig.preset("course-2024")
+    assert config.resolved().token_counter == "llama" and config.warning() is None
+    # an old config's "auto" no longer falls back silently: it means the tokenizer
+    assert CurationConfig.model_validate({"token_counter": "auto"}).token_counter == "llama"
     monkeypatch.setattr(curate, "llama_tokenizer", lambda: None)
-    assert CurationConfig.preset("course-2024").resolved().token_counter == "approx"
-    with pytest.raises(DataError, match="token_counter 'llama' needs"):
-        curate_record(dict(record, features=["word " * 300]), config)
-    with pytest.raises(DataError, match="token_counter 'llama' needs"):
+    record = {"title": "Kettle", "price": 10.0, "features": ["word " * 300]}
+    with pytest.raises(DataError, match=r"pip install 'pricebench\[course\]'"):
         config.resolved()  # checked before curating starts
+    with pytest.raises(DataError, match="--token-counter approx"):
+        curate_record(record, config)
+    approx = config.model_copy(update={"token_counter": "approx"})
+    assert approx.resolved() is approx
+    assert "APPROXIMATE" in (approx.warning() or "") and "NOT the course's" in approx.warning()
+    assert curate_record(record, approx).fields["text"].startswith("Kettle\nword")
+
+
+def test_the_packaged_tokenizer_is_llama_31s() -> None:
+    """Byte-level BPE of 128,000 tokens and Llama 3.1's special tokens (renamed where the
+    packaged Llama 3 file names them otherwise)."""
+    llama = llama_tokenizer()
+    assert llama is not None and llama.source.startswith(("package:", "hf-cache:"))
+    assert llama.tokenizer.get_vocab_size(with_added_tokens=False) == 128_000
+    assert llama.encode("<|eom_id|><|python_tag|>") == [128008, 128010]
+    assert llama.encode("<|reserved_special_token_247|>") == [128255]
+    assert llama.decode(llama.encode("peace . Naka 's")) == "peace. Naka's"
+    assert llama.encode("Hello world") == [9906, 1917]  # Llama 3's ids for these words
+    # a pre-token that is a whole vocabulary entry is that entry (ignore_merges, as tiktoken)
+    assert llama.encode(" kurtul") == [122690] and llama.encode(" Coğraf") == [127877]
 
 
 @pytest.mark.parametrize("length", [296, 297, 1114, 1116, 1117, 1118, 1119, 1120, 1121])
@@ -204,3 +239,27 @@ def test_course_2024_text_around_the_cut_is_the_course_text(length: int) -> None
     except Rejected:
         ours = None
     assert ours == expected
+
+
+def test_the_tokenizer_in_the_hugging_face_cache_comes_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A snapshot laid out as huggingface_hub lays it out (refs/main -> snapshots/REV/)."""
+    from pricebench.pipeline.llama import _packaged_file
+    from pricebench.pipeline.llama import llama_tokenizer as load
+
+    packaged = _packaged_file()
+    assert packaged is not None
+    repo = tmp_path / "models--meta-llama--Meta-Llama-3.1-8B"
+    snapshot = repo / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("abc123")
+    (snapshot / "tokenizer.json").write_bytes(packaged[0].read_bytes())
+    (snapshot / "tokenizer_config.json").write_text('{"clean_up_tokenization_spaces": false}')
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    cached = load.__wrapped__()
+    assert cached.source == "hf-cache:meta-llama/Meta-Llama-3.1-8B"
+    assert cached.decode(cached.encode("peace .")) == "peace ."  # that config's clean-up: off
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty"))
+    assert load.__wrapped__().source.startswith("package:")

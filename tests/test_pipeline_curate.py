@@ -241,7 +241,7 @@ def test_config_is_validated_versioned_and_has_course_presets() -> None:
     assert (later.rules, later.min_chars, later.max_tokens) == ("course-2025", 600, None)
     first = CurationConfig.preset("course-2024")
     assert (first.rules, first.min_chars, first.min_tokens) == ("course-2024", 301, 151)
-    assert first.token_counter == "auto" and first.resolved().token_counter in ("approx", "llama")
+    assert first.token_counter == "llama" and first.resolved() is first
     with pytest.raises(ValueError, match="unknown curation preset"):
         CurationConfig.preset("course-1999")
 

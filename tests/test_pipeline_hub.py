@@ -1,10 +1,22 @@
-"""`pricebench data get`: the course's hub datasets, from a stand-in hub on 127.0.0.1.
+"""`pricebench data get`: the course's hub datasets through huggingface_hub, from a stand-in hub.
 
-The stand-in serves what the real hub serves for a dataset repository: the tree API listing
-(`/api/datasets/OWNER/NAME/tree/REVISION/PATH?recursive=true`, with each file's LFS size and
-SHA-256), files under `/datasets/OWNER/NAME/resolve/REVISION/PATH` with Range support and the
-SHA-256 as ETag, `data/<split>-00000-of-00001.parquet` on main (what `push_to_hub` writes) and
-`default/<split>/0000.parquet` on `refs/convert/parquet` (the hub's conversion).
+The stand-in behaves as the Hugging Face hub does for what huggingface_hub asks of it (read in its
+source: `HfApi.list_repo_tree`, `utils._pagination`, `hf_hub_download`, `get_hf_file_metadata`,
+`utils._http.hf_raise_for_status`):
+
+- the tree API (`/api/datasets/OWNER/NAME/tree/REVISION[/PATH]?recursive=...`) lists a page at a
+  time, the next page's URL in a `Link: <...>; rel="next"` header, each file with its git `oid`,
+  `size` and, stored in LFS, `lfs: {oid (SHA-256), size, pointerSize}`;
+- `/datasets/OWNER/NAME/resolve/REVISION/PATH` answers 302 to another host (the CDN, here
+  `localhost` on another port) with `X-Repo-Commit`, `X-Linked-Etag` (the SHA-256) and
+  `X-Linked-Size`; the CDN serves the bytes, with HTTP Range;
+- errors carry `X-Error-Code`: a gated repository without a token is 401 `GatedRepo`, an unknown
+  one 401 `RepoNotFound` (the hub does not say which without a token), a missing revision 404
+  `RevisionNotFound`, a missing folder 404 `EntryNotFound`;
+- `data/<split>-00000-of-00001.parquet` on main is what `push_to_hub` writes, and
+  `default/partial-<split>/0000.parquet` on `refs/convert/parquet` what the hub's conversion
+  writes for a large dataset; rows are as the course pushed them (`id` None, `full` None for
+  items_lite, `weight` 0.0 where unknown).
 """
 
 from __future__ import annotations
@@ -17,7 +29,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import pytest
 
@@ -29,6 +41,7 @@ from pricebench.pipeline.hub import get_dataset, resolve_dataset
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
+PAGE = 2  # entries per listing page: every listing here takes several pages
 
 
 def _parquet(rows: list[dict]) -> bytes:
@@ -38,16 +51,17 @@ def _parquet(rows: list[dict]) -> bytes:
 
 
 def _items_rows(split: str, n: int, start: int) -> list[dict]:
+    """Rows as the course's `Item.push_to_hub` wrote items_lite: no id, no full text."""
     return [
         {
             "title": f"Widget {split} {i}",
             "category": "Toys_and_Games",
             "price": 10.0 + i,
-            "full": f"Widget {split} {i}\nA full text about widget {i}.",
-            "weight": 1.5 if i % 2 else None,
+            "full": None,
+            "weight": 1.5 if i % 2 else 0.0,
             "summary": f"Title: Widget {i}\nCategory: Toys\nDescription: a widget, {split}.",
             "prompt": None,
-            "id": start + i,
+            "id": None,
         }
         for i in range(n)
     ]
@@ -64,32 +78,48 @@ def _pricer_rows(split: str, n: int) -> list[dict]:
     ]
 
 
+def _items_lite() -> dict[str, bytes]:
+    return {
+        "README.md": b"# items_lite",
+        ".gitattributes": b"*.parquet filter=lfs",
+        "data/train-00000-of-00001.parquet": _parquet(_items_rows("train", 30, 0)),
+        "data/validation-00000-of-00001.parquet": _parquet(_items_rows("validation", 5, 100)),
+        "data/test-00000-of-00001.parquet": _parquet(_items_rows("test", 8, 200)),
+    }
+
+
 class StandInHub:
-    """Repositories: {repo: {revision: {path: bytes}}}."""
+    """Repositories: {repo: {revision: {path: bytes}}}; `gated` ones need a token."""
 
     def __init__(self) -> None:
         self.repos: dict[str, dict[str, dict[str, bytes]]] = {
-            "ed-donner/items_lite": {
-                "main": {
-                    "README.md": b"# items_lite",
-                    "data/train-00000-of-00001.parquet": _parquet(_items_rows("train", 30, 0)),
-                    "data/validation-00000-of-00001.parquet": _parquet(
-                        _items_rows("validation", 5, 100)
-                    ),
-                    "data/test-00000-of-00001.parquet": _parquet(_items_rows("test", 8, 200)),
-                }
-            },
+            "ed-donner/items_lite": {"main": _items_lite()},
             "ed-donner/pricer-data": {
+                "main": {"README.md": b"# pricer-data"},  # no data/ folder: the converted branch
                 "refs/convert/parquet": {
-                    "default/train/0000.parquet": _parquet(_pricer_rows("train", 20)),
-                    "default/test/0000.parquet": _parquet(_pricer_rows("test", 6)),
-                }
+                    "default/partial-train/0000.parquet": _parquet(_pricer_rows("train", 20)),
+                    "default/partial-test/0000.parquet": _parquet(_pricer_rows("test", 6)),
+                },
             },
+            "someone/gated_items": {"main": _items_lite()},
         }
-        self.gets: list[tuple[str, str | None]] = []  # (path, Range)
-        self.cut_next: int | None = None  # bytes after which the next file GET is cut
+        self.gated = {"someone/gated_items"}
+        self.token = "hf_secret"
+        self.cdn = ""  # the CDN's base URL (another host)
+        self.gets: list[tuple[str, str | None]] = []  # CDN GETs: (path, Range)
+        self.pages: list[str] = []  # tree listing URLs asked for
+        self.cut_next: int | None = None  # bytes after which the next CDN GET is cut
+        self.corrupt: set[str] = set()  # paths the CDN serves with one byte changed
 
-    def handler(self) -> type[BaseHTTPRequestHandler]:
+    def blob(self, sha: str) -> bytes | None:
+        for revisions in self.repos.values():
+            for files in revisions.values():
+                for data in files.values():
+                    if hashlib.sha256(data).hexdigest() == sha:
+                        return data
+        return None
+
+    def handler(self, role: str) -> type[BaseHTTPRequestHandler]:
         hub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -103,45 +133,105 @@ class StandInHub:
                 self._serve(body=True)
 
             def _serve(self, body: bool) -> None:
+                if role == "cdn":
+                    return self._cdn(body)
                 url = urlsplit(self.path)
                 tree = re.fullmatch(r"/api/datasets/([^/]+/[^/]+)/tree/([^/]+)/?(.*)", url.path)
                 resolve = re.fullmatch(r"/datasets/([^/]+/[^/]+)/resolve/([^/]+)/(.+)", url.path)
+                match = tree or resolve
+                if match is None:
+                    return self._send(404, b"no route", body)
+                repo, revision = match.group(1), unquote(match.group(2))
+                authorized = self.headers.get("Authorization") == f"Bearer {hub.token}"
+                if repo not in hub.repos:
+                    return self._error(401, "RepoNotFound", "Repository not found", body)
+                if repo in hub.gated and not authorized:
+                    return self._error(401, "GatedRepo", f"Access to dataset {repo} is "
+                                       "restricted. You must be authenticated.", body)  # fmt: skip
+                files = hub.repos[repo].get(revision)
+                if files is None:
+                    return self._error(404, "RevisionNotFound", "Invalid rev id", body)
                 if tree:
-                    repo, revision, folder = tree.group(1), unquote(tree.group(2)), tree.group(3)
-                    files = hub.repos.get(repo, {}).get(revision)
-                    listed = [
-                        {"type": "file", "path": path, "size": len(data),
-                         "lfs": {"oid": hashlib.sha256(data).hexdigest(), "size": len(data)}}
-                        for path, data in (files or {}).items()
-                        if path.startswith(folder)
-                    ]  # fmt: skip
-                    if files is None or not listed:
-                        return self._send(404, b'{"error": "not found"}', body)
-                    return self._send(200, json.dumps(listed).encode(), body)
-                if resolve:
-                    repo, revision, path = resolve.groups()
-                    data = hub.repos.get(repo, {}).get(unquote(revision), {}).get(path)
-                    if data is None:
-                        return self._send(404, b"Entry not found", body)
-                    wanted = self.headers.get("Range")
-                    if body:
-                        hub.gets.append((path, wanted))
-                    start = int(re.fullmatch(r"bytes=(\d+)-", wanted).group(1)) if wanted else 0
-                    headers = {"ETag": f'"{hashlib.sha256(data).hexdigest()}"'}
-                    if start:
-                        headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
-                    part = data[start:]
-                    if body and hub.cut_next is not None:
-                        cut, hub.cut_next = hub.cut_next, None
-                        self.send_response(206 if start else 200)
-                        self.send_header("Content-Length", str(len(part)))
-                        self.end_headers()
-                        self.wfile.write(part[:cut])
-                        self.wfile.flush()
-                        self.close_connection = True
-                        return None
-                    return self._send(206 if start else 200, part, body, headers)
-                return self._send(404, b"no route", body)
+                    return self._tree(url, files, unquote(match.group(3)), body)
+                path = unquote(match.group(3))
+                data = files.get(path)
+                if data is None:
+                    return self._error(404, "EntryNotFound", "Entry not found", body)
+                sha = hashlib.sha256(data).hexdigest()
+                self.send_response(302)
+                self.send_header("Location", f"{hub.cdn}/blobs/{sha}?filename={quote(path)}")
+                self.send_header("X-Repo-Commit", hashlib.sha1(revision.encode()).hexdigest())
+                self.send_header("X-Linked-Etag", f'"{sha}"')
+                self.send_header("X-Linked-Size", str(len(data)))
+                self.send_header("ETag", f'"{hashlib.sha1(data).hexdigest()}"')  # the pointer's
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def _tree(self, url, files: dict[str, bytes], folder: str, body: bool) -> None:
+                hub.pages.append(self.path)
+                listed = []
+                folders = set()
+                for path, data in sorted(files.items()):
+                    if folder and not path.startswith(folder.rstrip("/") + "/"):
+                        continue
+                    parts = path.split("/")
+                    for depth in range(1, len(parts)):
+                        folders.add("/".join(parts[:depth]))
+                    entry = {"type": "file", "oid": hashlib.sha1(data).hexdigest(),
+                             "size": len(data), "path": path}  # fmt: skip
+                    if path.endswith(".parquet"):
+                        entry["lfs"] = {"oid": hashlib.sha256(data).hexdigest(),
+                                        "size": len(data), "pointerSize": 134}  # fmt: skip
+                    listed.append(entry)
+                listed += [
+                    {"type": "directory", "oid": "0" * 40, "size": 0, "path": f}
+                    for f in sorted(folders) if f != folder.rstrip("/")
+                ]  # fmt: skip
+                if folder and not listed:
+                    return self._error(404, "EntryNotFound", f"{folder} does not exist", body)
+                query = parse_qs(url.query)
+                start = int(query.get("cursor", ["0"])[0])
+                page = listed[start : start + PAGE]
+                headers = {}
+                if start + PAGE < len(listed):
+                    base = f"http://{self.headers['Host']}{url.path}"
+                    following = f"{base}?recursive=true&cursor={start + PAGE}"
+                    headers["Link"] = f'<{following}>; rel="next"'
+                return self._send(200, json.dumps(page).encode(), body, headers)
+
+            def _cdn(self, body: bool) -> None:
+                url = urlsplit(self.path)
+                if self.headers.get("Authorization"):  # a signed CDN URL: no token sent there
+                    return self._send(400, b"unexpected Authorization header", body)
+                sha = url.path.rsplit("/", 1)[-1]
+                data = hub.blob(sha)
+                if data is None:
+                    return self._send(404, b"no such blob", body)
+                path = parse_qs(url.query)["filename"][0]
+                if path in hub.corrupt:
+                    data = data[:-1] + bytes([data[-1] ^ 1])
+                wanted = self.headers.get("Range")
+                if body:
+                    hub.gets.append((path, wanted))
+                start = int(re.fullmatch(r"bytes=(\d+)-", wanted).group(1)) if wanted else 0
+                headers = {}
+                if start:
+                    headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
+                part = data[start:]
+                if body and hub.cut_next is not None:
+                    cut, hub.cut_next = hub.cut_next, None
+                    self.send_response(206 if start else 200)
+                    self.send_header("Content-Length", str(len(part)))
+                    self.end_headers()
+                    self.wfile.write(part[:cut])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return None
+                return self._send(206 if start else 200, part, body, headers)
+
+            def _error(self, code: int, kind: str, message: str, body: bool) -> None:
+                headers = {"X-Error-Code": kind, "X-Error-Message": message}
+                return self._send(code, json.dumps({"error": message}).encode(), body, headers)
 
             def _send(
                 self, code: int, data: bytes, body: bool, headers: dict | None = None
@@ -158,76 +248,150 @@ class StandInHub:
 
 
 @pytest.fixture
-def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandInHub]:
+def hub(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[StandInHub]:
     stand_in = StandInHub()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), stand_in.handler())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
+    servers = []
+    for role in ("hub", "cdn"):
+        server = ThreadingHTTPServer(("127.0.0.1", 0), stand_in.handler(role))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+    stand_in.cdn = f"http://localhost:{servers[1].server_address[1]}"  # another host
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{servers[0].server_address[1]}")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path_factory.mktemp("hf-cache")))
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     yield stand_in
-    server.shutdown()
-    server.server_close()
+    for server in servers:
+        server.shutdown()
+        server.server_close()
 
 
 def test_items_lite_keeps_its_three_splits_and_the_course_text(hub: StandInHub) -> None:
-    dataset = get_dataset("items_lite")
+    said: list[str] = []
+    dataset = get_dataset("items_lite", say=said.append)
     assert dataset.repo == "ed-donner/items_lite"
     assert dataset.splits == {"train": 30, "validation": 5, "test": 8}
     data = load_dataset(dataset.path)
     assert (len(data.train), len(data.validation), len(data.test)) == (30, 5, 8)
     first = data.test[0]
-    assert first.id == "200" and first.price == 10.0 and first.category == "Toys_and_Games"
+    assert first.price == 10.0 and first.category == "Toys_and_Games"
     assert first.text.startswith("Title: Widget 0")  # the summary the course priced from
-    assert data.train[1].extras["weight_lb"] == 1.5
+    # the course pushed no ids: rebuilt from split and text, and said so
+    assert re.fullmatch(r"h[0-9a-f]{15}", first.id)
+    assert any("43 rows have no id" in line and "ids rebuilt" in line for line in said)
+    assert data.train[1].extras["weight_lb"] == 1.5 and "weight_lb" not in data.train[0].extras
     assert data.fingerprint == dataset.test_fingerprint
     assert {path for path, _ in hub.gets} == {
         "data/train-00000-of-00001.parquet",
         "data/validation-00000-of-00001.parquet",
         "data/test-00000-of-00001.parquet",
-    }  # not the README
+    }  # not the README, and each from the CDN host
+    assert len(hub.pages) >= 2  # the listing took several pages (Link: rel="next")
+    info = json.loads(dataset.path.with_name("source.json").read_text())
+    assert info["ids_rebuilt"] == 43 and len(info["files"]) == 3
 
 
-def test_pricer_data_from_the_converted_branch_loses_its_prompt_wrapping(hub: StandInHub) -> None:
-    dataset = get_dataset("pricer-data")
+def test_the_listing_follows_every_page(hub: StandInHub) -> None:
+    """With a page of 2 entries the test split is on the last page: reporting success with the
+    first page alone would lose it."""
+    dataset = get_dataset("items_lite")
+    assert set(dataset.splits) == {"train", "validation", "test"}
+    assert any("cursor=" in page for page in hub.pages)
+
+
+def test_pricer_data_from_the_partial_converted_branch_loses_its_prompt_wrapping(
+    hub: StandInHub,
+) -> None:
+    said: list[str] = []
+    dataset = get_dataset("pricer-data", say=said.append)
     data = load_dataset(dataset.path)
     assert (len(data.train), len(data.test)) == (20, 6)
     item = data.test[2]
     assert item.text == "Gadget test 2\nSome text about gadget 2."
     assert item.title == "Gadget test 2" and item.price == 22.49
+    assert any("conversion is partial" in line for line in said)
+    info = json.loads(dataset.path.with_name("source.json").read_text())
+    assert info["revision"] == "refs/convert/parquet"
 
 
-def test_a_second_get_uses_the_cache_and_a_cut_download_resumes(
-    hub: StandInHub, tmp_path: Path
+def test_files_land_in_the_hugging_face_cache_and_are_reused(
+    hub: StandInHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    hub.cut_next = 300
-    with pytest.raises(FetchError, match="run the same command again"):
-        _get_without_retries(tmp_path)
+    import os
+
+    get_dataset("items_lite", directory=tmp_path / "a")
+    cache = Path(os.environ["HF_HUB_CACHE"]) / "datasets--ed-donner--items_lite"
+    assert (cache / "refs" / "main").is_file()
+    assert len(list((cache / "blobs").iterdir())) == 3
     hub.gets.clear()
+    # converted again elsewhere (as after `datasets.load_dataset` filled the cache): no download
+    again = get_dataset("items_lite", directory=tmp_path / "b")
+    assert hub.gets == [] and again.splits["test"] == 8 and not again.cached
+    hub.gets.clear()
+    assert get_dataset("items_lite", directory=tmp_path / "b").cached and hub.gets == []
+
+
+def test_a_cut_download_resumes_where_it_stopped(
+    hub: StandInHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """huggingface_hub 2 resumes within the call, from the chunks it wrote (a new process starts
+    the file over); its 10 MB chunks are made 100 bytes here so that a small file shows it."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "DOWNLOAD_CHUNK_SIZE", 100)
+    hub.cut_next = 300
     dataset = get_dataset("items_lite", directory=tmp_path)
     assert ("data/train-00000-of-00001.parquet", "bytes=300-") in hub.gets
-    assert dataset.splits["test"] == 8
+    assert dataset.splits["train"] == 30
+
+
+def test_a_file_that_does_not_match_its_checksum_is_refused(hub: StandInHub) -> None:
+    hub.corrupt.add("data/test-00000-of-00001.parquet")
+    with pytest.raises(FetchError, match="does not match the hub's listing"):
+        get_dataset("items_lite")
+    hub.corrupt.clear()
+    assert get_dataset("items_lite").splits["test"] == 8  # fetched again, whole
+
+
+def test_a_gated_dataset_needs_a_token_which_only_the_hub_sees(
+    hub: StandInHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(FetchError, match="someone/gated_items is gated.*HF_TOKEN"):
+        get_dataset("someone/gated_items")
+    monkeypatch.setenv("HF_TOKEN", hub.token)
+    assert get_dataset("someone/gated_items").splits["test"] == 8  # the CDN got no token
+
+
+def test_offline_reads_the_cache_or_says_in_one_line_what_to_do(
+    hub: StandInHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(FetchError) as caught:
+        get_dataset("items_lite")
+    message = str(caught.value)
+    assert "\n" not in message and "HF_HUB_OFFLINE" in message
+    assert "pricebench data get items_lite" in message and hub.pages == []
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    get_dataset("items_lite", directory=tmp_path / "online")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    hub.pages.clear()
     hub.gets.clear()
-    again = get_dataset("items_lite", directory=tmp_path)
-    assert again.cached and hub.gets == []
+    offline = get_dataset("items_lite", directory=tmp_path / "offline")
+    assert offline.splits == {"train": 30, "validation": 5, "test": 8}
+    assert hub.pages == [] and hub.gets == []
 
 
-def _get_without_retries(directory: Path) -> None:
-    from pricebench.pipeline import hub as hub_module
-
-    original = hub_module.download_file
-
-    def once(*args: object, **kwargs: object) -> object:
-        return original(*args, **{**kwargs, "retries": 0})
-
-    hub_module.download_file = once
-    try:
-        get_dataset("items_lite", directory=directory)
-    finally:
-        hub_module.download_file = original
+def test_an_unreachable_hub_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    with pytest.raises(FetchError, match="cannot reach 127.0.0.1.*HF_HUB_OFFLINE=1"):
+        get_dataset("items_lite")
 
 
 def test_an_unknown_dataset_and_a_corrupt_file_are_clear_errors(hub: StandInHub) -> None:
-    with pytest.raises(FetchError, match="no parquet files"):
+    with pytest.raises(FetchError, match="no_such_dataset not found.*set HF_TOKEN"):
         get_dataset("no_such_dataset")
     hub.repos["ed-donner/items_lite"]["main"]["data/test-00000-of-00001.parquet"] = b"PAR1 junk"
     with pytest.raises(DataError, match="not a readable parquet file"):
@@ -255,7 +419,8 @@ def test_cli_get_then_run_on_the_course_test_set(
     assert main(["run", "constant", "--data", "items_lite", "--out", str(out)]) == 0
     capsys.readouterr()
     records = (out / "constant" / "items.jsonl").read_text().splitlines()
-    assert sorted(json.loads(line)["id"] for line in records) == [str(200 + i) for i in range(8)]
+    fetched = load_dataset(get_dataset("items_lite").path).test
+    assert sorted(json.loads(line)["id"] for line in records) == sorted(i.id for i in fetched)
     header = json.loads((out / "constant" / "run.json").read_text())
     assert get_dataset("items_lite").test_fingerprint in json.dumps(header)
     assert main(["run", "constant", "--data", "items_full", "--out", str(out)]) == 2
@@ -321,7 +486,7 @@ def test_a_run_on_the_first_250_pricer_data_test_items_is_the_2024_edition(
     from pricebench.compare.reference import same_data_board
 
     converted = hub.repos["ed-donner/pricer-data"]["refs/convert/parquet"]
-    converted["default/test/0000.parquet"] = _parquet(_pricer_rows("test", 260))
+    converted["default/partial-test/0000.parquet"] = _parquet(_pricer_rows("test", 260))
     out = tmp_path / "runs"
     command = ["run", "constant", "--data", "pricer-data", "--size", "250", "--out", str(out)]
     assert main(["data", "get", "pricer-data", "--no-progress"]) == 0
@@ -332,3 +497,12 @@ def test_a_run_on_the_first_250_pricer_data_test_items_is_the_2024_edition(
     assert found is not None
     board, repo = found
     assert (board.edition, board.n, repo) == ("2024", 250, "ed-donner/pricer-data")
+
+
+def test_cli_get_offline_is_one_line_and_exit_status_2(
+    hub: StandInHub, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert main(["data", "get", "items_lite", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "HF_HUB_OFFLINE" in err and hub.pages == []

@@ -92,3 +92,49 @@ def load_prompt(value: PromptTemplate | dict[str, Any] | str | Path) -> PromptTe
             f"unknown {sorted(unknown)}, missing {sorted(missing)}"
         )
     return PromptTemplate(**value)
+
+
+# --- the course's prompts, by name -------------------------------------------------------------
+# (new names only: COURSE_PROMPT above stays the default of the chat pricers)
+
+
+@dataclass(frozen=True)
+class RoundedPromptTemplate(PromptTemplate):
+    """A prompt whose completion is the price rounded to whole dollars, as the course's
+    fine-tuning data wrote it: "Price is $46.00" (Python's `round`, as the course's)."""
+
+    def completion(self, item: Item) -> str:
+        return f"{self.prefill or ''}{round(item.price)}.00"
+
+
+# 2024 (week6 items.py): the open-model fine-tuning prompt, no system message
+COURSE_2024_TRAINING_PROMPT = RoundedPromptTemplate(
+    system="", user="How much does this cost to the nearest dollar?\n\n{text}", prefill="Price is $"
+)
+# 2024 (week6 day5): the frontier models' and the OpenAI fine-tune's prompt (= COURSE_PROMPT)
+COURSE_2024_FRONTIER_PROMPT = PromptTemplate(
+    system="You estimate prices of items. Reply only with the price, no explanation",
+    user="How much does this cost?\n\n{text}",
+    prefill="Price is $",
+)
+# 2025 (week6 pricer/items.py `make_prompt`): no system message
+COURSE_2025_PROMPT = RoundedPromptTemplate(
+    system="", user="What does this cost to the nearest dollar?\n\n{text}", prefill="Price is $"
+)
+NAMED_PROMPTS: dict[str, PromptTemplate] = {
+    "course-2024-training": COURSE_2024_TRAINING_PROMPT,
+    "course-2024-frontier": COURSE_2024_FRONTIER_PROMPT,
+    "course-2025": COURSE_2025_PROMPT,
+}
+
+
+def named_prompt(value: str | Path) -> PromptTemplate:
+    """A prompt by name (`NAMED_PROMPTS`: course-2024-training, course-2024-frontier,
+    course-2025), else from a JSON file (as `load_prompt`)."""
+    if isinstance(value, str) and value in NAMED_PROMPTS:
+        return NAMED_PROMPTS[value]
+    if isinstance(value, str) and not Path(value).exists() and not value.endswith(".json"):
+        raise PricerError(
+            f"unknown prompt {value!r}: a name ({', '.join(NAMED_PROMPTS)}) or a JSON file"
+        )
+    return load_prompt(value)

@@ -71,13 +71,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     build_parser.add_argument("--validation", type=_size, default=0, help="default: 0")
     build_parser.add_argument(
         "--recipe",
-        choices=("none", "slots", "weighted"),
+        choices=("none", "slots", "weighted", "course-2024", "course-2025"),
         default="none",
-        help="balance: slots = cap per whole-dollar price (course 2024); weighted = sample "
-        "favouring higher prices (course 2025); default none",
+        help="balance: slots = cap per whole-dollar price (like the course 2024); weighted = "
+        "sample favouring higher prices (like 2025); course-2024 / course-2025 = the course's own "
+        "sampling exactly (its random generators and order: the same items for the same seed); "
+        "default none",
     )
     build_parser.add_argument("--slot-cap", type=int, default=1200, help="slots: items per dollar")
-    build_parser.add_argument("--sample-size", type=int, default=None, help="weighted: items drawn")
+    build_parser.add_argument(
+        "--sample-size",
+        type=int,
+        default=None,
+        help="weighted, course-2025: items drawn (course-2025: 820,000, or all that can be)",
+    )
     build_parser.add_argument(
         "--category-weight",
         action="append",
@@ -94,10 +101,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "get",
         help="download one of the course's published datasets (items_lite, items_full, "
         "items_prompts_lite, items_prompts_full, pricer-data) as pricebench items",
-        description="Downloads the dataset's parquet files from the Hugging Face hub (resumable, "
-        "checksummed, cached; needs pyarrow: pip install 'pricebench[parquet]') and writes its "
-        "train / validation / test items. Then `--data NAME` anywhere reads them. A hub mirror: "
-        "set HF_ENDPOINT.",
+        description="Downloads the dataset's parquet files from the Hugging Face hub through "
+        "huggingface_hub (its cache, checksummed; pip install 'pricebench[parquet]') and writes "
+        "its train / validation / test items. Then `--data NAME` anywhere reads them. "
+        "HF_TOKEN: a token for gated datasets; HF_ENDPOINT: a hub mirror; HF_HUB_OFFLINE=1: the "
+        "Hugging Face cache only.",
     )
     get_parser.add_argument(
         "names", nargs="+", metavar="NAME", help="items_lite, pricer-data, ... or OWNER/NAME"
@@ -159,6 +167,14 @@ def _add_curation_options(parser: argparse.ArgumentParser) -> None:
         metavar="JSON",
         help="a CurationConfig as JSON (overrides --preset)",
     )
+    group.add_argument(
+        "--token-counter",
+        choices=("llama", "approx"),
+        default=None,
+        help="course-2024's token rules: `llama` (the default) counts with the course's Llama 3.1 "
+        "tokenizer, exactly (extra `course`); `approx` estimates them, so the items are NOT the "
+        "course's (said on stderr and in the manifest)",
+    )
     group.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
 
 
@@ -180,6 +196,16 @@ def _size(text: str) -> int | float:
 
 
 def _config(args: argparse.Namespace) -> CurationConfig:
+    config = _given_config(args)
+    if args.token_counter is not None:
+        config = config.model_copy(update={"token_counter": args.token_counter})
+    warning = config.warning()
+    if warning:
+        Console(stderr=True, highlight=False).print(f"[bold red]WARNING[/bold red]: {warning}")
+    return config
+
+
+def _given_config(args: argparse.Namespace) -> CurationConfig:
     if args.config is None:
         return CurationConfig.preset(args.preset)
     try:
@@ -298,6 +324,8 @@ def info_command(args: argparse.Namespace) -> int:
         print(manifest.model_dump_json(indent=2))
         return 0
     console.print(f"[bold]{path.parent}[/bold]  ({manifest.items:,} items)")
+    for warning in manifest.warnings:
+        console.print(f"[bold red]WARNING[/bold red]: {warning}")
     console.print(
         f"built {manifest.created} by pricebench {manifest.pricebench_version}; "
         f"curation {manifest.curation.name} v{manifest.curation.version}; "

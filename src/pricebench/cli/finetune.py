@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.console import Console
 
+from pricebench.chat.prompts import named_prompt
 from pricebench.cli.common import add_data_options, load_data
 from pricebench.errors import PricebenchError, missing_extra
 from pricebench.finetune import DEFAULT_BASE_MODEL, OpenAIFineTuned
@@ -48,6 +49,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     openai.add_argument("--batch-size", type=int, default=None, help="batch_size (default: auto)")
     openai.add_argument(
         "--lr-multiplier", type=float, default=None, help="learning_rate_multiplier (default: auto)"
+    )
+    openai.add_argument(
+        "--prompt",
+        default=None,
+        metavar="NAME|JSON",
+        help="the prompt trained on: course-2024-frontier (the default, the course's OpenAI "
+        "fine-tune), course-2024-training, course-2025 (completion rounded: 'Price is $46.00'), "
+        "or a JSON file",
     )
     openai.add_argument("--suffix", default="pricer", help="added to the model's name")
     openai.add_argument("--job-seed", type=int, default=42, help="the job's seed (default: 42)")
@@ -101,6 +110,7 @@ def finetune_openai(args: argparse.Namespace) -> int:
             hyperparameters[key] = value
     model = OpenAIFineTuned(
         base_model=args.base_model,
+        prompt=named_prompt(args.prompt) if args.prompt else None,
         hyperparameters=hyperparameters,
         suffix=args.suffix or None,
         seed=args.job_seed,

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import sys
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -53,6 +54,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="count tokens and estimate the time only"
     )
+    parser.add_argument(
+        "--prompt",
+        default=None,
+        metavar="NAME|JSON",
+        help="the prompt trained on: course-2024-training, course-2025, course-2024-frontier, "
+        "or a JSON file (default: the trainer's)",
+    )
     parser.set_defaults(func=finetune_lora)
 
 
@@ -71,9 +79,13 @@ def finetune_lora(args: argparse.Namespace) -> int:
         validation = dataset.validation[: args.val_size]
     else:  # held out from train, never from test
         validation = dataset.train[size : size + args.val_size]
+    from pricebench.chat.prompts import named_prompt
+
+    prompt: dict[str, Any] = {"prompt": named_prompt(args.prompt)} if args.prompt else {}
     model = LoRAFineTuned(
         args.base_model,
         args.output,
+        **prompt,
         r=args.r,
         alpha=args.alpha,
         dropout=args.dropout,

@@ -35,7 +35,8 @@ def training_example(item: Item, prompt: PromptTemplate) -> dict[str, Any]:
     The prefill is not sent as its own message: the assistant's answer starts with it
     ("Price is $45.99"), so the model learns to continue exactly what it will be given.
     """
-    messages = prompt.messages(item, prefill=False)
+    # a prompt without a system message (the course's training prompts) sends none
+    messages = [m for m in prompt.messages(item, prefill=False) if m["content"]]
     messages.append({"role": "assistant", "content": prompt.completion(item)})
     return {"messages": messages}
 

@@ -4,8 +4,9 @@
     manifest = build_dataset("data/appliances", categories=["Appliances"], train=20_000, test=1_000,
                              balance=BalanceOptions("slots"))
 
-Modules: fetch (download), curate (the rules), stream (parallel curation of a file), balance,
-split, store (save), manifest, build (all of it).
+Modules: fetch (download), curate (the rules), llama (the 2024 course's tokenizer), stream
+(parallel curation of a file), balance, split, store (save), manifest, build (all of it), hub (the
+course's published datasets).
 """
 
 from pricebench.pipeline.balance import balance_slots, balance_weighted, dedupe

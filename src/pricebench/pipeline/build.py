@@ -31,9 +31,12 @@ from pricebench.items import Item
 from pricebench.pipeline.balance import (
     COURSE_2024_WEIGHTS,
     COURSE_2025_WEIGHTS,
+    balance_course_2024,
+    balance_course_2025,
     balance_slots,
     balance_weighted,
     dedupe,
+    dedupe_course,
 )
 from pricebench.pipeline.curate import KEPT, CurationConfig
 from pricebench.pipeline.fetch import fetch
@@ -42,13 +45,15 @@ from pricebench.pipeline.split import split_items
 from pricebench.pipeline.store import file_sha256, save_items
 from pricebench.pipeline.stream import CurationReport, category_from_name, curate_file
 
-Recipe = Literal["none", "slots", "weighted"]
+Recipe = Literal["none", "slots", "weighted", "course-2024", "course-2025"]
 
 
 @dataclass(frozen=True)
 class BalanceOptions:
     """`slots` (2024): cap per whole-dollar slot; `weighted` (2025): `size` items drawn with
-    weights growing with price. `category_weights` None means the course's weights."""
+    weights growing with price. `category_weights` None means the course's weights.
+    `course-2024` / `course-2025`: the course's own sampling code, exactly (its generators, its
+    weights, its order; `slot_cap`, `keep_above` and `size` as given, the course's by default)."""
 
     recipe: Recipe = "none"
     slot_cap: int = 1200
@@ -83,6 +88,16 @@ class BalanceOptions:
                 seed=seed,
             )
             params = {"size": size, "exponent": self.exponent}
+        elif self.recipe == "course-2024":
+            sample = balance_course_2024(
+                items, cap=self.slot_cap, keep_above=int(self.keep_above), seed=seed
+            )
+            params = {"slot_cap": self.slot_cap, "keep_above": int(self.keep_above)}
+            weights = {"Automotive": 1, "other": 5}
+        elif self.recipe == "course-2025":
+            sample = balance_course_2025(items, self.size, seed=seed)
+            params = {"size": len(sample)}
+            weights = {"Tools_and_Home_Improvement": 0.5, "Automotive": 0.05}
         else:
             return items, {"recipe": "none"}
         return sample, {"recipe": self.recipe, **params, "category_weights": weights, "seed": seed}
@@ -124,6 +139,9 @@ def build_dataset(
         raise DataError("nothing to build from: give at least one category or raw file")
     out = Path(out)
     config = (config or CurationConfig.preset("course-2024")).resolved()
+    warning = config.warning()
+    if warning:
+        say(f"WARNING: {warning}")
     balance = balance or BalanceOptions()
     sources: list[Source] = []
     for category in categories:
@@ -153,7 +171,18 @@ def build_dataset(
 
     # Dedupe, balance and split see small references (id, hashes of title and text, price,
     # category, where the line is), never the texts: memory stays flat whatever the input size.
-    unique, dropped = dedupe(refs)  # type: ignore[arg-type]
+    # The course's rule sets remove duplicates as the course did (2024: none; 2025: its own way).
+    unique: list[Item]
+    if config.rules in ("course-2024", "course-2025"):
+        course_refs, dropped = dedupe_course(refs, config.rules, seed)
+        course_refs, renamed = _unique_ids(course_refs)
+        unique = course_refs  # type: ignore[assignment]  # references stand in for items (see _Ref)
+        if renamed:
+            dropped["ids_made_unique"] = renamed
+            say(f"{renamed:,} items share an id with an earlier one (kept, as the course kept "
+                "them): their ids get ~2, ~3, ...")  # fmt: skip
+    else:
+        unique, dropped = dedupe(refs)  # type: ignore[arg-type]
     del refs
     _warn_unused_weights(balance, {ref.category for ref in unique}, say)
     balanced, balance_info = balance.apply(unique, seed)
@@ -171,6 +200,7 @@ def build_dataset(
     manifest = Manifest(
         sources=[_source_info(source) for source in sources],
         curation=config,
+        warnings=[warning] if warning else [],
         counts=dict(sorted(totals.items())),
         deduplicated=dict(dropped),
         balance=balance_info,
@@ -199,6 +229,20 @@ class _Ref:
 
     def model_copy(self, *, update: dict[str, Any]) -> _Ref:
         return replace(self, **update)
+
+
+def _unique_ids(refs: list[_Ref]) -> tuple[list[_Ref], int]:
+    """`refs` with each repeated id made unique (`ID~2`, `ID~3`...), and how many were."""
+    seen: Counter[str] = Counter()
+    out: list[_Ref] = []
+    renamed = 0
+    for ref in refs:
+        seen[ref.id] += 1
+        if seen[ref.id] > 1:
+            renamed += 1
+            ref = replace(ref, id=f"{ref.id}~{seen[ref.id]}")
+        out.append(ref)
+    return out, renamed
 
 
 def _digest(text: str) -> bytes:
@@ -232,8 +276,9 @@ def _final_items(final: list[_Ref], curated_files: list[Path], content: Any) -> 
             handle = handles[ref.source]
             handle.seek(ref.offset)
             fields = json.loads(handle.readline())
+            fields.pop("id")
             item = Item(
-                id=str(fields.pop("id")),
+                id=ref.id,  # made unique where the course's rules keep repeats
                 title=fields.pop("title"),
                 text=fields.pop("text"),
                 price=fields.pop("price"),

@@ -17,11 +17,9 @@ Nothing here reads files: `pricebench.pipeline.stream` fans these functions out 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import json.scanner
 import math
-import os
 import re
 import sys
 from collections.abc import Iterator, Mapping
@@ -32,6 +30,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pricebench.errors import DataError
+from pricebench.pipeline.llama import INSTALL_HINT, LLAMA_MODEL, llama_tokenizer
 from pricebench.units import parse_weight
 
 # Why a record was dropped (or "kept"). Every one of these is counted in the manifest.
@@ -73,10 +72,11 @@ CONFIG_VERSION = 2  # 2: `rules` and `token_counter` added, presets made the cou
 
 RuleSet = Literal["pricebench", "course-2024", "course-2025"]
 PRESETS = ("course-2024", "course-2025", "pricebench-clean")
-LLAMA_TOKENIZER = "meta-llama/Meta-Llama-3.1-8B"  # the tokenizer of the 2024 course
-_NO_LLAMA = (
-    f"token_counter 'llama' needs `transformers` and {LLAMA_TOKENIZER} in the Hugging Face "
-    "cache (log in and download it once, it is gated); or use 'auto' or 'approx'"
+LLAMA_TOKENIZER = LLAMA_MODEL
+_NO_LLAMA = f"the course's Llama 3.1 tokenizer is not here: {INSTALL_HINT}"
+APPROX_WARNING = (
+    "APPROXIMATE token counts (--token-counter approx): the 2024 course's 150/160 Llama token "
+    "rules are estimated, so kept items and cut texts are NOT the course's"
 )
 
 
@@ -95,11 +95,10 @@ class CurationConfig(BaseModel):
     rules: RuleSet = Field(
         "pricebench", description="how the text is built: pricebench's, or one course's exactly"
     )
-    token_counter: Literal["approx", "llama", "auto"] = Field(
+    token_counter: Literal["approx", "llama"] = Field(
         "approx",
         description="`approx`: pricebench's regex estimate; `llama`: the course's Llama 3.1 "
-        "tokenizer (needs `transformers` and the tokenizer in the Hugging Face cache); `auto`: "
-        "llama where it loads, else approx (resolved before curating, and saved as resolved)",
+        "tokenizer, exactly (from the Hugging Face cache, else the extra `course`)",
     )
     min_price: float = Field(0.5, gt=0, description="lowest price kept, dollars")
     max_price: float = Field(999.49, gt=0, description="highest price kept, dollars")
@@ -153,7 +152,7 @@ class CurationConfig(BaseModel):
             return cls(
                 name=name,
                 rules="course-2024",
-                token_counter="auto",
+                token_counter="llama",  # exact: the approximation only when asked for
                 accept_dollar_strings=False,  # the course float()-ed the price string
                 drop_detail_keys=(),  # it removed words from the details' JSON instead
                 max_chars=160 * 7,  # contents (title not counted) cut before scrubbing
@@ -183,14 +182,26 @@ class CurationConfig(BaseModel):
             return cls()
         raise ValueError(f"unknown curation preset {name!r} (known: {', '.join(PRESETS)})")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _auto_is_llama(cls, data: Any) -> Any:
+        # `auto` (up to 0.x) fell back to the approximation silently; it now means the tokenizer
+        if isinstance(data, dict) and data.get("token_counter") == "auto":
+            return {**data, "token_counter": "llama"}
+        return data
+
     def resolved(self) -> CurationConfig:
-        """This config with `token_counter="auto"` replaced by the counter that will be used."""
+        """This config, checked before curating starts: the tokenizer it names must load."""
         if self.token_counter == "llama" and llama_tokenizer() is None:
             raise DataError(_NO_LLAMA)
-        if self.token_counter != "auto":
-            return self
-        counter = "llama" if llama_tokenizer() is not None else "approx"
-        return self.model_copy(update={"token_counter": counter})
+        return self
+
+    def warning(self) -> str | None:
+        """What a user must be told about these rules before trusting them as the course's:
+        the 2024 rules with approximate token counts."""
+        if self.rules == "course-2024" and self.token_counter == "approx":
+            return APPROX_WARNING
+        return None
 
 
 class Rejected(Exception):  # noqa: N818 - a verdict, not a failure
@@ -292,6 +303,43 @@ def weight_from_details(details: Mapping[str, Any]) -> tuple[float | None, bool]
         if isinstance(dims, str) and ";" in dims:
             return parse_weight(dims.rsplit(";", 1)[1]), False
     return None, False
+
+
+# the 2025 course's `get_weight`: the amount's divisor to pounds, by the word after it
+_COURSE_2025_UNITS = {
+    "pounds": 1.0,
+    "ounces": 16.0,
+    "grams": 453.592,
+    "milligrams": 453592.0,
+    "kilograms": 0.453592,
+}
+
+
+def course_2025_weight(details: Mapping[str, Any]) -> tuple[float, bool]:
+    """(pounds, unreadable) as the 2025 course's `get_weight` gives them: only "Item Weight",
+    split on single spaces, `float()` of the first part, divided by the unit's factor (pounds,
+    ounces, grams, milligrams, kilograms, "hundredths pounds"); 0 otherwise. Where the course's
+    code would have raised (no number, no unit) the weight is 0 and noted as unreadable."""
+    raw = details.get("Item Weight")
+    if not raw:
+        return 0.0, False
+    if not isinstance(raw, str):
+        return 0.0, True
+    parts = raw.split(" ")
+    try:
+        amount = float(parts[0])
+        unit = parts[1].lower()
+        if unit in _COURSE_2025_UNITS:
+            weight = amount / _COURSE_2025_UNITS[unit]
+        elif unit == "hundredths" and parts[2].lower() == "pounds":
+            weight = amount / 100
+        else:
+            return 0.0, False
+    except (ValueError, IndexError):
+        return 0.0, True
+    if not math.isfinite(weight):  # "nan pounds": no weight a JSON file can hold
+        return 0.0, True
+    return weight, False
 
 
 # --- details ------------------------------------------------------------------------------------
@@ -436,8 +484,12 @@ def curate_record(record: Any, config: CurationConfig, category: str | None = No
     raw_title = record.get("title")
     if not isinstance(raw_title, str) or not raw_title.strip():
         raise Rejected(MISSING_TITLE)
-    # A title is a line: a record with megabytes of title gets a capped one, like the course's text.
-    title = " ".join(raw_title[: config.max_chars_each].split())
+    # A title is a line: a record with megabytes of title gets a capped one, like the course's
+    # text. The course's rule sets keep the title's spaces as they came (the 2025 course told
+    # duplicates by the title as it was).
+    title = raw_title[: config.max_chars_each]
+    if config.rules == "pricebench":
+        title = " ".join(title.split())
 
     details, details_note = parse_details(record.get("details"))
     if details_note:
@@ -450,7 +502,12 @@ def curate_record(record: Any, config: CurationConfig, category: str | None = No
         text = _course_2025_text(record, raw_title, details, config)
     else:
         text = _pricebench_text(record, title, details, config, notes)
-    weight, weight_unreadable = weight_from_details(details)
+    weight: float | None
+    if config.rules == "course-2025":
+        weight, weight_unreadable = course_2025_weight(details)
+    else:
+        weight, weight_unreadable = weight_from_details(details)
+        weight = None if weight is None else round(weight, 4)
     if weight_unreadable:
         notes.append(NOTE_WEIGHT_UNREADABLE)
 
@@ -466,8 +523,8 @@ def curate_record(record: Any, config: CurationConfig, category: str | None = No
     brand = details.get("Brand") or record.get("store")
     if isinstance(brand, str) and brand.strip():
         fields["brand"] = brand.strip()[:200]
-    if weight is not None:
-        fields["weight_lb"] = round(weight, 4)
+    if weight:  # the 2025 course's 0 is "unknown": left out, as a course dataset row's is
+        fields["weight_lb"] = weight
     return Curated(fields, tuple(notes))
 
 
@@ -498,11 +555,14 @@ def _apply_tokens(text: str, config: CurationConfig, notes: list[str]) -> str:
     if llama is None and _ATOMIC:
         return _apply_approx_tokens(text, config, notes)
     if llama is not None:
-        tokens = llama.encode(text, add_special_tokens=False)
+        tokens = llama.encode(text)
         if len(tokens) < config.min_tokens:
             raise Rejected(TOO_LITTLE_TEXT)
-        if config.max_tokens is not None and len(tokens) > config.max_tokens:
+        capped = config.max_tokens is not None and len(tokens) > config.max_tokens
+        if capped:
             notes.append(NOTE_TEXT_CAPPED)
+        if capped or config.rules == "course-2024":
+            # the course decoded every kept text, cut or not: the clean-up can change it
             return llama.decode(tokens[: config.max_tokens])
         return text
     limit = config.max_tokens
@@ -583,28 +643,6 @@ def _apply_approx_tokens(text: str, config: CurationConfig, notes: list[str]) ->
     if capped:
         notes.append(NOTE_TEXT_CAPPED)
     return text
-
-
-@lru_cache(maxsize=1)
-def llama_tokenizer() -> Any | None:
-    """The course's Llama 3.1 tokenizer from the local Hugging Face cache, or None (no download:
-    the model is gated, and curation must not stall on the network)."""
-    if importlib.util.find_spec("transformers") is None or not _in_hf_cache(LLAMA_TOKENIZER):
-        return None  # checked first: importing transformers alone takes seconds
-    from transformers import AutoTokenizer
-
-    try:
-        return AutoTokenizer.from_pretrained(LLAMA_TOKENIZER, local_files_only=True)
-    except Exception:  # noqa: BLE001 - any failure to load means "not available here"
-        return None
-
-
-def _in_hf_cache(model: str) -> bool:
-    hub = os.environ.get("HF_HUB_CACHE") or os.path.join(
-        os.environ.get("HF_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "huggingface"),
-        "hub",
-    )
-    return os.path.isdir(os.path.join(hub, "models--" + model.replace("/", "--")))
 
 
 # --- the course's rules -------------------------------------------------------------------------

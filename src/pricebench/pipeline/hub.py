@@ -21,15 +21,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
 from pricebench.compare.reference import course_test_sizes
 from pricebench.errors import DataError
 from pricebench.items import Item, fingerprint
-from pricebench.pipeline.fetch import HUB, FetchError, download_file
-from pricebench.pipeline.fetched import FIRST_TEST_FINGERPRINTS, datasets_dir, first_fingerprints
+from pricebench.pipeline.fetch import HUB, FetchError
+from pricebench.pipeline.fetched import (
+    FIRST_TEST_FINGERPRINTS,
+    datasets_dir,
+    first_fingerprints,
+    hf_hub_cache,
+)
 from pricebench.pipeline.store import file_sha256
 
 OWNER = "ed-donner"
@@ -43,7 +47,9 @@ COURSE_DATASETS = {
 }
 CONVERTED_BRANCH = "refs/convert/parquet"
 _DATA_FILE = re.compile(r"data/(?P<split>[A-Za-z_]+)-\d+-of-\d+\.parquet")
-_CONVERTED_FILE = re.compile(r"[^/]+/(?P<split>[A-Za-z_]+)/(?:partial-)?[^/]*\.parquet")
+# `default/train/0000.parquet`, or `default/partial-train/0000.parquet` when only the first few
+# GB were converted
+_CONVERTED_FILE = re.compile(r"default/(?:partial-)?(?P<split>[A-Za-z_]+)/[^/]*\.parquet")
 # The course's prompts: a question first and "Price is $" last (2024 and 2025 wordings)
 _QUESTION = re.compile(r"\A\s*(?:How much does this cost[^\n]*|What does this cost[^\n]*)\n+")
 _PRICE_LINE = re.compile(r"\n*\s*Price is \$[\d,]*(?:\.\d+)?\s*\Z")
@@ -97,18 +103,22 @@ def get_dataset(
     name: str,
     *,
     directory: str | Path | None = None,
-    client: httpx.Client | None = None,
     endpoint: str | None = None,
     token: str | None = None,
+    cache_dir: str | Path | None = None,
     force: bool = False,
     progress: bool = False,
     say: Callable[[str], None] = lambda message: None,
 ) -> HubDataset:
     """Fetch the hub dataset `name` (`items_lite` or `owner/name`) and convert it to
     `<directory>/<owner>/<name>/items.jsonl`; a converted copy is reused unless `force`.
-    `endpoint` defaults to $HF_ENDPOINT (a hub mirror), else huggingface.co."""
+
+    Through `huggingface_hub`: the listing (paginated), the downloads (the Hugging Face cache,
+    `cache_dir` or $HF_HUB_CACHE / $HF_HOME, so files that `datasets.load_dataset` fetched before
+    are not fetched again; resumed when cut), `endpoint` (default $HF_ENDPOINT, else
+    huggingface.co), `token` (default $HF_TOKEN, else a saved login). Each file is checked against
+    the size and SHA-256 the listing gives. With $HF_HUB_OFFLINE set, only the cache is read."""
     repo = repo_id(name)
-    endpoint = endpoint or os.environ.get("HF_ENDPOINT") or HUB
     home = Path(directory) if directory is not None else datasets_dir()
     out = home / repo / "items.jsonl"
     info_path = out.with_name("source.json")
@@ -116,42 +126,42 @@ def get_dataset(
         info = json.loads(info_path.read_text(encoding="utf-8"))
         if info.get("items_sha256") == file_sha256(out):
             return HubDataset(repo, out, info["splits"], info["test_fingerprint"], cached=True)
-    own_client = client is None
-    if client is None:
-        client = httpx.Client(timeout=httpx.Timeout(30.0, read=120.0))
-    try:
-        revision, files = _list_parquet(client, endpoint, repo, token)
-        downloads = []
-        for path, split in files:
-            branch = quote(revision, safe="")
-            url = f"{endpoint.rstrip('/')}/datasets/{repo}/resolve/{branch}/{path}"
-            target = home / repo / "files" / revision.replace("/", "_") / path
-            download = download_file(
-                url,
-                target,
-                client=client,
-                token=token,
-                force=force,
-                progress=progress,
-                not_found=f"no such file in dataset {repo}",
-            )
-            how = "cached" if download.cached else "downloaded"
-            say(f"{how}: {path} ({download.size:,} bytes)")
-            downloads.append((download, split))
-    finally:
-        if own_client:
-            client.close()
-    splits, test_fingerprint, firsts = _convert(
-        [(d.path, split) for d, split in downloads], out, repo
-    )
+    endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or HUB).rstrip("/")
+    token = token or os.environ.get("HF_TOKEN") or None
+    cache = Path(cache_dir) if cache_dir is not None else hf_hub_cache()
+    _hub_client()
+    if hub_offline():
+        revision, files = _cached_parquet(repo, cache, name)
+        say(f"HF_HUB_OFFLINE: {repo} read from the Hugging Face cache ({revision})")
+    else:
+        revision, listed = _list_parquet(repo, endpoint, token)
+        files = [
+            (_download(repo, revision, entry, endpoint, token, cache, force, progress, say), split)
+            for entry, split in listed
+        ]
+    if revision == CONVERTED_BRANCH and any("/partial-" in str(path) for path, _ in files):
+        say(f"{repo}: the hub's parquet conversion is partial (it converts the first few GB only)")
+    splits, test_fingerprint, firsts, rebuilt = _convert(files, out, repo)
+    if rebuilt:
+        say(
+            f"{repo}: {rebuilt:,} rows have no id (the course pushed none): ids rebuilt from each "
+            "row's split and text ('h' + 15 hex digits), the same on every fetch"
+        )
     info = {
         "repo": repo,
         "revision": revision,
+        "endpoint": endpoint,
         "files": [
-            {"path": str(d.path), "url": d.url, "size": d.size, "sha256": d.sha256, "split": s}
-            for d, s in downloads
-        ],
+            {
+                "path": str(path),
+                "size": path.stat().st_size,
+                "sha256": file_sha256(path),
+                "split": split,
+            }
+            for path, split in files
+        ],  # fmt: skip
         "splits": splits,
+        "ids_rebuilt": rebuilt,
         "test_fingerprint": test_fingerprint,
         FIRST_TEST_FINGERPRINTS: firsts,
         "items_sha256": file_sha256(out),
@@ -161,39 +171,60 @@ def get_dataset(
     return HubDataset(repo, out, splits, test_fingerprint)
 
 
-def _list_parquet(
-    client: httpx.Client, endpoint: str, repo: str, token: str | None
-) -> tuple[str, list[tuple[str, str]]]:
-    """(revision, [(file path, split)]) of the dataset's parquet files, in split then name order."""
-    token = token or os.environ.get("HF_TOKEN") or None
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+def hub_offline() -> bool:
+    """$HF_HUB_OFFLINE as huggingface_hub reads it (1, true, yes, on), read now."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _list_parquet(repo: str, endpoint: str, token: str | None) -> tuple[str, list[tuple[Any, str]]]:
+    """(revision, [(listed file, split)]) of the dataset's parquet files, in split then name
+    order: `data/` on main (what `push_to_hub` writes), else the hub's conversion branch."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        RemoteEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    api = HfApi(endpoint=endpoint, token=token)
     for revision, folder, pattern in (
         ("main", "data", _DATA_FILE),
-        (CONVERTED_BRANCH, "", _CONVERTED_FILE),
+        (CONVERTED_BRANCH, None, _CONVERTED_FILE),
     ):
-        url = f"{endpoint.rstrip('/')}/api/datasets/{repo}/tree/{quote(revision, safe='')}"
-        url += f"/{folder}" if folder else ""
         try:
-            response = client.get(url, params={"recursive": "true"}, headers=headers)
-        except httpx.TransportError as error:
+            entries = list(
+                api.list_repo_tree(
+                    repo, folder, recursive=True, revision=revision, repo_type="dataset"
+                )
+            )
+        except GatedRepoError:
             raise FetchError(
-                f"cannot reach {httpx.URL(url).host} ({error}): are you offline? A dataset "
-                "fetched before is used without the network"
+                f"dataset {repo} is gated: accept its terms on the hub, then set HF_TOKEN to a "
+                "token of that account"
             ) from None
-        if response.status_code in (401, 403):
-            raise FetchError(f"{url}: HTTP {response.status_code}: set HF_TOKEN to read {repo}")
-        if response.status_code == 404:
+        except RepositoryNotFoundError:
+            hint = "" if token else " (or private: set HF_TOKEN)"
+            raise FetchError(
+                f"dataset {repo} not found on {endpoint}{hint}; known course datasets: "
+                f"{', '.join(COURSE_DATASETS)}"
+            ) from None
+        except (RevisionNotFoundError, RemoteEntryNotFoundError):
             continue
-        if response.status_code >= 400:
-            raise FetchError(f"{url}: HTTP {response.status_code} from the hub; run again later")
+        except HfHubHTTPError as error:
+            status = error.response.status_code if error.response is not None else "?"
+            raise FetchError(f"{endpoint}: HTTP {status} listing {repo}; run again later") from None
+        except _transport_errors() as error:
+            raise FetchError(_unreachable(endpoint, error)) from None
         found = []
-        for entry in response.json():
-            match = pattern.fullmatch(entry.get("path", ""))
-            if entry.get("type") == "file" and match:
-                found.append((entry["path"], match.group("split")))
+        for entry in entries:
+            match = pattern.fullmatch(getattr(entry, "path", ""))
+            if match and hasattr(entry, "size"):  # a file, not a folder
+                found.append((entry, match.group("split")))
         if found:
             order = {"train": 0, "validation": 1, "test": 2}
-            found.sort(key=lambda pair: (order.get(pair[1], 3), pair[1], pair[0]))
+            found.sort(key=lambda pair: (order.get(pair[1], 3), pair[1], pair[0].path))
             return revision, found
     raise FetchError(
         f"dataset {repo}: no parquet files on the hub (looked in data/ on main and in "
@@ -201,11 +232,127 @@ def _list_parquet(
     )
 
 
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    """What a network failure raises: OSError, httpx's and httpx2's (huggingface_hub's HTTP
+    client) transport errors."""
+    try:
+        import httpx2
+    except ImportError:
+        return (OSError, httpx.TransportError)
+    return (OSError, httpx.TransportError, httpx2.TransportError)
+
+
+def _unreachable(endpoint: str, error: BaseException) -> str:
+    return (
+        f"cannot reach {httpx.URL(endpoint).host} ({type(error).__name__}): are you offline? "
+        "With HF_HUB_OFFLINE=1, datasets already in the Hugging Face cache are read without "
+        "the network"
+    )
+
+
+def _download(
+    repo: str,
+    revision: str,
+    entry: Any,
+    endpoint: str,
+    token: str | None,
+    cache: Path,
+    force: bool,
+    progress: bool,
+    say: Callable[[str], None],
+) -> Path:
+    """One listed file through `hf_hub_download` (the HF cache; resumed), checked against the
+    listing's size and, for LFS files, SHA-256."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import HfHubHTTPError
+
+    try:
+        local = Path(
+            hf_hub_download(
+                repo,
+                entry.path,
+                repo_type="dataset",
+                revision=revision,
+                cache_dir=cache,
+                token=token,
+                endpoint=endpoint,
+                force_download=force,
+                tqdm_class=None if progress else _silent_bar(),
+            )
+        )
+    except HfHubHTTPError as error:
+        status = error.response.status_code if error.response is not None else "?"
+        raise FetchError(f"{repo}/{entry.path}: HTTP {status} from the hub; run again") from None
+    except _transport_errors() as error:
+        raise FetchError(
+            f"{repo}/{entry.path}: download cut ({type(error).__name__}); run the same command "
+            "again: it resumes where it stopped"
+        ) from None
+    size = local.stat().st_size
+    lfs = getattr(entry, "lfs", None)
+    expected_sha = lfs.sha256 if lfs is not None else None
+    if size != entry.size or (expected_sha and file_sha256(local) != expected_sha):
+        local.resolve().unlink(missing_ok=True)  # the blob: a new fetch downloads it again
+        raise FetchError(
+            f"{repo}/{entry.path}: the downloaded file does not match the hub's listing (size "
+            f"{size:,} vs {entry.size:,}, or SHA-256); deleted, run again"
+        )
+    say(f"{local.name} ({size:,} bytes, {'sha256 checked' if expected_sha else 'size checked'})")
+    return local
+
+
+def _silent_bar() -> type:
+    """A tqdm class that shows nothing (`--no-progress`)."""
+    from tqdm.auto import tqdm  # type: ignore[import-untyped]
+
+    class Silent(tqdm):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["disable"] = True
+            super().__init__(*args, **kwargs)
+
+    return Silent
+
+
+def _hub_client() -> None:
+    """Raise the extra's install line when huggingface_hub is missing."""
+    try:
+        import huggingface_hub  # noqa: F401
+    except ImportError:
+        raise DataError(
+            "fetching the course's datasets needs huggingface_hub and pyarrow: "
+            "pip install 'pricebench[parquet]'"
+        ) from None
+
+
+def _cached_parquet(repo: str, cache: Path, name: str) -> tuple[str, list[tuple[Path, str]]]:
+    """(revision, [(file, split)]) of the dataset's parquet files in the Hugging Face cache."""
+    folder = cache / ("datasets--" + repo.replace("/", "--"))
+    for revision, pattern in (("main", _DATA_FILE), (CONVERTED_BRANCH, _CONVERTED_FILE)):
+        ref = folder / "refs" / revision
+        if not ref.is_file():
+            continue
+        snapshot = folder / "snapshots" / ref.read_text().strip()
+        found = []
+        for path in sorted(snapshot.rglob("*.parquet")):
+            match = pattern.fullmatch(path.relative_to(snapshot).as_posix())
+            if match:
+                found.append((path, match.group("split")))
+        if found:
+            order = {"train": 0, "validation": 1, "test": 2}
+            found.sort(key=lambda pair: (order.get(pair[1], 3), pair[1], str(pair[0])))
+            return revision, found
+    raise FetchError(
+        f"HF_HUB_OFFLINE is set and {repo} is not in the Hugging Face cache ({cache}): run "
+        f"`pricebench data get {name}` once with the network (HF_HUB_OFFLINE unset)"
+    )
+
+
 def _convert(
     files: list[tuple[Path, str]], out: Path, repo: str
-) -> tuple[dict[str, int], str, dict[str, str]]:
+) -> tuple[dict[str, int], str, dict[str, str], int]:
     """Every row of the parquet `files` as pricebench JSONL; (split counts, test fingerprint,
-    fingerprints of the first N test items for each N of `COURSE_TEST_SIZES`)."""
+    fingerprints of the first N test items for each N of `COURSE_TEST_SIZES`, rows whose id was
+    rebuilt)."""
     try:
         import pyarrow.parquet as pq
     except ImportError:
@@ -215,7 +362,9 @@ def _convert(
     counts: Counter[str] = Counter()
     test: list[Item] = []
     seen: set[str] = set()
+    rebuilt = 0
     partial = out.with_name(out.name + ".part")
+    out.parent.mkdir(parents=True, exist_ok=True)
     with open(partial, "w", encoding="utf-8") as sink:
         for path, split in files:
             split = "validation" if split in ("valid", "val", "dev") else split
@@ -225,6 +374,7 @@ def _convert(
                     row for batch in batches for row in batch.to_pylist()
                 )
                 for number, row in enumerate(rows, start=1):
+                    rebuilt += row.get("id") is None
                     item = hub_row_item(row, split, f"{path.name}:{number}", repo)
                     if item["id"] in seen:  # ids must be unique in a pricebench file
                         item["id"] += f"~{split}{number}"
@@ -242,6 +392,7 @@ def _convert(
         dict(counts),
         fingerprint(test) if test else "",
         first_fingerprints(test, course_test_sizes()),
+        rebuilt,
     )
 
 

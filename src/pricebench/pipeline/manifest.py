@@ -48,6 +48,8 @@ class Manifest(BaseModel):
     pricebench_version: str = __version__
     sources: list[SourceInfo]
     curation: CurationConfig
+    # what a reader must know before trusting the items (e.g. approximate course token counts)
+    warnings: list[str] = Field(default_factory=list)
     counts: dict[str, int]  # outcomes summed over sources
     deduplicated: dict[str, int] = Field(default_factory=dict)  # "same_title" -> items dropped
     balance: dict[str, Any] = Field(default_factory=dict)  # recipe name and its parameters
