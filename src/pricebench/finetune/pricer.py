@@ -329,12 +329,12 @@ class OpenAIFineTuned:
 
     def _client(self) -> Any:
         if self.client is None:
-            if not os.environ.get("OPENAI_API_KEY"):
-                raise PricerError("OpenAIFineTuned: set OPENAI_API_KEY to fine-tune a model")
-            try:
+            try:  # a missing SDK is said first: a key would not help without it
                 import openai
             except ModuleNotFoundError as error:
                 raise missing_extra(error, "OpenAIFineTuned") from None
+            if not os.environ.get("OPENAI_API_KEY"):
+                raise PricerError("OpenAIFineTuned: set OPENAI_API_KEY to fine-tune a model")
 
             self.client = openai.OpenAI()
         return self.client
