@@ -10,10 +10,13 @@ Its chart goes under results/.
 
 import sys
 
-from pricebench import OpenAIFineTuned, PricebenchError, Tester, load_dataset
+from pricebench import PricebenchError, Tester, load_dataset
 
 
 def main(path: str) -> None:
+    # Imported here: without the openai extra the import itself says so, caught below.
+    from pricebench import OpenAIFineTuned
+
     data = load_dataset(path)
     train, validation = data.train[:200], data.train[200:250]  # validation from train, not test
     pricer = OpenAIFineTuned(hyperparameters={"n_epochs": 1}, seed=42).fit(train, validation)

@@ -9,12 +9,15 @@ Its runs go under results/, as the command line's do.
 
 import sys
 
-from pricebench import OpenAIPricer, PricebenchError, Tester, load_dataset
-from pricebench.chat.context import SimilarItems, TfidfIndex
+from pricebench import PricebenchError, Tester, load_dataset
 from pricebench.compare import compare
 
 
 def main(path: str) -> None:
+    # Imported here: without the openai extra the import itself says so, caught below.
+    from pricebench import OpenAIPricer
+    from pricebench.chat.context import SimilarItems, TfidfIndex
+
     data = load_dataset(path)
     plain = OpenAIPricer("gpt-4o-mini", budget=0.50)
     rag = OpenAIPricer("gpt-4o-mini", context=SimilarItems(TfidfIndex(), k=5), budget=0.50)

@@ -158,6 +158,7 @@ class OpenAIFineTuned:
         failed or was cancelled) instead of starting, and paying for, a new one.
         """
         report = self.check(train, validation)
+        client = self._client()  # a missing SDK or key is said before anything else
         train_file = to_jsonl(self.training_examples(train))
         val_file = to_jsonl(self.training_examples(validation)) if validation else None
         key = self._key(train_file, val_file)
@@ -181,7 +182,6 @@ class OpenAIFineTuned:
             prompt=_prompt_dict(self._prompt()),
             training_tokens=report.tokens,
         )
-        client = self._client()
         state.training_file = self._upload(client, train_file, f"{key}-train.jsonl")
         if val_file is not None:
             state.validation_file = self._upload(client, val_file, f"{key}-validation.jsonl")
