@@ -299,8 +299,9 @@ class LocalBest(LocalPricer):
         Each kind of features (the sparse n-grams `tfidf-ridge` and `tfidf-svr` share, `knn`'s
         word TF-IDF) is fitted once on all training texts; out of fold, each component's
         regressor is fitted on the other folds' rows of that matrix. The vocabulary and its
-        weights have seen the held-out texts (never their prices): refitting them per fold, as
-        before, cost 5 times the CPU and gave the same blend within noise (docs/benchmarks.md).
+        weights have seen the held-out texts (never their prices). Refitting them per fold and
+        component, as before, cost 5 times the CPU for no difference on test (paired p = 0.33,
+        docs/benchmarks.md).
         """
         y = np.log1p([item.price for item in items])
         texts = texts_of(items)
