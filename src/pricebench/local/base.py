@@ -36,9 +36,10 @@ def one_thread() -> Iterator[None]:
 
     Their problems here are small (thousands of items, hundreds of dimensions): extra threads
     cost more than they save, and on a busy machine they spin. On the shared 2-core machine
-    `gbm` took 24 CPU-s to fit with the default threads and 2.3 with one, `nn` 23 and 3.5
-    (docs/benchmarks.md). Random forests' own `n_jobs` (joblib threads) are not affected.
-    Predicting is left alone: it is quick, and finding the thread pools costs milliseconds a call.
+    `gbm` took 65.9 CPU-s to fit with the default threads and 2.4 with one, `nn` 25.7 and 3.5
+    (`python benchmarks/main_job.py`, docs/benchmarks.md). Random forests' own `n_jobs`
+    (joblib threads) are not affected. Predicting is left alone: it is quick, and finding the
+    thread pools costs milliseconds a call.
     """
     with threadpool_limits(limits=1):
         yield
