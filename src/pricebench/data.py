@@ -152,6 +152,8 @@ def _read(
         raise DataError(f"{path}: is a directory, not a data file")
     if not path.exists():
         raise DataError(f"{path}: no such file")
+    if not path.is_file():  # a FIFO or a device: reading would block or never end
+        raise DataError(f"{path}: not a regular file (a pipe or device); save the data to a file")
     suffixes = [s.lower() for s in path.suffixes]
     is_csv = ".csv" in suffixes[-2:]
     columns = _Columns(text_columns, price_column, id_column, title_column, category_column)

@@ -9,6 +9,9 @@ from typing import Any, SupportsIndex, overload
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+# The highest true price an item may have, and the default ceiling of a guess (`Tester`).
+MAX_PRICE = 1e9
+
 
 class Item(BaseModel):
     """A product a pricer reads (`text`) and the price it should guess (`price`).
@@ -40,6 +43,8 @@ class Item(BaseModel):
             raise ValueError(f"price must be a number, got {value!r}") from None
         if not math.isfinite(price) or price <= 0:
             raise ValueError(f"price must be a positive number, got {value!r}")
+        if price > MAX_PRICE:  # 1e308 is finite, but no product costs it: a broken field
+            raise ValueError(f"price {value!r} is above {MAX_PRICE:g}, the most an item may cost")
         return price
 
 

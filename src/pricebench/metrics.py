@@ -19,6 +19,13 @@ class Tolerance:
     absolute: float = 40.0
     relative: float = 0.2
 
+    def __post_init__(self) -> None:
+        # NaN compares false with everything: it would make every guess a miss without a word.
+        for name in ("absolute", "relative"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise ValueError(f"tolerance {name} must be a finite number >= 0, got {value!r}")
+
     def band(self, truth: float, guess: float) -> str:
         error = abs(guess - truth)
         if error < self.absolute or error < self.relative * truth:

@@ -377,9 +377,7 @@ class RunWriter:
             update={"status": status, "note": note, "finished_at": _now(), "totals": totals}
         )
         try:
-            self.write_header()
-        except OSError as error:  # a full disk: the old header stays, and a resume still works
-            print(f"warning: cannot write {self.path}/{HEADER_FILE} ({error})", file=sys.stderr)
+            self._write_final_header()
         finally:
             if self._lock is not None:
                 self._lock.release()
@@ -389,6 +387,37 @@ class RunWriter:
         if self.path is None:
             return
         write_atomic(self.path / HEADER_FILE, self.header.model_dump_json(indent=2))
+
+    def _write_final_header(self) -> None:
+        """The header with how the run ended. On a full disk the atomic write (a new file) fails;
+        the header is then rewritten in place, in the blocks the old one holds, so that it does
+        not keep saying "running". When that fails too, stderr says what the file still says."""
+        if self.path is None:
+            return
+        try:
+            self.write_header()
+            return
+        except OSError as error:
+            first = error
+        target = self.path / HEADER_FILE
+        data = self.header.model_dump_json(indent=2).encode("utf-8")
+        try:
+            # Only within the blocks the file already has: a write that needs a new block could
+            # stop halfway and leave a broken header, worse than an old one.
+            if target.stat().st_blocks * 512 < len(data):
+                raise first
+            with target.open("r+b") as file:
+                file.write(data)
+                file.truncate()
+                file.flush()
+                os.fsync(file.fileno())
+        except OSError:
+            reason = first.strerror or str(first)
+            print(
+                f"warning: cannot write {target} ({reason}): it still says the run is running; "
+                f"it {self.header.status} (its items are kept: the same command continues it)",
+                file=sys.stderr,
+            )
 
     def close(self) -> None:
         if self._file is not None:

@@ -16,10 +16,18 @@ from typing import Any, Literal
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from pricebench.errors import PricerError, ResultsError, StopRun
-from pricebench.items import Item, ItemSet, describe, fingerprint
+from pricebench.items import MAX_PRICE, Item, ItemSet, describe, fingerprint
 from pricebench.metrics import Tolerance, squared_log_error
 from pricebench.pricer import (
     Estimate,
@@ -37,7 +45,7 @@ from pricebench.results import ItemResult, Results, RunHeader, RunWriter, Status
 Outcome = Estimate | BaseException
 # Amber as a hex colour: rich's "yellow" is drawn olive (#808000) in Jupyter.
 _COLOURS = {"green": "green", "orange": "#ffb000", "red": "red"}
-MAX_GUESS = 1e9  # default ceiling: a guess above it is a failure, not a score
+MAX_GUESS = MAX_PRICE  # default ceiling: a guess above it is a failure, not a score
 MAX_REPLY_CHARS = 4000  # of a reply kept in a record: enough to see what went wrong
 MAX_FAILURE_CHARS = 1000  # of a failure message kept in a record
 
@@ -76,8 +84,8 @@ class Execution:
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise PricerError(f"workers must be at least 1, got {self.workers}")
-        if self.timeout is not None and self.timeout <= 0:
-            raise PricerError(f"timeout must be positive, got {self.timeout}")
+        if self.timeout is not None and not (math.isfinite(self.timeout) and self.timeout > 0):
+            raise PricerError(f"timeout must be a positive number of seconds, got {self.timeout}")
         if self.mode not in ("interactive", "batch"):
             raise PricerError(f"mode must be 'interactive' or 'batch', got {self.mode!r}")
 
@@ -139,6 +147,8 @@ class Tester:
         self.execution = Execution(workers, timeout, mode)
         self.verbose = verbose
         self.progress = sys.stderr.isatty() if progress is None else progress
+        if not (math.isfinite(max_guess) and max_guess > 0):
+            raise PricerError(f"max_guess must be a positive number, got {max_guess}")
         self.max_guess = max_guess
         self.console = Console(stderr=True, highlight=False)
 
@@ -201,6 +211,10 @@ class Tester:
 
     def run(self, fit_on: Sequence[Item] | None = None) -> Results:
         """Price the items (after fitting the pricer on `fit_on`, timed, when it learns)."""
+        if fit_on is not None and learns(self.pricer) and not fit_on:
+            # Refused before the run directory is written: nothing to clean up after.
+            label = describe(fit_on)[0] or "fit_on"
+            raise PricerError(f"{label}: no training items to fit {self.pricer.name} on")
         header = RunHeader(
             pricer=redact(self.pricer.name),
             params=redact_value(pricer_params(self.pricer)),
@@ -263,8 +277,16 @@ class Tester:
         name = self.pricer.name
         what = f"fitting {name} on {len(train)} training items"
         began = time.perf_counter()
-        if self.console.is_terminal:
-            with self.console.status(escape(what)):
+        if self.console.is_terminal:  # a spinner and the time so far: a long fit is working
+            spinner = Progress(
+                SpinnerColumn(),
+                TextColumn(escape(what)),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=True,
+            )
+            with spinner:
+                spinner.add_task("fit", total=None)
                 self.pricer.fit(train)  # type: ignore[attr-defined]
         else:
             self.console.print(what, markup=False)

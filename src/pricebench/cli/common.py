@@ -19,7 +19,7 @@ from rich.table import Table
 
 from pricebench.data import Dataset, load_dataset
 from pricebench.errors import PricebenchError
-from pricebench.pipeline.hub import resolve_dataset
+from pricebench.pipeline.hub import COURSE_DATASETS, resolve_dataset
 from pricebench.redact import redact
 from pricebench.results import Results, money
 
@@ -28,8 +28,9 @@ DEFAULT_DATA = Path("../shared/data/course-items.jsonl")
 NO_DATA = (
     f"no data: no --data given and {DEFAULT_DATA} (the course data beside a checkout) is not "
     "here. Pass --data PATH (your own JSONL, JSONL.gz or CSV of items with a price), or download "
-    "one of the course's published datasets with `pricebench data get NAME` and pass the file "
-    "it writes"
+    f"one of the course's published datasets with `pricebench data get NAME` (NAME: "
+    f"{', '.join(COURSE_DATASETS)}; needs pip install 'pricebench[parquet]') and pass "
+    "--data NAME"
 )
 
 
@@ -69,7 +70,7 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--price-range",
         nargs=2,
-        type=float,
+        type=number(),
         metavar=("LOW", "HIGH"),
         help="skip items priced outside LOW..HIGH",
     )
@@ -80,6 +81,24 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
         default=42,
         help="seed of the train/test split when the file has none (default: 42)",
     )
+
+
+def number(*, low: float = 0.0, strict: bool = False) -> Any:
+    """An argparse `type`: a finite float >= `low` (> `low` when `strict`). NaN and infinity
+    would pass a bare `float` and then compare false with everything."""
+    need = f"a finite number {'>' if strict else '>='} {low:g}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{need}, got {text!r}") from None
+        if not math.isfinite(value) or value < low or (strict and value == low):
+            raise argparse.ArgumentTypeError(f"{need}, got {text!r}")
+        return value
+
+    parse.__name__ = "number"  # argparse names the type in some messages
+    return parse
 
 
 def load_data(args: argparse.Namespace) -> Dataset:

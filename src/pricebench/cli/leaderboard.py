@@ -118,11 +118,11 @@ def print_leaderboard(board: Leaderboard, reference: bool = False) -> None:
     if not console.is_terminal:  # a pipe or a file: do not squeeze the table into 80 columns
         console = Console(highlight=False, width=180)
     shown_beside: set[str] = set()  # editions shown as same-data figures
+    # One layout for the whole output: the narrow one for every board when any wide one would
+    # not fit (a mix of both in one screen reads as two different commands).
+    compact = any(table_width(console, board_table(b)) > console.width for b in board)
     for b in board:
-        table = board_table(b)
-        if table_width(console, table) > console.width:  # a narrow terminal
-            table = compact_board_table(b)
-        console.print(table)
+        console.print(compact_board_table(b) if compact else board_table(b))
         same = same_data_board(b.dataset, b.fingerprint, b.n_items) if reference else None
         if same is not None and same[0].currency == b.currency:
             console.print(reference_table(*same))

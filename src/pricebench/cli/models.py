@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from pricebench.chat.models import catalogue
+from pricebench.cli.common import table_width
 from pricebench.errors import PricebenchError
 from pricebench.items import Item
 
@@ -50,10 +53,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def models_command(args: argparse.Namespace) -> int:
     console = Console(highlight=False, soft_wrap=True)
-    if not console.is_terminal:  # a pipe or a file: do not squeeze the table into 80 columns
-        console = Console(highlight=False, soft_wrap=True, width=200)
     if args.spec is None:
-        console.print(catalogue_table())
+        table = catalogue_table()
+        if table_width(console, table) > console.width:  # 80 columns, or a pipe's $COLUMNS
+            table = catalogue_table(compact=True)
+        console.print(table)
         return 0
     from pricebench.registry import make_pricer
 
@@ -111,8 +115,40 @@ def _api_line(pricer: object, responses_only: bool) -> str:
     return "Responses API" if api == "responses" else "Chat Completions (--param api=responses)"
 
 
-def catalogue_table() -> Table:
-    table = Table(title="model catalogue (first matching row wins)")
+def catalogue_table(compact: bool = False) -> Table:
+    """The catalogue, one row per family; `compact` (a narrow terminal) puts each family's
+    settings on a line under its pattern, where they fold instead of being cut."""
+    rows = []
+    for family in catalogue():
+        shutdown = family.shutdown or (
+            "retired" if family.retired else "by model" if family.shutdown_by_name else "-"
+        )
+        rows.append(
+            (
+                family.provider,
+                family.label,
+                family.pattern,
+                "yes" if family.prefill else "no",
+                "yes" if family.temperature else "no",
+                f"{family.token_parameter}={family.default_max_tokens}",
+                family.default_effort or "-",
+                str(shutdown),
+            )
+        )
+    title = "model catalogue (first matching row wins)"
+    if compact:
+        table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, show_lines=True)
+        table.add_column("family", overflow="fold", ratio=1)
+        table.add_column("pattern, then prefill / temp / tokens / effort / shutdown", ratio=2)
+        for provider, label, pattern, prefill, temp, tokens, effort, shutdown in rows:
+            settings = (
+                f"prefill {prefill}, temp {temp}, {tokens}, effort {effort}, shutdown {shutdown}"
+            )
+            table.add_row(
+                Text(f"{provider}: {label}"), Text(f"{pattern}\n{settings}", overflow="fold")
+            )
+        return table
+    table = Table(title=title)
     for column in (
         "provider",
         "family",
@@ -124,20 +160,8 @@ def catalogue_table() -> Table:
         "shutdown",
     ):
         table.add_column(column)
-    for family in catalogue():
-        table.add_row(
-            family.provider,
-            escape(family.label),
-            escape(family.pattern),
-            "yes" if family.prefill else "no",
-            "yes" if family.temperature else "no",
-            f"{family.token_parameter}={family.default_max_tokens}",
-            family.default_effort or "-",
-            str(
-                family.shutdown
-                or ("retired" if family.retired else "by model" if family.shutdown_by_name else "-")
-            ),
-        )
+    for row in rows:
+        table.add_row(*(escape(cell) for cell in row))
     return table
 
 

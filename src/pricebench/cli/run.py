@@ -10,11 +10,18 @@ from typing import Any
 from rich.console import Console
 
 from pricebench.cli import EXIT_NOTHING_PRICED, EXIT_OK, EXIT_STOPPED
-from pricebench.cli.common import add_data_options, load_data, parse_params, print_table, slug
-from pricebench.errors import PricebenchError
+from pricebench.cli.common import (
+    add_data_options,
+    load_data,
+    number,
+    parse_params,
+    print_table,
+    slug,
+)
+from pricebench.errors import DataError, PricebenchError
 from pricebench.items import Item, fingerprint
 from pricebench.metrics import Tolerance
-from pricebench.pricer import Pricer, pricer_params, resumable_params
+from pricebench.pricer import Pricer, learns, pricer_params, resumable_params
 from pricebench.redact import redact
 from pricebench.registry import accepts, make_pricer, parse_spec
 from pricebench.results import HEADER_FILE, Results, changed_params, read_run
@@ -68,7 +75,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=number(strict=True),
         default=None,
         help="seconds after which an item counts as failed (default: no limit)",
     )
@@ -81,7 +88,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-guess",
-        type=float,
+        type=number(strict=True),
         default=MAX_GUESS,
         metavar="PRICE",
         help="a guess above this is a failure, not a score (default: %(default)g)",
@@ -89,7 +96,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tolerance",
         nargs=2,
-        type=float,
+        type=number(),
         metavar=("ABS", "REL"),
         default=(40.0, 0.2),
         help="hit if error < ABS (in the data's currency) or < REL x truth (default: 40 0.2)",
@@ -143,10 +150,19 @@ def run_specs(args: argparse.Namespace, specs: list[str]) -> list[Results]:
     items = dataset.test if args.split == "test" else dataset.validation
     if not items:
         raise PricebenchError(f"{dataset.source}: the {args.split} split is empty")
+    learners = [spec for spec, pricer in pricers if learns(pricer)]
+    if learners and not dataset.train:  # refused before any run directory is written
+        raise DataError(
+            f"{dataset.source}: no training items (no item has split 'train'), and "
+            f"{', '.join(learners)} learn from them: add train items, or drop the split field "
+            "so that the items are split at random"
+        )
     console.print(f"data: {dataset!r}", markup=False, soft_wrap=True)
     evaluated = items[: args.size] if args.size is not None else items
     runs = []
-    for spec, pricer in pricers:
+    for position, (spec, pricer) in enumerate(pricers, start=1):
+        if len(pricers) > 1:  # where the job is: which pricer of how many
+            console.print(f"[{position}/{len(pricers)}] {spec}", markup=False, soft_wrap=True)
         out = run_directory(args.out, spec, pricer, console)
         done = None if args.overwrite else _check_run_directory(out, pricer, evaluated, args)
         if done is not None:

@@ -118,11 +118,9 @@ def run_chart(results: RunView, path: str | Path | None = None) -> Figure:
     )
 
     n = np.arange(1, len(errors) + 1)
-    running = np.cumsum(errors) / n
-    spread = np.sqrt(np.maximum(np.cumsum(errors**2) / n - running**2, 0.0))
-    half = 1.96 * spread / np.sqrt(n)
+    running, low, high = running_band(errors)
     trend.plot(n, running, color="#1f77b4", label="running mean error")
-    trend.fill_between(n, running - half, running + half, alpha=0.2, label="95% band")
+    trend.fill_between(n, low, high, alpha=0.2, label="95% band")
     trend.set(
         xlabel="items priced",
         ylabel=f"mean absolute error ({currency})",
@@ -131,8 +129,21 @@ def run_chart(results: RunView, path: str | Path | None = None) -> Figure:
     trend.legend(loc="upper right")
 
     if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(path, dpi=DPI)
     return figure
+
+
+def running_band(errors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The running mean of absolute errors and its normal 95% band, item by item. The band is
+    clipped at 0: a mean of absolute errors cannot go below it (early on, with few items, the
+    normal interval would)."""
+    errors = np.asarray(errors, dtype=float)
+    n = np.arange(1, len(errors) + 1)
+    running = np.cumsum(errors) / n
+    spread = np.sqrt(np.maximum(np.cumsum(errors**2) / n - running**2, 0.0))
+    half = 1.96 * spread / np.sqrt(n)
+    return running, np.maximum(running - half, 0.0), running + half
 
 
 # Leaderboard bars: the best run, runs not significantly worse than it, runs significantly worse.

@@ -255,7 +255,7 @@ def leaderboard(
 def _board(runs: Sequence[Results], alpha: float, resamples: int, seed: int) -> Board:
     # Runs with nothing priced have no mean error: they go last instead of breaking the sort.
     ordered = sorted(runs, key=lambda r: (r.scores.n == 0, r.mean_error if r.scores.n else 0.0))
-    labels = _labels(ordered)
+    labels = run_labels(ordered)
     best = ordered[0] if ordered[0].scores.n else None
     rows = []
     for rank, (run, label) in enumerate(zip(ordered, labels, strict=True), start=1):
@@ -270,7 +270,7 @@ def _board(runs: Sequence[Results], alpha: float, resamples: int, seed: int) -> 
     return Board(first.fingerprint, first.dataset, first.n_items, first.currency, rows)
 
 
-def _labels(runs: Sequence[Results]) -> list[str]:
+def run_labels(runs: Sequence[Results]) -> list[str]:
     """Pricer names, with the run directory added where two runs share a name, and the status of
     a run that did not complete (its N is smaller than the others')."""
     names = [run.name for run in runs]

@@ -179,6 +179,7 @@ class OpenAIFineTuned:
                 f"OpenAI closed self-serve fine-tuning to everyone on {access.closes} "
                 f"({access.source}): nothing uploaded. Open weights: {LORA_PATH}"
             )
+        client = self._client()  # a missing SDK or key is said before anything else
         train_file = to_jsonl(self.training_examples(train))
         val_file = to_jsonl(self.training_examples(validation)) if validation else None
         key = self._key(train_file, val_file)
@@ -202,7 +203,6 @@ class OpenAIFineTuned:
             prompt=_prompt_dict(self._prompt()),
             training_tokens=report.tokens,
         )
-        client = self._client()
         try:
             state.training_file = self._upload(client, train_file, f"{key}-train.jsonl")
             if val_file is not None:
@@ -353,12 +353,12 @@ class OpenAIFineTuned:
 
     def _client(self) -> Any:
         if self.client is None:
-            if not os.environ.get("OPENAI_API_KEY"):
-                raise PricerError("OpenAIFineTuned: set OPENAI_API_KEY to fine-tune a model")
-            try:
+            try:  # a missing SDK is said first: a key would not help without it
                 import openai
             except ModuleNotFoundError as error:
                 raise missing_extra(error, "OpenAIFineTuned") from None
+            if not os.environ.get("OPENAI_API_KEY"):
+                raise PricerError("OpenAIFineTuned: set OPENAI_API_KEY to fine-tune a model")
 
             self.client = openai.OpenAI()
         return self.client

@@ -7,12 +7,14 @@ A local pricer is a scikit-learn estimator: its parameters are stored as given i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from threadpoolctl import threadpool_limits
 
 from pricebench.errors import PricerError
 from pricebench.items import Item
@@ -26,6 +28,21 @@ PRICE_FLOOR = 0.5
 def texts_of(items: Sequence[Item]) -> list[str]:
     """What local pricers read of an item: its text (which starts with its title)."""
     return [item.text for item in items]
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """BLAS and OpenMP on one thread while a local pricer fits.
+
+    Their problems here are small (thousands of items, hundreds of dimensions): extra threads
+    cost more than they save, and on a busy machine they spin. On the shared 2-core machine
+    `gbm` took 65.9 CPU-s to fit with the default threads and 2.4 with one, `nn` 25.7 and 3.5
+    (`python benchmarks/main_job.py`, docs/benchmarks.md). Random forests' own `n_jobs`
+    (joblib threads) are not affected. Predicting is left alone: it is quick, and finding the
+    thread pools costs milliseconds a call.
+    """
+    with threadpool_limits(limits=1):
+        yield
 
 
 def check_train(train: Sequence[Item], spec: str) -> list[Item]:
@@ -59,9 +76,14 @@ class LocalPricer(BaseEstimator):
 
     def fit(self, train: Sequence[Item]) -> LocalPricer:
         items = check_train(train, self.spec)
-        self.model_ = self._model().fit(texts_of(items), self._target(items))
+        with one_thread():
+            self._fit(items)
         self.n_train_ = len(items)
         return self
+
+    def _fit(self, items: list[Item]) -> None:
+        """Learn from `items` (at least two); subclasses with their own way override this."""
+        self.model_ = self._model().fit(texts_of(items), self._target(items))
 
     def predict(self, item: Item) -> float:
         return self.predict_batch([item])[0]

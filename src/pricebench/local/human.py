@@ -14,11 +14,16 @@ import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from pricebench.errors import DataError, PricerError
+from pricebench.errors import DataError, PricerError, StopRun
 from pricebench.items import Item
 from pricebench.pricer import BasePricer
 
 QUIT = frozenset({"q", "quit", "exit"})
+
+
+class Paused(StopRun):  # noqa: N818 - a signal, as StopRun is
+    """The player stopped (q or end of input): the run keeps what was guessed and is marked
+    stopped, so that the same command continues it."""
 
 
 def read_guess(text: str) -> float | None:
@@ -34,7 +39,8 @@ def read_guess(text: str) -> float | None:
 class TerminalPlayer:
     """A pricer that asks a person: shows the item, reads a guess, asks again on bad input.
 
-    Typing q (or end of input) stops the game as Ctrl-C would; the run resumes where it stopped.
+    Typing q (or end of input) pauses the game (`Paused`): the run keeps every guess so far and
+    the same command continues where it stopped.
     """
 
     def __init__(
@@ -61,15 +67,15 @@ class TerminalPlayer:
             self.show(textwrap.indent(textwrap.fill(short, self.width - 2), "  "))
         while True:
             try:
-                answer = self.ask("your guess (q to stop): ")
+                answer = self.ask("your guess (q to pause): ")
             except EOFError:
-                raise KeyboardInterrupt from None
+                raise Paused("paused by the player (end of input)") from None
             if answer.strip().lower() in QUIT:
-                raise KeyboardInterrupt
+                raise Paused("paused by the player (q)")
             guess = read_guess(answer)
             if guess is not None:
                 return guess
-            self.show("a price, please: a positive number such as 24.99 (or q to stop)")
+            self.show("a price, please: a positive number such as 24.99 (or q to pause)")
 
 
 class HumanPricer(BasePricer):
@@ -107,12 +113,28 @@ def read_sheet(path: Path) -> dict[str, float]:
             guess = read_guess(text)
             if guess is None:
                 raise DataError(f"{path}, line {number}: guess {text!r} is not a positive number")
-            table[str(row["id"])] = guess
+            table[uncell(str(row["id"]))] = guess
     return table
 
 
+# Characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(text: str) -> str:
+    """`text` safe to open in a spreadsheet: a leading ' when it would start a formula (OWASP's
+    advice: `=HYPERLINK(...)` in a product title must stay text). `read_sheet` takes it off ids."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def uncell(text: str) -> str:
+    """The value `cell` wrote: its ' taken off again."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
+
+
 def write_sheet(items: Sequence[Item], path: str | Path, max_text: int = 600) -> Path:
-    """A blank sheet to fill: id, title, text (shortened), and an empty guess column."""
+    """A blank sheet to fill: id, title, text (shortened), and an empty guess column. Cells that
+    a spreadsheet would run as formulas are written as text (`cell`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as file:
@@ -121,5 +143,5 @@ def write_sheet(items: Sequence[Item], path: str | Path, max_text: int = 600) ->
         for item in items:
             body = " ".join(item.text.removeprefix(item.title).split())
             text = textwrap.shorten(body, max_text) if body else ""
-            writer.writerow([item.id, item.title, text, ""])
+            writer.writerow([cell(item.id), cell(item.title), cell(text), ""])
     return path
