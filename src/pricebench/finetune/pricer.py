@@ -172,6 +172,7 @@ class OpenAIFineTuned:
         Fitting again with the same data and settings re-attaches to the earlier job (unless it
         failed or was cancelled) instead of starting, and paying for, a new one.
         """
+        client = self._client()  # a missing SDK or key is said before anything else
         report = self.check(train, validation)
         access = fine_tuning_access("openai")
         if access.closed(_today()):
@@ -179,7 +180,6 @@ class OpenAIFineTuned:
                 f"OpenAI closed self-serve fine-tuning to everyone on {access.closes} "
                 f"({access.source}): nothing uploaded. Open weights: {LORA_PATH}"
             )
-        client = self._client()  # a missing SDK or key is said before anything else
         train_file = to_jsonl(self.training_examples(train))
         val_file = to_jsonl(self.training_examples(validation)) if validation else None
         key = self._key(train_file, val_file)
