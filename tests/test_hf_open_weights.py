@@ -14,16 +14,14 @@ from pricebench.cli import main
 from pricebench.errors import PricebenchError, PriceParseError, PricerError
 from pricebench.hf import (
     COURSE_LORA,
+    COURSE_TRAINING_PROMPT,
     HFPricer,
     LoRAFineTuned,
     TrainingPlan,
     plan_training,
     prompt_text,
-    top_k_candidates,
     training_pair,
-    weighted_price,
 )
-from pricebench.hf.decoding import leading_number
 from pricebench.hf.loading import load_tokenizer
 from pricebench.hf.plan import ASSUMED_FLOPS, CPU_MAX_PARAMS
 from pricebench.pricer import Estimate
@@ -70,8 +68,12 @@ def test_training_and_pricing_read_the_same_prompt(data, tiny):
     item = max(data.train[:50], key=lambda i: len(i.text))
     pair = training_pair(item, COURSE_PROMPT, tokenizer, None, 128)
     text = prompt_text(item, COURSE_PROMPT, tokenizer, None, 128)
-    assert text == pair["prompt"] + "Price is $"
-    assert pair["completion"] == f"Price is ${item.price:.2f}"
+    assert text == pair["prompt"] and text.endswith("Price is $")
+    # the loss falls on the price after "Price is $" only, to the cent or, as the course, dollar
+    assert pair["completion"] == f"{item.price:.2f}"
+    rounded = training_pair(item, COURSE_TRAINING_PROMPT, tokenizer, False, 128, True)
+    assert rounded["completion"] == f"{round(item.price)}.00"
+    assert rounded["prompt"].startswith("How much does this cost to the nearest dollar?\n\n")
     # the long text is cut so the prompt leaves room for the price, never the price itself
     assert len(tokenizer(text)["input_ids"]) <= 128 - 8
     assert len(tokenizer(prompt_text(item, COURSE_PROMPT, tokenizer, None))["input_ids"]) > 128
@@ -88,6 +90,8 @@ def test_course_hyperparameters_are_the_defaults(tmp_path):
     assert {key: getattr(model, key) for key in COURSE_LORA} == COURSE_LORA
     args = model.training_args("cpu", None)
     assert args.completion_only_loss is True  # loss on the price, not on the item text
+    assert args.max_grad_norm == 0.3 and args.train_sampling_strategy == "group_by_length"
+    assert model.prompt == COURSE_TRAINING_PROMPT and model.round_prices
     assert args.learning_rate == 1e-4 and args.lr_scheduler_type == "cosine"
     assert args.max_length == 182 and args.per_device_train_batch_size == 4
     assert args.report_to == [] or args.report_to == "none" or args.report_to == ["none"]
@@ -126,27 +130,10 @@ def test_an_interrupted_run_resumes_from_its_checkpoint(data, tiny, tmp_path):
         LoRAFineTuned(tiny, tmp_path, **other).fit(data.train[:32])
 
 
-def test_top_k_estimate_is_the_hand_computed_weighted_average():
-    # tokens: "40", "abc", "100", "0", "7" with these probabilities
-    probs = torch.tensor([[0.40, 0.25, 0.20, 0.10, 0.05]])
-    digits = torch.tensor([True, False, True, True, True])
-    top, ids = top_k_candidates(probs.log(), 3, digits)
-    assert ids.tolist() == [[0, 2, 3]]  # "abc" is likelier than "100" but is no price
-    assert top[0].tolist() == pytest.approx([0.40, 0.20, 0.10])
-    texts = {0: "40", 2: "100", 3: "0"}
-    prices = [leading_number(texts[i]) for i in ids[0].tolist()]
-    # a price of 0 is dropped and the weights renormalised: (40 x 0.4 + 100 x 0.2) / 0.6
-    assert weighted_price(prices, top[0].tolist()) == pytest.approx(60.0)
-    with pytest.raises(PriceParseError):
-        weighted_price([None, 0.0], [0.5, 0.5])
-    assert leading_number("1,299.50 and more") == 1299.5
-    assert leading_number("$ 12") is None
-
-
 def test_top_k_prices_every_test_item(data, trained):
     pricer = trained.pricer_
     pricer.batch_size = 32
-    outcomes = pricer.estimates(data.test[:96])
+    outcomes = pricer.estimate_many(data.test[:96])
     assert all(isinstance(o, Estimate) for o in outcomes)
     assert all(math.isfinite(o.price) and o.price >= 0 for o in outcomes)
     assert all(o.input_tokens > 0 and o.output_tokens > 0 for o in outcomes)
@@ -175,7 +162,7 @@ def test_the_tester_scores_an_hf_pricer_end_to_end(data, trained, tmp_path):
 
 def test_greedy_decoding_fails_an_item_rather_than_guessing(data, tiny):
     pricer = HFPricer(tiny, method="greedy", device="cpu", max_new_tokens=4)
-    outcomes = pricer.estimates(data.test[:4])
+    outcomes = pricer.estimate_many(data.test[:4])
     for outcome in outcomes:  # an untrained model writes no price: failures, never $0
         if isinstance(outcome, Estimate):
             assert outcome.price > 0 and outcome.reply

@@ -73,11 +73,12 @@ def plan_training(
     max_length: int | None = 182,
     max_steps: int | None = None,
     chat: bool | None = None,
+    round_prices: bool = False,
 ) -> TrainingPlan:
     """Count the training tokens of `items` as the trainer will see them."""
     lengths = []
     for item in items:
-        pair = training_pair(item, prompt, tokenizer, chat, max_length)
+        pair = training_pair(item, prompt, tokenizer, chat, max_length, round_prices)
         text = pair["prompt"] + pair["completion"] + (tokenizer.eos_token or "")
         lengths.append(len(tokenizer(text)["input_ids"]))
     truncated = sum(1 for n in lengths if max_length and n > max_length)
