@@ -23,7 +23,7 @@ from pricebench.hf import (
     training_pair,
 )
 from pricebench.hf.loading import load_tokenizer
-from pricebench.hf.plan import ASSUMED_FLOPS, CPU_MAX_PARAMS
+from pricebench.hf.plan import ASSUMED_FLOPS, CPU_MAX_PARAMS, count_parameters
 from pricebench.pricer import Estimate
 from tests import hf_tiny
 from tests.conftest import COURSE_ITEMS
@@ -61,6 +61,7 @@ def test_the_tiny_model_is_tiny(tiny):
 
     parameters = AutoModelForCausalLM.from_pretrained(tiny).num_parameters()
     assert 50_000 < parameters < 1_000_000
+    assert count_parameters(tiny) == parameters  # its tied output layer counted once
 
 
 def test_training_and_pricing_read_the_same_prompt(data, tiny):
@@ -148,8 +149,23 @@ def test_save_and_load_give_identical_predictions(data, tiny, trained, tmp_path)
     assert loaded.adapter == str(tmp_path / "saved") and loaded.model == tiny
     assert loaded.predict_batch(items) == before
     assert make_pricer(f"hf:{tmp_path / 'saved'}", device="cpu").predict_batch(items) == before
-    spec = make_pricer(f"hf:{tiny}+{tmp_path / 'saved'}", device="cpu", max_length=128)
+    # BASE+ADAPTER reads the settings the adapter was trained with (prompt, max_length, ...)
+    spec = make_pricer(f"hf:{tiny}+{tmp_path / 'saved'}", device="cpu")
+    assert isinstance(spec, HFPricer)
+    assert (spec.max_length, spec.prompt, spec.chat) == (128, trained.prompt, trained.chat)
     assert spec.predict_batch(items) == before
+    override = make_pricer(f"hf:{tiny}+{tmp_path / 'saved'}", device="cpu", top_k=5)
+    assert override.top_k == 5 and override.max_length == 128
+
+
+def test_save_keeps_quantization(data, trained, tmp_path):
+    pricer = trained.pricer_
+    quantised = HFPricer.from_model(
+        pricer._model, pricer._tokenizer, model_name=pricer.model, quantization="4bit"
+    )
+    quantised.save(tmp_path / "q")
+    assert HFPricer.from_pretrained(tmp_path / "q").quantization == "4bit"
+    assert HFPricer.from_pretrained(tmp_path / "q", quantization=None).quantization is None
 
 
 def test_the_tester_scores_an_hf_pricer_end_to_end(data, trained, tmp_path):
@@ -158,6 +174,9 @@ def test_the_tester_scores_an_hf_pricer_end_to_end(data, trained, tmp_path):
     assert results.n_priced == 16 and results.n_failed == 0
     assert math.isfinite(results.mean_error)
     assert results.header.params["method"] == "top-k"
+    # priced in bulk, each item still keeps its candidates and token counts
+    assert all(r.reply and " p=" in r.reply for r in results.records)
+    assert all(r.input_tokens > 0 and r.output_tokens > 0 for r in results.records)
 
 
 def test_greedy_decoding_fails_an_item_rather_than_guessing(data, tiny):
@@ -199,6 +218,12 @@ def test_plan_counts_tokens_and_refuses_large_models_on_cpu(data, tiny, tmp_path
     ]
     lengths = [min(len(tokenizer(t)["input_ids"]), 182) for t in texts]
     assert plan.tokens_per_epoch == sum(lengths) and plan.steps == 3
+    short = plan_training(
+        items, tokenizer, COURSE_PROMPT, parameters=1, device="cpu", max_length=64
+    )
+    cut = [prompt_text(i, COURSE_PROMPT, tokenizer, None, 64) for i in items]
+    whole = [prompt_text(i, COURSE_PROMPT, tokenizer, None) for i in items]
+    assert short.truncated == sum(a != b for a, b in zip(cut, whole, strict=True)) > 0
     assert plan.seconds == pytest.approx(6 * 8e9 * plan.tokens / ASSUMED_FLOPS["cpu"])
     model = LoRAFineTuned("big-model", tmp_path)
     with pytest.raises(PricerError, match="--allow-cpu"):
