@@ -219,9 +219,9 @@ def test_plan_counts_tokens_and_refuses_large_models_on_cpu(data, tiny, tmp_path
     lengths = [min(len(tokenizer(t)["input_ids"]), 182) for t in texts]
     assert plan.tokens_per_epoch == sum(lengths) and plan.steps == 3
     short = plan_training(
-        items, tokenizer, COURSE_PROMPT, parameters=1, device="cpu", max_length=64
+        items, tokenizer, COURSE_PROMPT, parameters=1, device="cpu", max_length=150
     )
-    cut = [prompt_text(i, COURSE_PROMPT, tokenizer, None, 64) for i in items]
+    cut = [prompt_text(i, COURSE_PROMPT, tokenizer, None, 150) for i in items]
     whole = [prompt_text(i, COURSE_PROMPT, tokenizer, None) for i in items]
     assert short.truncated == sum(a != b for a, b in zip(cut, whole, strict=True)) > 0
     assert plan.seconds == pytest.approx(6 * 8e9 * plan.tokens / ASSUMED_FLOPS["cpu"])
