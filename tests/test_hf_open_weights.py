@@ -14,18 +14,16 @@ from pricebench.cli import main
 from pricebench.errors import PricebenchError, PriceParseError, PricerError
 from pricebench.hf import (
     COURSE_LORA,
+    COURSE_TRAINING_PROMPT,
     HFPricer,
     LoRAFineTuned,
     TrainingPlan,
     plan_training,
     prompt_text,
-    top_k_candidates,
     training_pair,
-    weighted_price,
 )
-from pricebench.hf.decoding import leading_number
 from pricebench.hf.loading import load_tokenizer
-from pricebench.hf.plan import ASSUMED_FLOPS, CPU_MAX_PARAMS
+from pricebench.hf.plan import ASSUMED_FLOPS, CPU_MAX_PARAMS, count_parameters
 from pricebench.pricer import Estimate
 from tests import hf_tiny
 from tests.conftest import COURSE_ITEMS
@@ -63,6 +61,7 @@ def test_the_tiny_model_is_tiny(tiny):
 
     parameters = AutoModelForCausalLM.from_pretrained(tiny).num_parameters()
     assert 50_000 < parameters < 1_000_000
+    assert count_parameters(tiny) == parameters  # its tied output layer counted once
 
 
 def test_training_and_pricing_read_the_same_prompt(data, tiny):
@@ -70,8 +69,12 @@ def test_training_and_pricing_read_the_same_prompt(data, tiny):
     item = max(data.train[:50], key=lambda i: len(i.text))
     pair = training_pair(item, COURSE_PROMPT, tokenizer, None, 128)
     text = prompt_text(item, COURSE_PROMPT, tokenizer, None, 128)
-    assert text == pair["prompt"] + "Price is $"
-    assert pair["completion"] == f"Price is ${item.price:.2f}"
+    assert text == pair["prompt"] and text.endswith("Price is $")
+    # the loss falls on the price after "Price is $" only, to the cent or, as the course, dollar
+    assert pair["completion"] == f"{item.price:.2f}"
+    rounded = training_pair(item, COURSE_TRAINING_PROMPT, tokenizer, False, 128, True)
+    assert rounded["completion"] == f"{round(item.price)}.00"
+    assert rounded["prompt"].startswith("How much does this cost to the nearest dollar?\n\n")
     # the long text is cut so the prompt leaves room for the price, never the price itself
     assert len(tokenizer(text)["input_ids"]) <= 128 - 8
     assert len(tokenizer(prompt_text(item, COURSE_PROMPT, tokenizer, None))["input_ids"]) > 128
@@ -88,6 +91,8 @@ def test_course_hyperparameters_are_the_defaults(tmp_path):
     assert {key: getattr(model, key) for key in COURSE_LORA} == COURSE_LORA
     args = model.training_args("cpu", None)
     assert args.completion_only_loss is True  # loss on the price, not on the item text
+    assert args.max_grad_norm == 0.3 and args.train_sampling_strategy == "group_by_length"
+    assert model.prompt == COURSE_TRAINING_PROMPT and model.round_prices
     assert args.learning_rate == 1e-4 and args.lr_scheduler_type == "cosine"
     assert args.max_length == 182 and args.per_device_train_batch_size == 4
     assert args.report_to == [] or args.report_to == "none" or args.report_to == ["none"]
@@ -126,27 +131,10 @@ def test_an_interrupted_run_resumes_from_its_checkpoint(data, tiny, tmp_path):
         LoRAFineTuned(tiny, tmp_path, **other).fit(data.train[:32])
 
 
-def test_top_k_estimate_is_the_hand_computed_weighted_average():
-    # tokens: "40", "abc", "100", "0", "7" with these probabilities
-    probs = torch.tensor([[0.40, 0.25, 0.20, 0.10, 0.05]])
-    digits = torch.tensor([True, False, True, True, True])
-    top, ids = top_k_candidates(probs.log(), 3, digits)
-    assert ids.tolist() == [[0, 2, 3]]  # "abc" is likelier than "100" but is no price
-    assert top[0].tolist() == pytest.approx([0.40, 0.20, 0.10])
-    texts = {0: "40", 2: "100", 3: "0"}
-    prices = [leading_number(texts[i]) for i in ids[0].tolist()]
-    # a price of 0 is dropped and the weights renormalised: (40 x 0.4 + 100 x 0.2) / 0.6
-    assert weighted_price(prices, top[0].tolist()) == pytest.approx(60.0)
-    with pytest.raises(PriceParseError):
-        weighted_price([None, 0.0], [0.5, 0.5])
-    assert leading_number("1,299.50 and more") == 1299.5
-    assert leading_number("$ 12") is None
-
-
 def test_top_k_prices_every_test_item(data, trained):
     pricer = trained.pricer_
     pricer.batch_size = 32
-    outcomes = pricer.estimates(data.test[:96])
+    outcomes = pricer.estimate_many(data.test[:96])
     assert all(isinstance(o, Estimate) for o in outcomes)
     assert all(math.isfinite(o.price) and o.price >= 0 for o in outcomes)
     assert all(o.input_tokens > 0 and o.output_tokens > 0 for o in outcomes)
@@ -161,8 +149,23 @@ def test_save_and_load_give_identical_predictions(data, tiny, trained, tmp_path)
     assert loaded.adapter == str(tmp_path / "saved") and loaded.model == tiny
     assert loaded.predict_batch(items) == before
     assert make_pricer(f"hf:{tmp_path / 'saved'}", device="cpu").predict_batch(items) == before
-    spec = make_pricer(f"hf:{tiny}+{tmp_path / 'saved'}", device="cpu", max_length=128)
+    # BASE+ADAPTER reads the settings the adapter was trained with (prompt, max_length, ...)
+    spec = make_pricer(f"hf:{tiny}+{tmp_path / 'saved'}", device="cpu")
+    assert isinstance(spec, HFPricer)
+    assert (spec.max_length, spec.prompt, spec.chat) == (128, trained.prompt, trained.chat)
     assert spec.predict_batch(items) == before
+    override = make_pricer(f"hf:{tiny}+{tmp_path / 'saved'}", device="cpu", top_k=5)
+    assert override.top_k == 5 and override.max_length == 128
+
+
+def test_save_keeps_quantization(data, trained, tmp_path):
+    pricer = trained.pricer_
+    quantised = HFPricer.from_model(
+        pricer._model, pricer._tokenizer, model_name=pricer.model, quantization="4bit"
+    )
+    quantised.save(tmp_path / "q")
+    assert HFPricer.from_pretrained(tmp_path / "q").quantization == "4bit"
+    assert HFPricer.from_pretrained(tmp_path / "q", quantization=None).quantization is None
 
 
 def test_the_tester_scores_an_hf_pricer_end_to_end(data, trained, tmp_path):
@@ -171,11 +174,14 @@ def test_the_tester_scores_an_hf_pricer_end_to_end(data, trained, tmp_path):
     assert results.n_priced == 16 and results.n_failed == 0
     assert math.isfinite(results.mean_error)
     assert results.header.params["method"] == "top-k"
+    # priced in bulk, each item still keeps its candidates and token counts
+    assert all(r.reply and " p=" in r.reply for r in results.records)
+    assert all(r.input_tokens > 0 and r.output_tokens > 0 for r in results.records)
 
 
 def test_greedy_decoding_fails_an_item_rather_than_guessing(data, tiny):
     pricer = HFPricer(tiny, method="greedy", device="cpu", max_new_tokens=4)
-    outcomes = pricer.estimates(data.test[:4])
+    outcomes = pricer.estimate_many(data.test[:4])
     for outcome in outcomes:  # an untrained model writes no price: failures, never $0
         if isinstance(outcome, Estimate):
             assert outcome.price > 0 and outcome.reply
@@ -212,6 +218,12 @@ def test_plan_counts_tokens_and_refuses_large_models_on_cpu(data, tiny, tmp_path
     ]
     lengths = [min(len(tokenizer(t)["input_ids"]), 182) for t in texts]
     assert plan.tokens_per_epoch == sum(lengths) and plan.steps == 3
+    short = plan_training(
+        items, tokenizer, COURSE_PROMPT, parameters=1, device="cpu", max_length=150
+    )
+    cut = [prompt_text(i, COURSE_PROMPT, tokenizer, None, 150) for i in items]
+    whole = [prompt_text(i, COURSE_PROMPT, tokenizer, None) for i in items]
+    assert short.truncated == sum(a != b for a, b in zip(cut, whole, strict=True)) > 0
     assert plan.seconds == pytest.approx(6 * 8e9 * plan.tokens / ASSUMED_FLOPS["cpu"])
     model = LoRAFineTuned("big-model", tmp_path)
     with pytest.raises(PricerError, match="--allow-cpu"):

@@ -321,8 +321,14 @@ class Tester:
         for start in range(0, len(items), self.execution.batch_size):
             chunk = items[start : start + self.execution.batch_size]
             began = time.perf_counter()
+            # A pricer that answers a batch with each item's Estimate (reply, tokens) or error
+            # keeps them; predict_batch gives bare prices.
+            many = getattr(self.pricer, "estimate_many", None)
             try:
-                prices = list(self.pricer.predict_batch(chunk))  # type: ignore[attr-defined]
+                if many is not None:
+                    prices = list(many(chunk))
+                else:
+                    prices = list(self.pricer.predict_batch(chunk))  # type: ignore[attr-defined]
                 if len(prices) != len(chunk):
                     raise ValueError(
                         f"predict_batch returned {len(prices)} prices for {len(chunk)}"
@@ -335,7 +341,7 @@ class Tester:
             latency = (time.perf_counter() - began) / len(chunk)
             for item, price in zip(chunk, prices, strict=True):
                 try:
-                    outcome: Outcome = to_estimate(price)
+                    outcome: Outcome = price if isinstance(price, Exception) else to_estimate(price)
                 except Exception as error:
                     outcome = error
                 yield item, outcome, latency

@@ -41,6 +41,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--dropout", type=float, default=0.1, help="LoRA dropout")
     parser.add_argument("--max-length", type=int, default=182, help="tokens per example")
     parser.add_argument("--save-steps", type=int, default=200, help="steps between checkpoints")
+    parser.add_argument("--logging-steps", type=int, default=10, help="steps between loss logs")
+    parser.add_argument(
+        "--chat", choices=("auto", "yes", "no"), default="auto",
+        help="read prompts through the tokenizer's chat template (auto: when it has one)",
+    )  # fmt: skip
     parser.add_argument(
         "--quantization", choices=("auto", "4bit", "8bit", "none"), default="auto",
         help="auto: 4bit (QLoRA) when CUDA and bitsandbytes are present",
@@ -96,6 +101,8 @@ def finetune_lora(args: argparse.Namespace) -> int:
         gradient_accumulation_steps=args.grad_accum,
         max_length=args.max_length,
         save_steps=args.save_steps,
+        logging_steps=args.logging_steps,
+        chat={"auto": None, "yes": True, "no": False}[args.chat],
         quantization=None if args.quantization == "none" else args.quantization,
         device=args.device,
         allow_cpu=args.allow_cpu,

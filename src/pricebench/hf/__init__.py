@@ -22,11 +22,16 @@ except ImportError:
         "open-weights pricers need torch and transformers: pip install 'pricebench[hf]'"
     ) from None
 
-from pricebench.hf.decoding import top_k_candidates, weighted_price  # noqa: E402
+from pricebench.hf.decoding import (  # noqa: E402
+    Candidate,
+    NumberVocabulary,
+    price_beams,
+    weighted_price,
+)
 from pricebench.hf.lora import COURSE_LORA, LoRAFineTuned  # noqa: E402
 from pricebench.hf.plan import TrainingPlan, plan_training  # noqa: E402
 from pricebench.hf.pricer import HFPricer, hf_pricer  # noqa: E402
-from pricebench.hf.text import prompt_text, training_pair  # noqa: E402
+from pricebench.hf.text import COURSE_TRAINING_PROMPT, prompt_text, training_pair  # noqa: E402
 
 __all__ = [
     "HFPricer",
@@ -37,6 +42,9 @@ __all__ = [
     "plan_training",
     "prompt_text",
     "training_pair",
-    "top_k_candidates",
+    "COURSE_TRAINING_PROMPT",
+    "Candidate",
+    "NumberVocabulary",
+    "price_beams",
     "weighted_price",
 ]

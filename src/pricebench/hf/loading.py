@@ -87,12 +87,29 @@ def adapter_base(adapter: str | Path) -> str | None:
         raise PricerError(f"{config}: not a readable adapter config ({error})") from None
 
 
+def is_gguf(source: str | Path) -> bool:
+    """Whether `source` names a GGUF file (from llama.cpp, Ollama, LM Studio)."""
+    return str(source).lower().endswith(".gguf")
+
+
+def _gguf_options(source: str | Path) -> tuple[str, dict[str, Any]]:
+    """A GGUF file as transformers reads it: its folder, and `gguf_file=` its name."""
+    path = Path(source)
+    if not path.is_file():
+        raise PricerError(f"{source}: no such GGUF file")
+    return str(path.parent), {"gguf_file": path.name}
+
+
 def load_tokenizer(source: str | Path) -> Any:
-    """The tokenizer, padding on the left so batched prompts end where the price begins."""
+    """The tokenizer, padding on the left so batched prompts end where the price begins.
+
+    A GGUF file carries its tokenizer; transformers rebuilds it (needs the `gguf` package).
+    """
     from transformers import AutoTokenizer
 
+    folder, options = _gguf_options(source) if is_gguf(source) else (str(source), {})
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(source))
+        tokenizer = AutoTokenizer.from_pretrained(folder, **options)
     except (OSError, ValueError) as error:
         raise PricerError(f"cannot load a tokenizer from {str(source)!r}: {error}") from None
     tokenizer.padding_side = "left"
@@ -119,7 +136,10 @@ def load_model(
         options["device_map"] = {"": device}
     try:
         # Any: a PeftModel wraps it below, and transformers' own types do not cover that.
-        loaded: Any = AutoModelForCausalLM.from_pretrained(str(model), **options)
+        if is_gguf(model):
+            loaded = load_gguf(model, options["dtype"])
+        else:
+            loaded = AutoModelForCausalLM.from_pretrained(str(model), **options)
     except (OSError, ValueError) as error:
         raise PricerError(f"cannot load model {str(model)!r}: {error}") from None
     if quant is None:
@@ -134,3 +154,24 @@ def load_model(
     if not trainable:
         loaded.eval()
     return loaded
+
+
+def load_gguf(path: str | Path, dtype: torch.dtype = torch.float32) -> Any:
+    """The model in the GGUF file `path`, dequantised to `dtype` as an ordinary model.
+
+    transformers reads GGUF files (Q4, Q8, F16...) by dequantising their weights, but marks the
+    result as GGUF-quantised, which refuses `save_pretrained` and confuses adapters; the weights
+    are moved into a plain model of the same configuration, which saves, trains with LoRA and
+    prices like any other.
+    """
+    from transformers import AutoModelForCausalLM
+
+    folder, options = _gguf_options(path)
+    read: Any = AutoModelForCausalLM.from_pretrained(folder, **options)
+    config = read.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    plain: Any = AutoModelForCausalLM.from_config(config, dtype=dtype)
+    plain.load_state_dict(read.state_dict())
+    plain.name_or_path = str(path)
+    return plain

@@ -19,8 +19,8 @@ from typing import Any
 
 from rich.console import Console
 
-from pricebench.chat.prompts import COURSE_PROMPT, PromptTemplate, load_prompt
-from pricebench.errors import PricebenchError, PricerError
+from pricebench.chat.prompts import PromptTemplate, load_prompt
+from pricebench.errors import PricebenchError, PriceParseError, PricerError
 from pricebench.hf.loading import (
     Quantization,
     cuda_missing_reason,
@@ -30,11 +30,13 @@ from pricebench.hf.loading import (
 )
 from pricebench.hf.plan import CPU_MAX_PARAMS, TrainingPlan, plan_training
 from pricebench.hf.pricer import HFPricer
-from pricebench.hf.text import training_pair
+from pricebench.hf.text import COURSE_TRAINING_PROMPT, training_pair
 from pricebench.items import Item, fingerprint
 from pricebench.pricer import Estimate, check_fitted
 
-# The course's QLoRA hyperparameters for Llama 3.1 8B (week 7), the defaults below.
+# The course's QLoRA recipe for Llama 3.1 8B (week 7), the defaults below: its prompt
+# (COURSE_TRAINING_PROMPT), prices rounded to the dollar, loss on the price only, gradients
+# clipped at 0.3 and batches grouped by length.
 COURSE_LORA: dict[str, Any] = {
     "r": 32,
     "alpha": 64,
@@ -48,6 +50,9 @@ COURSE_LORA: dict[str, Any] = {
     "warmup_ratio": 0.03,
     "weight_decay": 0.001,
     "max_length": 182,
+    "max_grad_norm": 0.3,
+    "group_by_length": True,
+    "round_prices": True,
 }
 RUN_FILE = "pricebench-lora.json"
 ADAPTER_DIR = "adapter"
@@ -69,8 +74,9 @@ class LoRAFineTuned:
         base_model: str,
         output_dir: str | Path,
         *,
-        prompt: PromptTemplate | dict[str, Any] | str = COURSE_PROMPT,
+        prompt: PromptTemplate | dict[str, Any] | str = COURSE_TRAINING_PROMPT,
         chat: bool | None = None,
+        round_prices: bool = True,
         r: int = 32,
         alpha: int = 64,
         dropout: float = 0.1,
@@ -84,6 +90,8 @@ class LoRAFineTuned:
         weight_decay: float = 0.001,
         optimizer: str | None = None,
         max_length: int = 182,
+        max_grad_norm: float = 0.3,
+        group_by_length: bool = True,
         max_steps: int | None = None,
         save_steps: int = 200,
         save_total_limit: int | None = 2,
@@ -104,6 +112,7 @@ class LoRAFineTuned:
         self.output_dir = Path(output_dir)
         self.prompt = load_prompt(prompt)
         self.chat = chat
+        self.round_prices = round_prices
         self.r = r
         self.alpha = alpha
         self.dropout = dropout
@@ -117,6 +126,8 @@ class LoRAFineTuned:
         self.weight_decay = weight_decay
         self.optimizer = optimizer
         self.max_length = max_length
+        self.max_grad_norm = max_grad_norm
+        self.group_by_length = group_by_length
         self.max_steps = max_steps
         self.save_steps = save_steps
         self.save_total_limit = save_total_limit
@@ -139,7 +150,8 @@ class LoRAFineTuned:
     _RUN_KEYS = (
         "base_model", "r", "alpha", "dropout", "target_modules", "learning_rate", "epochs",
         "batch_size", "gradient_accumulation_steps", "lr_scheduler", "warmup_ratio",
-        "weight_decay", "max_length", "max_steps", "seed", "chat",
+        "weight_decay", "max_length", "max_steps", "seed", "chat", "round_prices",
+        "max_grad_norm", "group_by_length",
     )  # fmt: skip
 
     def get_params(self) -> dict[str, Any]:
@@ -180,6 +192,7 @@ class LoRAFineTuned:
             max_length=self.max_length,
             max_steps=self.max_steps,
             chat=self.chat,
+            round_prices=self.round_prices,
         )
 
     def check_scale(self, plan: TrainingPlan) -> None:
@@ -211,6 +224,8 @@ class LoRAFineTuned:
             weight_decay=self.weight_decay,
             optim=optimizer,
             max_length=self.max_length,
+            max_grad_norm=self.max_grad_norm,
+            train_sampling_strategy="group_by_length" if self.group_by_length else "random",
             completion_only_loss=True,
             gradient_checkpointing=checkpointing,
             bf16=cuda and torch_bf16(),
@@ -262,7 +277,9 @@ class LoRAFineTuned:
 
         def dataset(items: Sequence[Item]) -> Any:
             pairs = [
-                training_pair(item, self.prompt, tokenizer, self.chat, self.max_length)
+                training_pair(
+                    item, self.prompt, tokenizer, self.chat, self.max_length, self.round_prices
+                )
                 for item in items
             ]
             return Dataset.from_list(pairs)
@@ -313,6 +330,7 @@ class LoRAFineTuned:
             prompt=self.prompt,
             chat=self.chat,
             max_length=self.max_length,
+            quantization=quantization,
         )
         self.pricer_.save(adapter_dir)
         if self.push_to_hub:
@@ -364,6 +382,9 @@ class LoRAFineTuned:
 
     def predict_batch(self, items: Sequence[Item]) -> list[float]:
         return self._fitted().predict_batch(items)
+
+    def estimate_many(self, items: Sequence[Item]) -> list[Estimate | PriceParseError]:
+        return self._fitted().estimate_many(items)
 
     def save(self, path: str | Path) -> Path:
         """Write adapter, tokenizer and settings; `HFPricer.from_pretrained` reads them."""

@@ -33,7 +33,7 @@ class TrainingPlan:
     examples: int
     tokens_per_epoch: int
     longest_example: int
-    truncated: int  # examples longer than max_length, cut to it
+    truncated: int  # examples whose item text was cut to fit max_length
     epochs: float
     steps: int
     parameters: int
@@ -54,7 +54,7 @@ class TrainingPlan:
     def summary(self) -> str:
         return (
             f"{self.examples:,} examples, {self.tokens_per_epoch:,} tokens an epoch "
-            f"(longest {self.longest_example}, {self.truncated} truncated), {self.epochs:g} "
+            f"(longest {self.longest_example}, {self.truncated} texts cut to fit), {self.epochs:g} "
             f"epoch(s), {self.steps:,} steps; {self.parameters / 1e6:,.1f}M parameters on "
             f"{self.device}: about {_duration(self.seconds)} (estimate)"
         )
@@ -73,14 +73,18 @@ def plan_training(
     max_length: int | None = 182,
     max_steps: int | None = None,
     chat: bool | None = None,
+    round_prices: bool = False,
 ) -> TrainingPlan:
     """Count the training tokens of `items` as the trainer will see them."""
     lengths = []
+    truncated = 0  # examples whose item text is cut to fit max_length
     for item in items:
-        pair = training_pair(item, prompt, tokenizer, chat, max_length)
+        pair = training_pair(item, prompt, tokenizer, chat, max_length, round_prices)
         text = pair["prompt"] + pair["completion"] + (tokenizer.eos_token or "")
         lengths.append(len(tokenizer(text)["input_ids"]))
-    truncated = sum(1 for n in lengths if max_length and n > max_length)
+        if max_length:
+            whole = training_pair(item, prompt, tokenizer, chat, None, round_prices)["prompt"]
+            truncated += whole != pair["prompt"]
     if max_length:
         lengths = [min(n, max_length) for n in lengths]
     per_step = batch_size * gradient_accumulation_steps
@@ -122,4 +126,5 @@ def count_parameters(model: str) -> int:
         raise PricerError(f"cannot read the config of model {model!r}: {error}") from None
     with init_empty_weights():
         empty = AutoModelForCausalLM.from_config(config)
+    empty.tie_weights()  # else a tied output layer counts twice (SmolLM2: 163M, not 135M)
     return empty.num_parameters()

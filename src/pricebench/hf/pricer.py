@@ -14,7 +14,13 @@ from pricebench._version import __version__
 from pricebench.chat.parse import parse_price
 from pricebench.chat.prompts import COURSE_PROMPT, PromptTemplate, load_prompt
 from pricebench.errors import PriceParseError, PricerError
-from pricebench.hf.decoding import digit_tokens, leading_number, top_k_candidates, weighted_price
+from pricebench.hf.decoding import (
+    NumberVocabulary,
+    candidate_weights,
+    describe,
+    price_beams,
+    weighted_price,
+)
 from pricebench.hf.loading import (
     Quantization,
     adapter_base,
@@ -77,7 +83,7 @@ class HFPricer:
         self.name = name or f"hf:{model}" + (f"+{adapter}" if adapter else "")
         self._model: Any = None
         self._tokenizer: Any = None
-        self._digits: torch.Tensor | None = None
+        self._vocab: NumberVocabulary | None = None
         self.prompt_tokens_ = 0
         self.generated_tokens_ = 0
         self.seconds_ = 0.0
@@ -98,14 +104,7 @@ class HFPricer:
     @classmethod
     def from_pretrained(cls, path: str | Path, **overrides: Any) -> HFPricer:
         """The pricer `save` wrote to `path` (base model id + adapter, or a whole model)."""
-        path = Path(path)
-        meta_path = path / META_FILE
-        try:
-            meta = json.loads(meta_path.read_text())
-        except (OSError, json.JSONDecodeError) as error:
-            raise PricerError(f"{meta_path}: not a saved HFPricer ({error})") from None
-        if meta.get("format") != FORMAT:
-            raise PricerError(f"{meta_path}: format {meta.get('format')!r}, not {FORMAT!r}")
+        meta = read_meta(path)
         params = {**meta["params"], **overrides}
         if meta["adapter"]:
             return cls(meta["base_model"], str(path), **params)
@@ -132,7 +131,7 @@ class HFPricer:
         return self.estimate(item).price
 
     def estimate(self, item: Item) -> Estimate:
-        outcome = self.estimates([item])[0]
+        outcome = self.estimate_many([item])[0]
         if isinstance(outcome, BaseException):
             raise outcome
         return outcome
@@ -140,13 +139,13 @@ class HFPricer:
     def predict_batch(self, items: Sequence[Item]) -> list[float]:
         """Prices in order; the first item that cannot be priced raises its error."""
         prices = []
-        for outcome in self.estimates(items):
+        for outcome in self.estimate_many(items):
             if isinstance(outcome, BaseException):
                 raise outcome
             prices.append(outcome.price)
         return prices
 
-    def estimates(self, items: Sequence[Item]) -> list[Estimate | PriceParseError]:
+    def estimate_many(self, items: Sequence[Item]) -> list[Estimate | PriceParseError]:
         """Each item's `Estimate`, or the error that failed it, `batch_size` items at a time."""
         self._load()
         outcomes: list[Estimate | PriceParseError] = []
@@ -196,35 +195,42 @@ class HFPricer:
             return error
 
     def _top_k(self, encoded: Any) -> tuple[list[str], list[int], list[Any]]:
+        """The top-K estimate on whole prices (`pricebench.hf.decoding.price_beams`)."""
         ids, mask = encoded["input_ids"], encoded["attention_mask"]
-        first = self._model.generate(
-            input_ids=ids,
-            attention_mask=mask,
-            max_new_tokens=1,
-            do_sample=False,
-            output_logits=True,
-            return_dict_in_generate=True,
-            pad_token_id=self._tokenizer.pad_token_id,
+        positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
+        output = self._model(
+            input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True
         )
-        probs, candidates = top_k_candidates(first.logits[0], self.top_k, self._digit_mask())
-        k = candidates.shape[1]
-        ids = torch.cat([ids.repeat_interleave(k, dim=0), candidates.reshape(-1, 1)], dim=1)
-        mask = torch.cat([mask.repeat_interleave(k, dim=0), torch.ones_like(ids[:, :1])], dim=1)
-        if self.max_new_tokens > 1:  # complete each candidate to a whole price
-            rest = self._generate(ids, mask, self.max_new_tokens - 1)
-            continued = torch.cat([candidates.reshape(-1, 1), rest], dim=1)
-        else:
-            continued = candidates.reshape(-1, 1)
-        texts, counts = self._decode(continued)
-        prices = [leading_number(text) for text in texts]
-        outcomes: list[Any] = []
-        for n in range(len(candidates)):
-            row = slice(n * k, (n + 1) * k)
-            weights = probs[n].tolist()
-            pairs = zip(texts[row], weights, strict=True)
-            reply = "; ".join(f"{text.strip()!r} p={weight:.3f}" for text, weight in pairs)
+        cache = output.cache  # transformers 5: `past_key_values` is the old name
+        first = torch.log_softmax(output.logits[:, -1, :].float(), dim=-1)
+        state = {"mask": mask, "next": positions[:, -1] + 1}
+
+        def step(tokens: torch.Tensor, parents: torch.Tensor) -> torch.Tensor:
+            parents = parents.to(ids.device)
+            cache.reorder_cache(parents)
+            mask = state["mask"].index_select(0, parents)
+            mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
+            where = state["next"].index_select(0, parents)
+            out = self._model(
+                input_ids=tokens.to(ids.device).reshape(-1, 1),
+                attention_mask=mask,
+                position_ids=where.reshape(-1, 1),
+                cache=cache,
+                use_cache=True,
+            )
+            state["mask"], state["next"] = mask, where + 1
+            return torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)
+
+        found, counts = price_beams(first, step, self._numbers(), self.top_k, self.max_new_tokens)
+        texts: list[str] = []
+        outcomes: list[tuple[float, str] | PriceParseError] = []
+        for candidates in found:
+            weights = candidate_weights(candidates)
+            reply = describe(candidates, weights)
+            texts.append(reply)
             try:
-                outcomes.append((weighted_price(prices[row], weights), reply))
+                price = weighted_price([c.value for c in candidates], weights)
+                outcomes.append((price, reply))
             except PriceParseError as error:
                 outcomes.append(PriceParseError(str(error), reply))
         return texts, counts, outcomes
@@ -250,10 +256,10 @@ class HFPricer:
             counts.append(len(row))
         return texts, counts
 
-    def _digit_mask(self) -> torch.Tensor:
-        if self._digits is None:
-            self._digits = digit_tokens(self._tokenizer)
-        return self._digits
+    def _numbers(self) -> NumberVocabulary:
+        if self._vocab is None:
+            self._vocab = NumberVocabulary.from_tokenizer(self._tokenizer)
+        return self._vocab
 
     # --- loading and saving -------------------------------------------------------------------
 
@@ -275,7 +281,7 @@ class HFPricer:
         self._model.save_pretrained(str(path))
         self._tokenizer.save_pretrained(str(path))
         params = self.get_params()
-        for key in ("model", "adapter", "device", "quantization"):
+        for key in ("model", "adapter", "device"):  # quantization stays: load it as it was
             params.pop(key)
         meta = {
             "format": FORMAT,
@@ -296,9 +302,10 @@ def hf_pricer(spec: str = "", **options: Any) -> HFPricer:
     LoRA adapter folder (its base model is read from its adapter config)."""
     if not spec:
         raise PricerError("hf: needs a model, e.g. hf:meta-llama/Llama-3.2-1B or hf:BASE+ADAPTER")
-    if "+" in spec:
+    if "+" in spec:  # the adapter's saved settings (prompt, max_length...) unless overridden
         base, _, adapter = spec.partition("+")
-        return HFPricer(base, adapter, **options)
+        saved = read_meta(adapter)["params"] if (Path(adapter) / META_FILE).is_file() else {}
+        return HFPricer(base, adapter, **{**saved, **options})
     if (Path(spec) / META_FILE).is_file():
         return HFPricer.from_pretrained(spec, **options)
     listed_base = adapter_base(spec)
@@ -309,3 +316,15 @@ def hf_pricer(spec: str = "", **options: Any) -> HFPricer:
 
 def _has_tokenizer(folder: str | None) -> bool:
     return folder is not None and (Path(folder) / "tokenizer_config.json").is_file()
+
+
+def read_meta(path: str | Path) -> dict[str, Any]:
+    """The settings `HFPricer.save` wrote in folder `path`."""
+    meta_path = Path(path) / META_FILE
+    try:
+        meta: dict[str, Any] = json.loads(meta_path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise PricerError(f"{meta_path}: not a saved HFPricer ({error})") from None
+    if meta.get("format") != FORMAT:
+        raise PricerError(f"{meta_path}: format {meta.get('format')!r}, not {FORMAT!r}")
+    return meta

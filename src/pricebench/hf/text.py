@@ -3,16 +3,29 @@
 A chat model (its tokenizer has a chat template) reads the prompt's messages through that
 template; a base model reads the system message, the user message and the prefill as plain
 text. Either way the text ends with the prefill ("Price is $"), so the model's next tokens are
-the price, and training teaches the prefill and the price as the completion.
+the price. Training puts the prefill in the prompt and teaches only the price after it (the
+course's loss "only on the tokens after 'Price is $'"), written to the nearest dollar ("149.00")
+as the course's training data wrote it, or to the cent.
+
+`COURSE_TRAINING_PROMPT` is the course's week-7 fine-tuning prompt: no system message, the
+question "How much does this cost to the nearest dollar?", the item text, then "Price is $".
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pricebench.chat.prompts import PromptTemplate
+from pricebench.chat.prompts import COURSE_2024_TRAINING_PROMPT, PromptTemplate
 from pricebench.errors import PricerError
 from pricebench.items import Item
+
+# The named `course-2024-training` prompt's words; a plain template, since the rounding of the
+# completion is `LoRAFineTuned`'s `round_prices` here.
+COURSE_TRAINING_PROMPT = PromptTemplate(
+    system=COURSE_2024_TRAINING_PROMPT.system,
+    user=COURSE_2024_TRAINING_PROMPT.user,
+    prefill=COURSE_2024_TRAINING_PROMPT.prefill,
+)
 
 
 def uses_chat(tokenizer: Any, chat: bool | None) -> bool:
@@ -25,8 +38,10 @@ def uses_chat(tokenizer: Any, chat: bool | None) -> bool:
 def context_text(item: Item, prompt: PromptTemplate, tokenizer: Any, chat: bool | None) -> str:
     """Everything before the prefill: what training treats as the prompt."""
     if not uses_chat(tokenizer, chat):
-        return f"{prompt.system}\n\n{prompt.user_message(item)}\n\n"
-    messages = prompt.messages(item, prefill=False)
+        system = f"{prompt.system}\n\n" if prompt.system else ""
+        return f"{system}{prompt.user_message(item)}\n\n"
+    # An empty system message is left out: the template then uses its own default, if any.
+    messages = [m for m in prompt.messages(item, prefill=False) if m["content"]]
     text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     # The tokenizer adds its BOS token itself; the template's copy would make two.
     bos = getattr(tokenizer, "bos_token", None)
@@ -51,18 +66,26 @@ def prompt_text(
     return context_text(item, prompt, tokenizer, chat) + (prompt.prefill or "")
 
 
+def price_text(price: float, round_prices: bool) -> str:
+    """The price as training writes it after the prefill: "149.00" (rounded) or "149.49"."""
+    return f"{round(price)}.00" if round_prices else f"{price:.2f}"
+
+
 def training_pair(
     item: Item,
     prompt: PromptTemplate,
     tokenizer: Any,
     chat: bool | None,
     max_length: int | None = None,
+    round_prices: bool = False,
 ) -> dict[str, str]:
-    """A prompt-completion example for trl: the loss falls on the completion only."""
-    fitted = fit_item(item, prompt, tokenizer, chat, max_length)
+    """A prompt-completion example for trl: the loss falls on the completion only.
+
+    The prompt is exactly what pricing reads (context and prefill), the completion the price.
+    """
     return {
-        "prompt": context_text(fitted, prompt, tokenizer, chat),
-        "completion": prompt.completion(item),
+        "prompt": prompt_text(item, prompt, tokenizer, chat, max_length),
+        "completion": price_text(item.price, round_prices),
     }
 
 

