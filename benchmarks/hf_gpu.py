@@ -32,23 +32,28 @@ from pricebench.hf.loading import cuda_missing_reason  # noqa: E402
 DATA = ROOT.parent / "shared" / "data" / "course-items.jsonl"
 
 
-def fine_tune(data, tiny: str, out: Path, steps: int, quantization: str | None) -> LoRAFineTuned:
-    model = LoRAFineTuned(
-        tiny, out, r=8, alpha=16, learning_rate=1e-2, batch_size=16, max_length=128,
-        max_steps=steps, save_steps=steps, logging_steps=10, device="cuda",
-        quantization=quantization, progress=False,
-    )  # fmt: skip
+def timed_fit(model: LoRAFineTuned, data, label: str) -> None:
+    """Fit on the train split and print the time (CUDA synchronised) and the first / last loss."""
     torch.cuda.synchronize()
     began = time.perf_counter()
     model.fit(data.train)
     torch.cuda.synchronize()
     seconds = time.perf_counter() - began
     losses = [loss for _, loss in model.losses_]
-    label = quantization or "full precision"
+    steps = model.max_steps
     print(
-        f"LoRA {label}: {steps} steps of 16 examples in {seconds:.1f} s "
+        f"{label}: {steps} steps of {model.batch_size} examples in {seconds:.1f} s "
         f"({steps / seconds:.2f} steps/s), loss {losses[0]:.3f} -> {losses[-1]:.3f}"
     )
+
+
+def fine_tune(data, tiny: str, out: Path, steps: int, quantization: str | None) -> LoRAFineTuned:
+    model = LoRAFineTuned(
+        tiny, out, r=8, alpha=16, learning_rate=1e-2, batch_size=16, max_length=128,
+        max_steps=steps, save_steps=steps, logging_steps=10, device="cuda",
+        quantization=quantization, progress=False,
+    )  # fmt: skip
+    timed_fit(model, data, f"LoRA {quantization or 'full precision'}")
     return model
 
 
@@ -82,16 +87,7 @@ def smollm2_qlora(data, folder: Path, steps: int) -> None:
         max_length=128, max_steps=steps, save_steps=steps, logging_steps=10, device="cuda",
         quantization="4bit", progress=False,
     )  # fmt: skip
-    torch.cuda.synchronize()
-    began = time.perf_counter()
-    model.fit(data.train)
-    torch.cuda.synchronize()
-    seconds = time.perf_counter() - began
-    losses = [loss for _, loss in model.losses_]
-    print(
-        f"SmolLM2-135M QLoRA 4-bit: {steps} steps of 16 examples in {seconds:.1f} s, "
-        f"loss {losses[0]:.3f} -> {losses[-1]:.3f}"
-    )
+    timed_fit(model, data, "SmolLM2-135M QLoRA 4-bit")
     pricer = model.pricer_
     pricer.batch_size = 64
     for method in ("top-k", "greedy"):

@@ -323,16 +323,12 @@ class Tester:
             began = time.perf_counter()
             # A pricer that answers a batch with each item's Estimate (reply, tokens) or error
             # keeps them; predict_batch gives bare prices.
-            many = getattr(self.pricer, "estimate_many", None)
+            batch = getattr(self.pricer, "estimate_many", None)
+            batch = batch or self.pricer.predict_batch  # type: ignore[attr-defined]
             try:
-                if many is not None:
-                    prices = list(many(chunk))
-                else:
-                    prices = list(self.pricer.predict_batch(chunk))  # type: ignore[attr-defined]
+                prices = list(batch(chunk))
                 if len(prices) != len(chunk):
-                    raise ValueError(
-                        f"predict_batch returned {len(prices)} prices for {len(chunk)}"
-                    )
+                    raise ValueError(f"{batch.__name__} returned {len(prices)} for {len(chunk)}")
             except StopRun:
                 raise
             except Exception:  # find which item fails by pricing the chunk one at a time
