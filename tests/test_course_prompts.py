@@ -12,7 +12,7 @@ from pricebench import Item
 from pricebench.chat.prompts import (
     COURSE_PROMPT,
     NAMED_PROMPTS,
-    named_prompt,
+    load_prompt,
 )
 from pricebench.errors import PricerError
 from tests.finetune_api import FineTuningAPI
@@ -58,7 +58,7 @@ def course_2024_frontier_messages(text: str, price: float) -> list[dict[str, str
 )
 def test_the_training_prompts_are_the_courses(name: str, course: Any, price: float) -> None:
     item = Item(id="a", title="Kettle", text="Kettle\nSteel, 1.7 l. It 's fast", price=price)
-    template = named_prompt(name)
+    template = load_prompt(name)
     assert template.system == ""  # no system message: a base model reads the user text first
     train, test = course(item.text, price)
     assert f"{template.user_message(item)}\n\n{template.completion(item)}" == train
@@ -68,7 +68,7 @@ def test_the_training_prompts_are_the_courses(name: str, course: Any, price: flo
 @pytest.mark.parametrize("price", PRICES)
 def test_the_2024_frontier_prompt_is_the_courses(price: float) -> None:
     item = Item(id="a", title="Kettle", text="Kettle\nSteel", price=price)
-    template = named_prompt("course-2024-frontier")
+    template = load_prompt("course-2024-frontier")
     assert template.messages(item) == course_2024_frontier_messages(item.text, price)
     assert template.messages(item) == COURSE_PROMPT.messages(item)  # the chat pricers' default
     assert template.completion(item) == f"Price is ${price:.2f}"  # the course's OpenAI fine-tune
@@ -76,10 +76,16 @@ def test_the_2024_frontier_prompt_is_the_courses(price: float) -> None:
 
 def test_an_unknown_prompt_name_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(PricerError, match="unknown prompt 'course-1999'.*course-2025"):
-        named_prompt("course-1999")
+        load_prompt("course-1999")
     path = tmp_path / "p.json"
     path.write_text('{"system": "s", "user": "{text}?", "prefill": "$"}')
-    assert named_prompt(str(path)).user == "{text}?"
+    assert load_prompt(str(path)).user == "{text}?"
+    # a prompt read back from its fields (a saved pricer's settings) keeps its rounding
+    rounded = load_prompt(vars(NAMED_PROMPTS["course-2025"]))
+    assert rounded == NAMED_PROMPTS["course-2025"] and rounded.whole_dollars
+    path.write_text('{"system": "", "user": "{text}", "prefill": "$", "whole_dollars": true}')
+    item = Item(id="a", title="Kettle", text="Kettle", price=45.5)
+    assert load_prompt(path).completion(item) == "$46.00"  # round() halves to even, as the course
     assert set(NAMED_PROMPTS) == {"course-2024-training", "course-2024-frontier", "course-2025"}
 
 
@@ -120,4 +126,4 @@ def test_finetune_lora_passes_a_named_prompt(monkeypatch: pytest.MonkeyPatch) ->
     with pytest.raises(SystemExit):
         main(["finetune", "lora", "--data", str(COURSE_ITEMS), "--base-model", "m", "--output",
               "out", "--prompt", "course-2024-training"])  # fmt: skip
-    assert seen["prompt"] is NAMED_PROMPTS["course-2024-training"]
+    assert load_prompt(seen["prompt"]) is NAMED_PROMPTS["course-2024-training"]

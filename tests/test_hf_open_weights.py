@@ -8,7 +8,7 @@ import pytest
 import torch
 from transformers import TrainerCallback
 
-from pricebench import Tester, load_dataset, make_pricer
+from pricebench import Item, Tester, load_dataset, make_pricer
 from pricebench.chat.prompts import COURSE_PROMPT
 from pricebench.cli import main
 from pricebench.errors import PricebenchError, PriceParseError, PricerError
@@ -72,8 +72,8 @@ def test_training_and_pricing_read_the_same_prompt(data, tiny):
     assert text == pair["prompt"] and text.endswith("Price is $")
     # the loss falls on the price after "Price is $" only, to the cent or, as the course, dollar
     assert pair["completion"] == f"{item.price:.2f}"
-    rounded = training_pair(item, COURSE_TRAINING_PROMPT, tokenizer, False, 128, True)
-    assert rounded["completion"] == f"{round(item.price)}.00"
+    rounded = training_pair(item, COURSE_TRAINING_PROMPT, tokenizer, False, 128)
+    assert rounded["completion"] == f"{round(item.price)}.00"  # the prompt's whole_dollars
     assert rounded["prompt"].startswith("How much does this cost to the nearest dollar?\n\n")
     # the long text is cut so the prompt leaves room for the price, never the price itself
     assert len(tokenizer(text)["input_ids"]) <= 128 - 8
@@ -92,7 +92,10 @@ def test_course_hyperparameters_are_the_defaults(tmp_path):
     args = model.training_args("cpu", None)
     assert args.completion_only_loss is True  # loss on the price, not on the item text
     assert args.max_grad_norm == 0.3 and args.train_sampling_strategy == "group_by_length"
-    assert model.prompt == COURSE_TRAINING_PROMPT and model.round_prices
+    assert model.prompt == COURSE_TRAINING_PROMPT and model.prompt.whole_dollars
+    # the prompt decides the completion: the frontier prompt (the OpenAI fine-tune's) keeps cents
+    frontier = LoRAFineTuned("base", tmp_path, prompt="course-2024-frontier").prompt
+    assert frontier.completion(Item(id="a", title="t", text="t", price=45.49)) == "Price is $45.49"
     assert args.learning_rate == 1e-4 and args.lr_scheduler_type == "cosine"
     assert args.max_length == 182 and args.per_device_train_batch_size == 4
     assert args.report_to == [] or args.report_to == "none" or args.report_to == ["none"]
@@ -158,6 +161,33 @@ def test_save_and_load_give_identical_predictions(data, tiny, trained, tmp_path)
     assert override.top_k == 5 and override.max_length == 128
 
 
+def test_the_ceiling_is_learned_from_the_training_prices_and_saved(data, tiny, trained, tmp_path):
+    pricer = HFPricer(tiny, device="cpu")
+    assert pricer.learns and pricer.ceiling is None  # unfitted: no ceiling
+    assert pricer.fit(data.train[:10]).ceiling == max(i.price for i in data.train[:10])
+    with pytest.raises(PricerError, match="no training items"):
+        HFPricer(tiny).fit([])
+    given = HFPricer(tiny, max_price=50.0)
+    assert not given.learns and given.fit(data.train).ceiling == 50.0
+    with pytest.raises(PricerError, match="max_price"):
+        HFPricer(tiny, max_price=0)
+    # a fine-tune keeps the highest price it was taught; its saved pricer needs no fit
+    taught = max(item.price for item in data.train[:64])
+    saved = HFPricer.from_pretrained(trained.output_dir / "adapter")
+    assert saved.max_price == taught and not saved.learns
+    # a top-K candidate above the ceiling counts at it; the reply keeps what was written
+    model, tokenizer = trained.pricer_._model, trained.pricer_._tokenizer
+    # (a greedy price above it: the real SmolLM2 in test_hf_smollm2.py)
+    free = HFPricer.from_model(model, tokenizer, model_name=tiny, method="top-k")
+    uncapped = free.estimate_many(data.test[:8])
+    assert all(isinstance(b, Estimate) for b in uncapped), uncapped
+    ceiling = max(b.price for b in uncapped) / 2  # type: ignore[union-attr]
+    low = HFPricer.from_model(model, tokenizer, model_name=tiny, max_price=ceiling)
+    for a, b in zip(low.estimate_many(data.test[:8]), uncapped, strict=True):
+        assert isinstance(a, Estimate) and isinstance(b, Estimate)
+        assert a.price < b.price and a.price <= ceiling and a.reply == b.reply
+
+
 def test_save_keeps_quantization(data, trained, tmp_path):
     pricer = trained.pricer_
     quantised = HFPricer.from_model(
@@ -174,6 +204,7 @@ def test_the_tester_scores_an_hf_pricer_end_to_end(data, trained, tmp_path):
     assert results.n_priced == 16 and results.n_failed == 0
     assert math.isfinite(results.mean_error)
     assert results.header.params["method"] == "top-k"
+    assert results.header.params["max_price"] == max(i.price for i in data.train[:64])
     # priced in bulk, each item still keeps its candidates and token counts
     assert all(r.reply and " p=" in r.reply for r in results.records)
     assert all(r.input_tokens > 0 and r.output_tokens > 0 for r in results.records)

@@ -30,24 +30,37 @@ def smollm2_gguf() -> str:
     return str(dist.locate_file(GGUF))
 
 
-@pytest.fixture(scope="module")
-def items():
-    return load_dataset(COURSE_ITEMS).test[:6]
+# Two items the base model prices far above any price in the data: a Van de Graaff generator
+# ($379.95, "325KV" in its title), whose third likeliest price is "325,000" with 28% of the
+# weight, and roof bars ($139.99) it writes greedily as "12,500".
+STRAY_TOP_K, STRAY_GREEDY = "c83b8253d098", "edb60b926e9d"
 
 
 @pytest.fixture(scope="module")
-def top_k():
+def data():
+    return load_dataset(COURSE_ITEMS)
+
+
+@pytest.fixture(scope="module")
+def items(data):
+    stray = [item for item in data.test if item.id in (STRAY_TOP_K, STRAY_GREEDY)]
+    return [*data.test[:6], *sorted(stray, key=lambda item: item.id != STRAY_TOP_K)]
+
+
+@pytest.fixture(scope="module")
+def top_k(data):
     pricer = make_pricer(f"hf:{smollm2_gguf()}", method="top-k", **SETTINGS)
-    assert isinstance(pricer, HFPricer)
-    return pricer
+    assert isinstance(pricer, HFPricer) and pricer.learns
+    return pricer.fit(data.train)  # as `pricebench run` does: its ceiling, the top train price
 
 
 @pytest.fixture(scope="module")
-def greedy(top_k):
+def greedy(data, top_k):
     top_k._load()  # one model in memory for both methods
-    return HFPricer.from_model(
+    pricer = HFPricer.from_model(
         top_k._model, top_k._tokenizer, model_name=top_k.model, method="greedy", **SETTINGS
     )
+    return pricer.fit(data.train)
 
 
 def test_a_gguf_file_loads_as_a_model_and_its_tokenizer(top_k):
@@ -71,6 +84,23 @@ def test_greedy_and_top_k_give_sensible_prices(items, top_k, greedy):
         )
     # weighing whole prices keeps top-K near greedy (weighing first digits made it $2,300 off)
     assert results["top-k"] <= 2 * results["greedy"] + 20, results
+
+
+def test_a_stray_price_counts_at_the_highest_training_price(data, items, top_k, greedy):
+    assert top_k.ceiling == greedy.ceiling == max(item.price for item in data.train)
+    written = greedy.estimate(items[-1])
+    assert written.reply and written.reply.startswith("12,500")  # kept as the model wrote it
+    assert written.price == greedy.ceiling
+    estimate = top_k.estimate(items[-2])
+    candidates = [(float(c.split(" p=")[0].replace(",", "")), float(c.split(" p=")[1]))
+                  for c in (estimate.reply or "").split("; ")]  # fmt: skip
+    # the reply keeps what the model wrote, a price far above any in the data...
+    assert max(price for price, _ in candidates) > 10 * top_k.ceiling, estimate.reply
+    # ...and the estimate counts it at the ceiling (it was $90,352 for a $379.95 item)
+    capped = sum(min(price, top_k.ceiling) * w for price, w in candidates) / sum(
+        w for _, w in candidates
+    )
+    assert estimate.price == pytest.approx(capped, rel=1e-3) and estimate.price < HIGH
 
 
 def test_a_bulk_run_keeps_each_items_candidates_and_tokens(items, top_k, tmp_path):

@@ -2,7 +2,8 @@
 
 A `PromptTemplate` holds a system message, a user message template and an optional assistant
 prefill. The user template may use `{text}`, `{title}`, `{category}` and `{context}` (the few-shot
-or retrieval context, empty when there is none). `COURSE_PROMPT` is the course's prompt.
+or retrieval context, empty when there is none). `COURSE_PROMPT` is the course's prompt, and the
+course's other prompts have names (`NAMED_PROMPTS`), which `load_prompt` reads like a file.
 """
 
 from __future__ import annotations
@@ -22,11 +23,16 @@ FIELDS = frozenset({"text", "title", "category", "context"})
 
 @dataclass(frozen=True)
 class PromptTemplate:
-    """System message, user message template and optional assistant prefill ("Price is $")."""
+    """System message, user message template and optional assistant prefill ("Price is $").
+
+    `whole_dollars`: a fine-tune learns the price rounded to the dollar ("Price is $46.00"), as
+    the course's training data for open models wrote it, rather than to the cent.
+    """
 
     system: str
     user: str
     prefill: str | None = None
+    whole_dollars: bool = False
 
     def __post_init__(self) -> None:
         # A typo in a field name should fail when the prompt is made, not on the first item.
@@ -55,9 +61,14 @@ class PromptTemplate:
             messages.append({"role": "assistant", "content": self.prefill})
         return messages
 
+    def price_text(self, price: float) -> str:
+        """The price as a fine-tune learns to write it: "45.99", or "46.00" in whole dollars
+        (Python's `round`, as the course's)."""
+        return f"{round(price)}.00" if self.whole_dollars else f"{price:.2f}"
+
     def completion(self, item: Item) -> str:
         """The assistant reply a fine-tune learns for `item`: "Price is $45.99"."""
-        return f"{self.prefill or ''}{item.price:.2f}"
+        return f"{self.prefill or ''}{self.price_text(item.price)}"
 
 
 COURSE_PROMPT = PromptTemplate(
@@ -68,13 +79,21 @@ COURSE_PROMPT = PromptTemplate(
 
 
 def load_prompt(value: PromptTemplate | dict[str, Any] | str | Path) -> PromptTemplate:
-    """A prompt from a `PromptTemplate`, a dict of its fields, or a JSON file holding one.
+    """A prompt from a `PromptTemplate`, a dict of its fields, a name (`NAMED_PROMPTS`) or a JSON
+    file holding one.
 
-    So the command line can change it: `--param prompt=my-prompt.json`.
+    So the command line can change it: `--param prompt=course-2025`, `--param
+    prompt=my-prompt.json`, `pricebench finetune lora --prompt NAME|FILE`.
     """
     if isinstance(value, PromptTemplate):
         return value
     source = "prompt"
+    if isinstance(value, str) and value in NAMED_PROMPTS:
+        return NAMED_PROMPTS[value]
+    if isinstance(value, str) and not Path(value).exists() and not value.endswith(".json"):
+        raise PricerError(
+            f"unknown prompt {value!r}: a name ({', '.join(NAMED_PROMPTS)}) or a JSON file"
+        )
     if isinstance(value, (str, Path)):
         source = str(value)
         try:
@@ -98,18 +117,12 @@ def load_prompt(value: PromptTemplate | dict[str, Any] | str | Path) -> PromptTe
 # (new names only: COURSE_PROMPT above stays the default of the chat pricers)
 
 
-@dataclass(frozen=True)
-class RoundedPromptTemplate(PromptTemplate):
-    """A prompt whose completion is the price rounded to whole dollars, as the course's
-    fine-tuning data wrote it: "Price is $46.00" (Python's `round`, as the course's)."""
-
-    def completion(self, item: Item) -> str:
-        return f"{self.prefill or ''}{round(item.price)}.00"
-
-
-# 2024 (week6 items.py): the open-model fine-tuning prompt, no system message
-COURSE_2024_TRAINING_PROMPT = RoundedPromptTemplate(
-    system="", user="How much does this cost to the nearest dollar?\n\n{text}", prefill="Price is $"
+# 2024 (week6 items.py): the open-model fine-tuning prompt, no system message, whole dollars
+COURSE_2024_TRAINING_PROMPT = PromptTemplate(
+    system="",
+    user="How much does this cost to the nearest dollar?\n\n{text}",
+    prefill="Price is $",
+    whole_dollars=True,
 )
 # 2024 (week6 day5): the frontier models' and the OpenAI fine-tune's prompt (= COURSE_PROMPT)
 COURSE_2024_FRONTIER_PROMPT = PromptTemplate(
@@ -118,23 +131,14 @@ COURSE_2024_FRONTIER_PROMPT = PromptTemplate(
     prefill="Price is $",
 )
 # 2025 (week6 pricer/items.py `make_prompt`): no system message
-COURSE_2025_PROMPT = RoundedPromptTemplate(
-    system="", user="What does this cost to the nearest dollar?\n\n{text}", prefill="Price is $"
+COURSE_2025_PROMPT = PromptTemplate(
+    system="",
+    user="What does this cost to the nearest dollar?\n\n{text}",
+    prefill="Price is $",
+    whole_dollars=True,
 )
 NAMED_PROMPTS: dict[str, PromptTemplate] = {
     "course-2024-training": COURSE_2024_TRAINING_PROMPT,
     "course-2024-frontier": COURSE_2024_FRONTIER_PROMPT,
     "course-2025": COURSE_2025_PROMPT,
 }
-
-
-def named_prompt(value: str | Path) -> PromptTemplate:
-    """A prompt by name (`NAMED_PROMPTS`: course-2024-training, course-2024-frontier,
-    course-2025), else from a JSON file (as `load_prompt`)."""
-    if isinstance(value, str) and value in NAMED_PROMPTS:
-        return NAMED_PROMPTS[value]
-    if isinstance(value, str) and not Path(value).exists() and not value.endswith(".json"):
-        raise PricerError(
-            f"unknown prompt {value!r}: a name ({', '.join(NAMED_PROMPTS)}) or a JSON file"
-        )
-    return load_prompt(value)

@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.console import Console
 
-from pricebench.chat.prompts import named_prompt
+from pricebench.chat.prompts import load_prompt
 from pricebench.cli.common import add_data_options, load_data
 from pricebench.errors import PricebenchError, missing_extra
 from pricebench.finetune import DEFAULT_BASE_MODEL, OpenAIFineTuned
@@ -110,7 +110,7 @@ def finetune_openai(args: argparse.Namespace) -> int:
             hyperparameters[key] = value
     model = OpenAIFineTuned(
         base_model=args.base_model,
-        prompt=named_prompt(args.prompt) if args.prompt else None,
+        prompt=load_prompt(args.prompt) if args.prompt else None,
         hyperparameters=hyperparameters,
         suffix=args.suffix or None,
         seed=args.job_seed,

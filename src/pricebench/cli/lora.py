@@ -84,9 +84,7 @@ def finetune_lora(args: argparse.Namespace) -> int:
         validation = dataset.validation[: args.val_size]
     else:  # held out from train, never from test
         validation = dataset.train[size : size + args.val_size]
-    from pricebench.chat.prompts import named_prompt
-
-    prompt: dict[str, Any] = {"prompt": named_prompt(args.prompt)} if args.prompt else {}
+    prompt: dict[str, Any] = {"prompt": args.prompt} if args.prompt else {}
     model = LoRAFineTuned(
         args.base_model,
         args.output,

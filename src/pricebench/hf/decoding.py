@@ -22,6 +22,12 @@ come one by one (SmolLM2, Qwen, Gemma, Mistral), "149" is weighed as P(1) P(4|1)
 P(end|149), never by its first digit alone. Cost: one forward pass over the prompt, then at most
 `max_tokens - 1` steps of K single tokens per item with the key-value cache. The estimate is in
 whole dollars, as the course's was (cents written after the number are not read).
+
+A digit-by-digit vocabulary lets a candidate be any size, where Llama 3's single tokens stop at
+999: on SmolLM2 one "325,000" with a weight of 0.28 made a $379.95 item a $90,352 guess. So a
+pricer may set a ceiling (`HFPricer` learns it from the training prices), and a candidate above
+it counts at the ceiling. Below the ceiling nothing changes, so the course's estimate is kept
+whenever its candidates are prices the training data holds.
 """
 
 from __future__ import annotations
@@ -183,13 +189,16 @@ def candidate_weights(candidates: Sequence[Candidate]) -> list[float]:
     return torch.softmax(logs, dim=0).tolist()
 
 
-def weighted_price(prices: Sequence[float | None], weights: Sequence[float]) -> float:
+def weighted_price(
+    prices: Sequence[float | None], weights: Sequence[float], ceiling: float | None = None
+) -> float:
     """The probability-weighted mean of the candidate prices that are positive numbers.
 
-    Weights are renormalised over those candidates; with none left the item fails.
+    Weights are renormalised over those candidates; with none left the item fails. A candidate
+    above `ceiling` counts at the ceiling: one unlikely "325,000" must not outweigh the rest.
     """
     kept = [
-        (price, weight)
+        (price if ceiling is None else min(price, ceiling), weight)
         for price, weight in zip(prices, weights, strict=True)
         if price is not None and price > 0 and weight > 0
     ]

@@ -35,7 +35,7 @@ from pricebench.items import Item, fingerprint
 from pricebench.pricer import Estimate, check_fitted
 
 # The course's QLoRA recipe for Llama 3.1 8B (week 7), the defaults below: its prompt
-# (COURSE_TRAINING_PROMPT), prices rounded to the dollar, loss on the price only, gradients
+# (COURSE_TRAINING_PROMPT, prices rounded to the dollar), loss on the price only, gradients
 # clipped at 0.3 and batches grouped by length.
 COURSE_LORA: dict[str, Any] = {
     "r": 32,
@@ -52,7 +52,6 @@ COURSE_LORA: dict[str, Any] = {
     "max_length": 182,
     "max_grad_norm": 0.3,
     "group_by_length": True,
-    "round_prices": True,
 }
 RUN_FILE = "pricebench-lora.json"
 ADAPTER_DIR = "adapter"
@@ -76,7 +75,6 @@ class LoRAFineTuned:
         *,
         prompt: PromptTemplate | dict[str, Any] | str = COURSE_TRAINING_PROMPT,
         chat: bool | None = None,
-        round_prices: bool = True,
         r: int = 32,
         alpha: int = 64,
         dropout: float = 0.1,
@@ -112,7 +110,6 @@ class LoRAFineTuned:
         self.output_dir = Path(output_dir)
         self.prompt = load_prompt(prompt)
         self.chat = chat
-        self.round_prices = round_prices
         self.r = r
         self.alpha = alpha
         self.dropout = dropout
@@ -150,7 +147,7 @@ class LoRAFineTuned:
     _RUN_KEYS = (
         "base_model", "r", "alpha", "dropout", "target_modules", "learning_rate", "epochs",
         "batch_size", "gradient_accumulation_steps", "lr_scheduler", "warmup_ratio",
-        "weight_decay", "max_length", "max_steps", "seed", "chat", "round_prices",
+        "weight_decay", "max_length", "max_steps", "seed", "chat",
         "max_grad_norm", "group_by_length",
     )  # fmt: skip
 
@@ -192,7 +189,6 @@ class LoRAFineTuned:
             max_length=self.max_length,
             max_steps=self.max_steps,
             chat=self.chat,
-            round_prices=self.round_prices,
         )
 
     def check_scale(self, plan: TrainingPlan) -> None:
@@ -277,9 +273,7 @@ class LoRAFineTuned:
 
         def dataset(items: Sequence[Item]) -> Any:
             pairs = [
-                training_pair(
-                    item, self.prompt, tokenizer, self.chat, self.max_length, self.round_prices
-                )
+                training_pair(item, self.prompt, tokenizer, self.chat, self.max_length)
                 for item in items
             ]
             return Dataset.from_list(pairs)
@@ -331,6 +325,7 @@ class LoRAFineTuned:
             chat=self.chat,
             max_length=self.max_length,
             quantization=quantization,
+            max_price=max(item.price for item in train),  # no guess above what it was taught
         )
         self.pricer_.save(adapter_dir)
         if self.push_to_hub:

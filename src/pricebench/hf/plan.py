@@ -73,17 +73,16 @@ def plan_training(
     max_length: int | None = 182,
     max_steps: int | None = None,
     chat: bool | None = None,
-    round_prices: bool = False,
 ) -> TrainingPlan:
     """Count the training tokens of `items` as the trainer will see them."""
     lengths = []
     truncated = 0  # examples whose item text is cut to fit max_length
     for item in items:
-        pair = training_pair(item, prompt, tokenizer, chat, max_length, round_prices)
+        pair = training_pair(item, prompt, tokenizer, chat, max_length)
         text = pair["prompt"] + pair["completion"] + (tokenizer.eos_token or "")
         lengths.append(len(tokenizer(text)["input_ids"]))
         if max_length:
-            whole = training_pair(item, prompt, tokenizer, chat, None, round_prices)["prompt"]
+            whole = training_pair(item, prompt, tokenizer, chat, None)["prompt"]
             truncated += whole != pair["prompt"]
     if max_length:
         lengths = [min(n, max_length) for n in lengths]

@@ -42,11 +42,16 @@ class HFPricer:
 
     `model` is a Hugging Face model id or folder; `adapter` a LoRA adapter (id or folder) put on
     top of it. `method="top-k"` is the course's weighted estimate over the `top_k` likeliest
-    price tokens, `"greedy"` parses the most likely price text (`pricebench.hf.decoding` says
+    whole prices, `"greedy"` parses the most likely price text (`pricebench.hf.decoding` says
     why the first is usually better). Items are priced `batch_size` at a time, padded on the
     left. `device` is auto, cpu, cuda or mps; `quantization` 4bit or 8bit needs CUDA. The prompt
     must be the one the model was fine-tuned with; `chat` picks the tokenizer's chat template
     (None: whenever the tokenizer has one); `max_length` cuts item texts as training did.
+
+    `max_price` is the ceiling of an estimate: a greedy price or a top-K candidate above it counts
+    at it (the reply keeps what the model wrote). Left None, `fit(train)` sets it to the highest
+    training price, as `pricebench run` does: a model that writes digits one by one can name any
+    price, and one stray "325,000" would dominate a mean error. Unfitted and None: no ceiling.
     """
 
     def __init__(
@@ -63,12 +68,15 @@ class HFPricer:
         prompt: PromptTemplate | dict[str, Any] | str = COURSE_PROMPT,
         chat: bool | None = None,
         max_length: int | None = None,
+        max_price: float | None = None,
         name: str | None = None,
     ) -> None:
         if method not in METHODS:
             raise PricerError(f"method {method!r}: use one of {', '.join(METHODS)}")
         if top_k < 1 or max_new_tokens < 1 or batch_size < 1:
             raise PricerError("top_k, max_new_tokens and batch_size must be at least 1")
+        if max_price is not None and not max_price > 0:
+            raise PricerError(f"max_price must be a positive price, got {max_price}")
         self.model = model
         self.adapter = adapter
         self.method = method
@@ -80,6 +88,7 @@ class HFPricer:
         self.prompt = load_prompt(prompt)
         self.chat = chat
         self.max_length = max_length
+        self.max_price = max_price
         self.name = name or f"hf:{model}" + (f"+{adapter}" if adapter else "")
         self._model: Any = None
         self._tokenizer: Any = None
@@ -123,7 +132,30 @@ class HFPricer:
             "prompt": vars(self.prompt),
             "chat": self.chat,
             "max_length": self.max_length,
+            "max_price": self.max_price,
         }
+
+    # --- the ceiling, learned from the training prices ----------------------------------------
+
+    @property
+    def learns(self) -> bool:
+        """Only the ceiling is learned (the model is not trained): when `max_price` is not given."""
+        return self.max_price is None
+
+    def fit(self, train: Sequence[Item]) -> HFPricer:
+        """Set the ceiling `max_price_`: `max_price`, else the highest training price."""
+        if self.max_price is not None:
+            self.max_price_: float | None = self.max_price
+        elif train:
+            self.max_price_ = max(item.price for item in train)
+        else:
+            raise PricerError(f"{self.name}: no training items to learn a max_price from")
+        return self
+
+    @property
+    def ceiling(self) -> float | None:
+        """The highest estimate given: learned by `fit`, else `max_price` (None: no ceiling)."""
+        return getattr(self, "max_price_", self.max_price)
 
     # --- pricing ------------------------------------------------------------------------------
 
@@ -190,9 +222,10 @@ class HFPricer:
 
     def _greedy(self, text: str) -> tuple[float, str] | PriceParseError:
         try:
-            return parse_price(text), text
+            price = parse_price(text)
         except PriceParseError as error:
             return error
+        return (price if self.ceiling is None else min(price, self.ceiling)), text
 
     def _top_k(self, encoded: Any) -> tuple[list[str], list[int], list[Any]]:
         """The top-K estimate on whole prices (`pricebench.hf.decoding.price_beams`)."""
@@ -229,7 +262,7 @@ class HFPricer:
             reply = describe(candidates, weights)
             texts.append(reply)
             try:
-                price = weighted_price([c.value for c in candidates], weights)
+                price = weighted_price([c.value for c in candidates], weights, self.ceiling)
                 outcomes.append((price, reply))
             except PriceParseError as error:
                 outcomes.append(PriceParseError(str(error), reply))
@@ -283,6 +316,7 @@ class HFPricer:
         params = self.get_params()
         for key in ("model", "adapter", "device"):  # quantization stays: load it as it was
             params.pop(key)
+        params["max_price"] = self.ceiling  # a fitted ceiling is part of the saved pricer
         meta = {
             "format": FORMAT,
             "pricebench_version": __version__,

@@ -4,8 +4,8 @@ A chat model (its tokenizer has a chat template) reads the prompt's messages thr
 template; a base model reads the system message, the user message and the prefill as plain
 text. Either way the text ends with the prefill ("Price is $"), so the model's next tokens are
 the price. Training puts the prefill in the prompt and teaches only the price after it (the
-course's loss "only on the tokens after 'Price is $'"), written to the nearest dollar ("149.00")
-as the course's training data wrote it, or to the cent.
+course's loss "only on the tokens after 'Price is $'"), as the prompt writes it: to the nearest
+dollar ("149.00", `whole_dollars`) as the course's training data did, or to the cent.
 
 `COURSE_TRAINING_PROMPT` is the course's week-7 fine-tuning prompt: no system message, the
 question "How much does this cost to the nearest dollar?", the item text, then "Price is $".
@@ -19,13 +19,8 @@ from pricebench.chat.prompts import COURSE_2024_TRAINING_PROMPT, PromptTemplate
 from pricebench.errors import PricerError
 from pricebench.items import Item
 
-# The named `course-2024-training` prompt's words; a plain template, since the rounding of the
-# completion is `LoRAFineTuned`'s `round_prices` here.
-COURSE_TRAINING_PROMPT = PromptTemplate(
-    system=COURSE_2024_TRAINING_PROMPT.system,
-    user=COURSE_2024_TRAINING_PROMPT.user,
-    prefill=COURSE_2024_TRAINING_PROMPT.prefill,
-)
+# The named `course-2024-training` prompt, `LoRAFineTuned`'s default.
+COURSE_TRAINING_PROMPT = COURSE_2024_TRAINING_PROMPT
 
 
 def uses_chat(tokenizer: Any, chat: bool | None) -> bool:
@@ -66,18 +61,12 @@ def prompt_text(
     return context_text(item, prompt, tokenizer, chat) + (prompt.prefill or "")
 
 
-def price_text(price: float, round_prices: bool) -> str:
-    """The price as training writes it after the prefill: "149.00" (rounded) or "149.49"."""
-    return f"{round(price)}.00" if round_prices else f"{price:.2f}"
-
-
 def training_pair(
     item: Item,
     prompt: PromptTemplate,
     tokenizer: Any,
     chat: bool | None,
     max_length: int | None = None,
-    round_prices: bool = False,
 ) -> dict[str, str]:
     """A prompt-completion example for trl: the loss falls on the completion only.
 
@@ -85,7 +74,7 @@ def training_pair(
     """
     return {
         "prompt": prompt_text(item, prompt, tokenizer, chat, max_length),
-        "completion": price_text(item.price, round_prices),
+        "completion": prompt.price_text(item.price),
     }
 
 
