@@ -8,6 +8,9 @@ not. Optional methods, used when present:
   Whether a pricer learns is the `learns` flag (`learns(pricer)`), not the presence of `fit`:
   a chat pricer has a `fit` that only indexes a retrieval context.
 - `predict_batch(items) -> list[float]`: faster in bulk (local models); the Tester uses it.
+- `estimate_many(items) -> list[Estimate | Exception]`: in bulk with each item's reply and
+  tokens, or the error that failed it; the Tester prefers it to `predict_batch`, so a run keeps
+  them (`HFPricer`).
 - `estimate(item) -> Estimate`: the price plus the reply text, tokens and cost (API pricers).
 - `estimate_batch(items, workdir)`: provider batch jobs, for `Tester(mode="batch")`.
 - `get_params() -> dict`: the parameters recorded in each run's header.
