@@ -13,6 +13,7 @@ from pricebench.chat.prompts import (
     COURSE_PROMPT,
     NAMED_PROMPTS,
     load_prompt,
+    prompt_fields,
 )
 from pricebench.errors import PricerError
 from tests.finetune_api import FineTuningAPI
@@ -86,6 +87,18 @@ def test_an_unknown_prompt_name_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text('{"system": "", "user": "{text}", "prefill": "$", "whole_dollars": true}')
     item = Item(id="a", title="Kettle", text="Kettle", price=45.5)
     assert load_prompt(path).completion(item) == "$46.00"  # round() halves to even, as the course
+    with pytest.raises(PricerError, match="whole_dollars must be true or false"):
+        load_prompt({"system": "", "user": "{text}", "whole_dollars": "false"})
+    # off, the field is left out of reprs and settings (tuning trial ids, run headers)
+    assert "whole_dollars" not in repr(COURSE_PROMPT) and "whole_dollars=True" in repr(rounded)
+    assert prompt_fields(COURSE_PROMPT) == {"system": COURSE_PROMPT.system,
+                                            "user": COURSE_PROMPT.user, "prefill": "Price is $"}  # fmt: skip
+
+
+def test_an_openai_fine_tune_takes_a_prompt_by_name() -> None:
+    from pricebench.finetune.pricer import OpenAIFineTuned
+
+    assert OpenAIFineTuned(prompt="course-2025")._prompt() is NAMED_PROMPTS["course-2025"]
     assert set(NAMED_PROMPTS) == {"course-2024-training", "course-2024-frontier", "course-2025"}
 
 

@@ -24,7 +24,7 @@ from pricebench.hf import (
 )
 from pricebench.hf.loading import load_tokenizer
 from pricebench.hf.plan import ASSUMED_FLOPS, CPU_MAX_PARAMS, count_parameters
-from pricebench.pricer import Estimate
+from pricebench.pricer import Estimate, clone_pricer
 from tests import hf_tiny
 from tests.conftest import COURSE_ITEMS
 
@@ -171,6 +171,14 @@ def test_the_ceiling_is_learned_from_the_training_prices_and_saved(data, tiny, t
     assert not given.learns and given.fit(data.train).ceiling == 50.0
     with pytest.raises(PricerError, match="max_price"):
         HFPricer(tiny, max_price=0)
+    # an ensemble's folds clone it unfitted, on the model already loaded (never a second copy)
+    loaded = HFPricer.from_pretrained(trained.output_dir / "adapter", max_price=None)
+    loaded._load()
+    copy = clone_pricer(loaded.fit(data.train[:10]))
+    assert copy.ceiling is None and copy._model is loaded._model
+    assert copy.get_params() == loaded.get_params()
+    # the recorded prompt has no whole_dollars when off: runs started before it still match
+    assert "whole_dollars" not in HFPricer(tiny).get_params()["prompt"]
     # a fine-tune keeps the highest price it was taught; its saved pricer needs no fit
     taught = max(item.price for item in data.train[:64])
     saved = HFPricer.from_pretrained(trained.output_dir / "adapter")
@@ -272,6 +280,17 @@ def test_hf_specs(tiny):
         make_pricer("hf")
     with pytest.raises(PricerError, match="method"):
         make_pricer(f"hf:{tiny}", method="beam")
+
+
+def test_run_on_data_without_a_train_split_names_the_ceiling(data, tiny, tmp_path, capsys):
+    path = tmp_path / "all-test.jsonl"
+    path.write_text("".join(i.model_copy(update={"split": "test"}).model_dump_json() + "\n"
+                            for i in data.test[:2]))  # fmt: skip
+    argv = ["run", f"hf:{tiny}", "--data", str(path), "--out", str(tmp_path / "r")]
+    assert main([*argv, "--param", "max_new_tokens=2"]) != 0
+    assert "--param max_price=N" in capsys.readouterr().err
+    # given, nothing is learned and the run goes ahead
+    assert main([*argv, "--param", "max_new_tokens=2", "--param", "max_price=999"]) == 0
 
 
 def test_finetune_lora_command(tiny, tmp_path, capsys):

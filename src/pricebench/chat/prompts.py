@@ -34,7 +34,15 @@ class PromptTemplate:
     prefill: str | None = None
     whole_dollars: bool = False
 
+    def __repr__(self) -> str:
+        # Left out when off, so prompts keep the ids and settings they had before the field.
+        return f"PromptTemplate({', '.join(f'{k}={v!r}' for k, v in prompt_fields(self).items())})"
+
     def __post_init__(self) -> None:
+        if not isinstance(self.whole_dollars, bool):
+            raise PricerError(
+                f"prompt whole_dollars must be true or false, not {self.whole_dollars!r}"
+            )
         # A typo in a field name should fail when the prompt is made, not on the first item.
         names = {field for _, field, _, _ in string.Formatter().parse(self.user) if field}
         unknown = names - FIELDS
@@ -76,6 +84,12 @@ COURSE_PROMPT = PromptTemplate(
     user="{context}How much does this cost?\n\n{text}",
     prefill="Price is $",
 )
+
+
+def prompt_fields(prompt: PromptTemplate) -> dict[str, Any]:
+    """The prompt as settings record it: its fields, `whole_dollars` only when it is on."""
+    fields_ = {"system": prompt.system, "user": prompt.user, "prefill": prompt.prefill}
+    return {**fields_, "whole_dollars": True} if prompt.whole_dollars else fields_
 
 
 def load_prompt(value: PromptTemplate | dict[str, Any] | str | Path) -> PromptTemplate:

@@ -152,10 +152,13 @@ def run_specs(args: argparse.Namespace, specs: list[str]) -> list[Results]:
         raise PricebenchError(f"{dataset.source}: the {args.split} split is empty")
     learners = [spec for spec, pricer in pricers if learns(pricer)]
     if learners and not dataset.train:  # refused before any run directory is written
+        # hf: pricers learn only their ceiling, which can be given instead
+        ceiling = any(hasattr(pricer, "max_price") for _, pricer in pricers if learns(pricer))
         raise DataError(
             f"{dataset.source}: no training items (no item has split 'train'), and "
             f"{', '.join(learners)} learn from them: add train items, or drop the split field "
             "so that the items are split at random"
+            + (" (or give hf: pricers their ceiling, --param max_price=N)" if ceiling else "")
         )
     console.print(f"data: {dataset!r}", markup=False, soft_wrap=True)
     evaluated = items[: args.size] if args.size is not None else items

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from pricebench.chat.models import fine_tuning_access
-from pricebench.chat.prompts import COURSE_PROMPT, PromptTemplate
+from pricebench.chat.prompts import COURSE_PROMPT, PromptTemplate, load_prompt, prompt_fields
 from pricebench.errors import PricerError, missing_extra
 from pricebench.finetune.base_models import DEFAULT_BASE_MODEL, check_base_model, training_cost
 from pricebench.finetune.files import (
@@ -73,7 +73,7 @@ class OpenAIFineTuned:
         hyperparameters: dict[str, Any] | None = None,
         suffix: str | None = "pricer",
         seed: int | None = 42,
-        prompt: PromptTemplate | None = None,
+        prompt: PromptTemplate | str | None = None,
         *,
         client: Any = None,
         state_dir: str | Path | None = None,
@@ -114,7 +114,7 @@ class OpenAIFineTuned:
             "hyperparameters": self.hyperparameters or {},
             "suffix": self.suffix,
             "seed": self.seed,
-            "prompt": _prompt_dict(self._prompt()),
+            "prompt": prompt_fields(self._prompt()),
         }
         if "fine_tuned_model_" in self.__dict__:
             params["model"] = self.fine_tuned_model_
@@ -200,7 +200,7 @@ class OpenAIFineTuned:
             hyperparameters=self.hyperparameters or {},
             suffix=self.suffix,
             seed=self.seed,
-            prompt=_prompt_dict(self._prompt()),
+            prompt=prompt_fields(self._prompt()),
             training_tokens=report.tokens,
         )
         try:
@@ -346,7 +346,7 @@ class OpenAIFineTuned:
     # Plumbing -----------------------------------------------------------------------------------
 
     def _prompt(self) -> PromptTemplate:
-        return self.prompt if self.prompt is not None else COURSE_PROMPT
+        return load_prompt(self.prompt) if self.prompt is not None else COURSE_PROMPT
 
     def _state_dir(self) -> Path:
         return Path(self.state_dir) if self.state_dir is not None else default_state_dir()
@@ -384,10 +384,6 @@ class OpenAIFineTuned:
 
     def __repr__(self) -> str:
         return f"OpenAIFineTuned({self.name})"
-
-
-def _prompt_dict(prompt: PromptTemplate) -> dict[str, Any]:
-    return {"system": prompt.system, "user": prompt.user, "prefill": prompt.prefill}
 
 
 def fine_tuned_pricer(model: str, *, cache: Any = True, **options: Any) -> Any:

@@ -19,7 +19,7 @@ from typing import Any
 
 from rich.console import Console
 
-from pricebench.chat.prompts import PromptTemplate, load_prompt
+from pricebench.chat.prompts import PromptTemplate, load_prompt, prompt_fields
 from pricebench.errors import PricebenchError, PriceParseError, PricerError
 from pricebench.hf.loading import (
     Quantization,
@@ -155,7 +155,7 @@ class LoRAFineTuned:
         params = {key: getattr(self, key) for key in self._RUN_KEYS}
         params.update(
             output_dir=str(self.output_dir),
-            prompt=vars(self.prompt),
+            prompt=prompt_fields(self.prompt),
             optimizer=self.optimizer,
             quantization=self.quantization,
             device=self.device,
@@ -341,7 +341,7 @@ class LoRAFineTuned:
     def _claim_output_dir(self, train: Sequence[Item], validation: Sequence[Item] | None) -> None:
         run = {
             "params": {key: _plain(getattr(self, key)) for key in self._RUN_KEYS},
-            "prompt": vars(self.prompt),
+            "prompt": prompt_fields(self.prompt),
             "train": fingerprint(list(train)),
             "validation": fingerprint(list(validation)) if validation else None,
         }

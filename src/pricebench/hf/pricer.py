@@ -12,7 +12,7 @@ import torch
 
 from pricebench._version import __version__
 from pricebench.chat.parse import parse_price
-from pricebench.chat.prompts import COURSE_PROMPT, PromptTemplate, load_prompt
+from pricebench.chat.prompts import COURSE_PROMPT, PromptTemplate, load_prompt, prompt_fields
 from pricebench.errors import PriceParseError, PricerError
 from pricebench.hf.decoding import (
     NumberVocabulary,
@@ -75,8 +75,8 @@ class HFPricer:
             raise PricerError(f"method {method!r}: use one of {', '.join(METHODS)}")
         if top_k < 1 or max_new_tokens < 1 or batch_size < 1:
             raise PricerError("top_k, max_new_tokens and batch_size must be at least 1")
-        if max_price is not None and not max_price > 0:
-            raise PricerError(f"max_price must be a positive price, got {max_price}")
+        if max_price is not None and not (isinstance(max_price, (int, float)) and max_price > 0):
+            raise PricerError(f"max_price must be a positive price, got {max_price!r}")
         self.model = model
         self.adapter = adapter
         self.method = method
@@ -119,7 +119,8 @@ class HFPricer:
             return cls(meta["base_model"], str(path), **params)
         return cls(str(path), **params)
 
-    def get_params(self) -> dict[str, Any]:
+    def get_params(self, deep: bool = False) -> dict[str, Any]:
+        """The constructor's parameters as stored (`deep` is accepted for scikit-learn)."""
         return {
             "model": self.model,
             "adapter": self.adapter,
@@ -129,7 +130,7 @@ class HFPricer:
             "batch_size": self.batch_size,
             "device": self.device,
             "quantization": self.quantization,
-            "prompt": vars(self.prompt),
+            "prompt": prompt_fields(self.prompt),
             "chat": self.chat,
             "max_length": self.max_length,
             "max_price": self.max_price,
@@ -151,6 +152,14 @@ class HFPricer:
         else:
             raise PricerError(f"{self.name}: no training items to learn a max_price from")
         return self
+
+    def __sklearn_clone__(self) -> HFPricer:
+        """An unfitted copy (the ensemble's folds make several) on the model already loaded,
+        if any: fitting learns only the ceiling, never the weights, so they can be shared."""
+        params = {k: v for k, v in self.get_params().items() if k not in ("model", "adapter")}
+        copy = HFPricer(self.model, self.adapter, name=self.name, **params)
+        copy._model, copy._tokenizer, copy._vocab = self._model, self._tokenizer, self._vocab
+        return copy
 
     @property
     def ceiling(self) -> float | None:
