@@ -24,6 +24,7 @@ from pathlib import Path
 
 import openai
 from genai_prices import Usage, calc_price
+from standin import chat_completion, send_json
 
 from pricebench import Tester
 from pricebench.chat.openai import OpenAIPricer
@@ -52,32 +53,14 @@ def make_server() -> ThreadingHTTPServer:
             prompt = tokens(text)
             cached = (tokens(text[:shared]) // 128) * 128
             cached = cached if cached >= 1024 else 0
-            reply = {
-                "id": "chatcmpl-standin",
-                "object": "chat.completion",
-                "created": 1_790_000_000,
-                "model": body["model"],
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": "Price is $42.00"},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": {
-                    "prompt_tokens": prompt,
-                    "completion_tokens": 5,
-                    "total_tokens": prompt + 5,
-                    "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
-                    "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
-                },
+            usage = {
+                "prompt_tokens": prompt,
+                "completion_tokens": 5,
+                "total_tokens": prompt + 5,
+                "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
+                "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
             }
-            data = json.dumps(reply).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, chat_completion(body["model"], usage))
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             pass

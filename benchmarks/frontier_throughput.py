@@ -16,6 +16,9 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import openai
+from standin import chat_completion, send_json
+
 from pricebench import Item, Tester
 from pricebench.chat.openai import OpenAIPricer
 
@@ -30,26 +33,8 @@ def make_server(latency: float) -> ThreadingHTTPServer:
         def do_POST(self) -> None:  # noqa: N802 - the http.server name
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             time.sleep(latency)
-            reply = {
-                "id": "chatcmpl-bench",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": body["model"],
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": "Price is $42.00"},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": {"prompt_tokens": 100, "completion_tokens": 4, "total_tokens": 104},
-            }
-            data = json.dumps(reply).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            usage = {"prompt_tokens": 100, "completion_tokens": 4, "total_tokens": 104}
+            send_json(self, chat_completion(body["model"], usage))
             self.server.requests += 1  # type: ignore[attr-defined]
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
@@ -67,7 +52,8 @@ def measure(url: str, workers: int, count: int) -> float:
         Item(id=f"b{workers}-{n}", title=f"Item {n}", text=f"Item number {n}", price=40.0)
         for n in range(count)
     ]
-    pricer = OpenAIPricer("gpt-4o-mini", base_url=url, cache=False, max_retries=0)
+    client = openai.OpenAI(api_key="stand-in", base_url=url)  # no key needed, none sent out
+    pricer = OpenAIPricer("gpt-4o-mini", client=client, cache=False, max_retries=0)
     # One call outside the timing: the SDK's first request loads its types and connects.
     pricer.estimate(Item(id="warm-up", title="warm-up", text="warm-up", price=1.0))
     began = time.perf_counter()
