@@ -21,7 +21,7 @@ def main(path: str) -> None:
     train, validation = data.train[:200], data.train[200:250]  # validation from train, not test
     pricer = OpenAIFineTuned(hyperparameters={"n_epochs": 1}, seed=42).fit(train, validation)
     print(f"fine-tuned model: {pricer.fine_tuned_model_} (cost ${pricer.training_cost_:.2f})")
-    results = Tester.test(pricer, data.test, workers=4)  # the course's 250 items
+    results = Tester.test(pricer, data.test, size=250, workers=4)  # the course's 250 items
     results.chart("results/finetuned.png")
 
 

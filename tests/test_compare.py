@@ -89,20 +89,23 @@ def _run(name: str, records: list[tuple[str, float, float | None]], **header) ->
     return Results(RunHeader(pricer=name, **(defaults | header)), results)
 
 
-def test_compare_uses_only_the_items_both_runs_priced():
-    a = _run("a", [("1", 100, 110), ("2", 50, None), ("3", 20, 25), ("4", 10, 10)])
-    b = _run("b", [("1", 100, 150), ("2", 50, 55), ("3", 20, None), ("5", 30, 30)])
+def test_compare_scores_failures_at_the_fallback_on_the_items_both_attempted():
+    a = _run("a", [("1", 100, 110), ("2", 50, None), ("3", 20, 25), ("4", 10, 10)], fallback=40)
+    b = _run("b", [("1", 100, 150), ("2", 50, 55), ("3", 20, None), ("5", 30, 30)], fallback=40)
     c = compare(a, b, resamples=200)
-    assert c.n == 1  # only item 1 was priced by both
-    assert (c.mean_error_a, c.mean_error_b) == (10.0, 50.0)
-    assert c.difference == -40.0
+    assert c.n == 3  # items 1-3 were asked of both; a failure counts as the $40 fallback
+    assert (c.mean_error_a, c.mean_error_b) == ((10 + 10 + 5) / 3, (50 + 5 + 20) / 3)
+    assert (c.failed_a, c.failed_b, c.fallback) == (1, 1, 40)
+    # Without a fallback the failures cannot be scored, and are not dropped silently.
+    with pytest.raises(ResultsError, match="no fallback guess"):
+        compare(_run("a", [("1", 100, None)]), _run("b", [("1", 100, 90)]))
 
 
 def test_compare_refuses_runs_on_different_data():
     a = _run("a", [("1", 100, 110)])
     with pytest.raises(ResultsError, match="different data"):
         compare(a, _run("b", [("1", 999, 110)]))
-    with pytest.raises(ResultsError, match="no priced item in common"):
+    with pytest.raises(ResultsError, match="no item in common"):
         compare(a, _run("b", [("2", 100, 110)]))
     with pytest.raises(ResultsError, match="GBP"):
         compare(a, _run("b", [("1", 100, 110)], currency="GBP"))

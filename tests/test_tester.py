@@ -28,17 +28,32 @@ GUESSES = {"i0": 20.0, "i1": 100.0, "i2": 100.0, "i3": 150.0, "i4": 800.0}
 
 
 class Lookup:
-    """Guesses from a table; counts its calls."""
+    """Guesses from a table; counts its calls. `before(item)` runs first and may raise: a crash,
+    an outage or a stop in the middle of a run, by the same code that resumes it (a run is never
+    continued by other code)."""
 
     name = "lookup"
 
-    def __init__(self, table=GUESSES):
+    def __init__(self, table=GUESSES, before=None):
         self.table = table
+        self.before = before
         self.calls = []
 
     def predict(self, item: Item) -> float:
+        if self.before is not None:
+            self.before(item)
         self.calls.append(item.id)
         return self.table[item.id]
+
+
+def raising(**errors: BaseException):
+    """A `before` that raises `errors[item.id]` for those items."""
+
+    def before(item: Item) -> None:
+        if item.id in errors:
+            raise errors[item.id]
+
+    return before
 
 
 def test_metrics_match_hand_computed_values(items):
@@ -95,7 +110,8 @@ def test_failures_are_counted_apart_never_as_zero(items):
 
 
 def test_a_function_returning_text_is_parsed(items):
-    results = Tester(lambda item: f"Price is ${item.price:,.2f}", items).run()
+    truth = {item.id: item.price for item in items}
+    results = Tester(lambda item: f"Price is ${truth[item.id]:,.2f}", items).run()
     assert results.mean_error == 0.0 and results.records[0].reply == "Price is $10.00"
 
 
@@ -120,14 +136,8 @@ def test_results_are_written_as_they_go_and_read_back_identically(items, tmp_pat
 def test_resume_after_a_crash_prices_only_what_is_left(items, tmp_path):
     out = tmp_path / "run"
 
-    class Crashing(Lookup):
-        def predict(self, item):
-            if item.id == "i3":
-                raise KeyboardInterrupt  # Ctrl-C in the middle of the run
-            return super().predict(item)
-
-    with pytest.raises(KeyboardInterrupt):
-        Tester(Crashing(), items, out=out).run()
+    with pytest.raises(KeyboardInterrupt):  # Ctrl-C in the middle of the run
+        Tester(Lookup(before=raising(i3=KeyboardInterrupt())), items, out=out).run()
     assert Results.load(out).header.status == "interrupted"
     assert len(Results.load(out).records) == 3
 
@@ -142,13 +152,7 @@ def test_resume_after_a_crash_prices_only_what_is_left(items, tmp_path):
 def test_resume_keeps_failures_unless_asked_to_retry(items, tmp_path):
     out = tmp_path / "run"
 
-    def first(item):
-        if item.id == "i2":
-            raise ValueError("flaky")
-        return GUESSES[item.id]
-
-    first.__name__ = "lookup"
-    Tester(first, items, out=out).run()
+    Tester(Lookup(before=raising(i2=ValueError("flaky"))), items, out=out).run()
     pricer = Lookup()
     assert Tester(pricer, items, out=out).run().n_failed == 1
     assert pricer.calls == []
@@ -232,7 +236,7 @@ def test_the_timeout_runs_from_when_an_item_starts_and_stuck_threads_are_replace
             release.wait(60)
             return 1.0  # a late answer, after the item timed out: must be dropped
         time.sleep(0.01)
-        return item.price
+        return 10.0 + int(item.id[1:])  # many_items' price
 
     started = time.perf_counter()
     try:
@@ -331,9 +335,11 @@ def test_batch_pricers_are_used_in_bulk_and_isolated_on_failure(items):
 
 
 def test_estimates_carry_cost_and_tokens(items):
+    truth = {item.id: item.price for item in items}
+
     def paid(item):
         return Estimate(
-            price=item.price, reply="Price is $1", input_tokens=10, output_tokens=2, cost=0.001
+            price=truth[item.id], reply="Price is $1", input_tokens=10, output_tokens=2, cost=0.001
         )
 
     results = Tester(paid, items).run()
@@ -349,10 +355,8 @@ def test_stop_run_ends_cleanly_and_can_resume(items, tmp_path):
         if len(spent) == 2:
             raise StopRun("budget of $0.02 reached")
         spent.append(item.id)
-        return GUESSES[item.id]
 
-    budgeted.__name__ = "lookup"
-    stopped = Tester(budgeted, items, out=out).run()
+    stopped = Tester(Lookup(before=budgeted), items, out=out).run()
     assert stopped.header.status == "stopped" and "budget" in stopped.header.note
     assert len(stopped.records) == 2
     assert Tester(Lookup(), items, out=out).run().header.status == "complete"
@@ -507,16 +511,14 @@ def test_a_second_writer_on_a_running_directory_fails_at_once_naming_the_pid(ite
     out = tmp_path / "run"
     seen = []
 
-    class Meddler(Lookup):
-        def predict(self, item):
-            if item.id == "i1":  # another process starts on the same directory mid-run
-                for overwrite in ("continue", "overwrite"):
-                    with pytest.raises(ResultsError, match=rf"in use .*\(pid {os.getpid()}\)"):
-                        Tester(Lookup(), items, out=out, resume=overwrite).run()
-                    seen.append(overwrite)
-            return super().predict(item)
+    def meddle(item):
+        if item.id == "i1":  # another process starts on the same directory mid-run
+            for overwrite in ("continue", "overwrite"):
+                with pytest.raises(ResultsError, match=rf"in use .*\(pid {os.getpid()}\)"):
+                    Tester(Lookup(), items, out=out, resume=overwrite).run()
+                seen.append(overwrite)
 
-    results = Tester(Meddler(), items, out=out).run()
+    results = Tester(Lookup(before=meddle), items, out=out).run()
     assert seen == ["continue", "overwrite"]
     assert results.complete and len(Results.load(out).records) == 5
     assert Tester(Lookup(), items, out=out).run().complete  # the lock went with the first run
@@ -639,13 +641,8 @@ def test_run_fits_a_learning_pricer_first_and_times_it(items):
 def test_resume_continues_a_saved_run_on_the_same_items(items, tmp_path):
     out = tmp_path / "run"
 
-    class Stopper(Lookup):
-        def predict(self, item):
-            if item.id == "i2":
-                raise StopRun("budget reached")
-            return super().predict(item)
-
-    assert Tester(Stopper(), items, out=out).run().header.status == "stopped"
+    stopper = Lookup(before=raising(i2=StopRun("budget reached")))
+    assert Tester(stopper, items, out=out).run().header.status == "stopped"
     results = Tester.resume(out, Lookup(), items=items).run()
     assert results.complete and results.n_priced == 5
     with pytest.raises(ResultsError, match="not those the run was started on"):
@@ -675,15 +672,8 @@ def test_an_unknown_resume_policy_is_refused(items):
 def test_continuing_a_stopped_run_prices_its_failures_again(items, tmp_path):
     out = tmp_path / "run"
 
-    class Outage(Lookup):
-        def predict(self, item):
-            if item.id == "i1":
-                raise ConnectionError("server down")
-            if item.id == "i2":
-                raise StopRun("cannot reach the server")
-            return super().predict(item)
-
-    first = Tester(Outage(), items, out=out).run()
+    outage = raising(i1=ConnectionError("server down"), i2=StopRun("cannot reach the server"))
+    first = Tester(Lookup(before=outage), items, out=out).run()
     assert first.header.status == "stopped" and [r.id for r in first.failures] == ["i1"]
     again = Tester(Lookup(), items, out=out).run()  # "run the same command again"
     assert again.complete and again.n_failed == 0 and again.n_priced == 5

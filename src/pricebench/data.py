@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import math
 import random
 import zlib
 from collections.abc import Iterator, Sequence
@@ -40,16 +41,23 @@ class Dataset:
     currency: str = "USD"
 
     def __post_init__(self) -> None:
-        # Each split carries its source, name and currency, so a Tester run on it records them.
+        # Each split carries its source, name and currency, so a Tester run on it records them,
+        # and the training mean: the guess a failed item is scored with when runs are ranked.
+        prices = [item.price for item in self.train]
+        fallback = math.fsum(prices) / len(prices) if prices else None
         for split in ("train", "test", "validation"):
             labelled = ItemSet(
-                getattr(self, split), source=self.source, split=split, currency=self.currency
+                getattr(self, split),
+                source=self.source,
+                split=split,
+                currency=self.currency,
+                fallback=fallback,
             )
             object.__setattr__(self, split, labelled)  # a frozen dataclass
 
     @property
     def fingerprint(self) -> str:
-        return fingerprint(self.test)
+        return fingerprint(self.test, self.currency)
 
     def with_validation(self, fraction: float = 0.1, seed: int = 42) -> Dataset:
         """A copy whose validation set is a seeded part of train, when the file gave none.

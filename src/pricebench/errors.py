@@ -39,6 +39,8 @@ class PriceParseError(PricebenchError):
         self.cache_read_tokens = 0
         self.cache_write_tokens = 0
         self.cost: float | None = 0.0
+        self.cached = False  # the reply came from pricebench's response cache
+        self.list_cost: float | None = None  # what the reply costs at list price, paid or not
 
 
 class StopRun(PricebenchError):  # noqa: N818 - it is a signal, not a failure of one item

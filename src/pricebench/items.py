@@ -7,7 +7,7 @@ import math
 from collections.abc import Iterable
 from typing import Any, SupportsIndex, overload
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 # The highest true price an item may have, and the default ceiling of a guess (`Tester`).
 MAX_PRICE = 1e9
@@ -48,12 +48,47 @@ class Item(BaseModel):
         return price
 
 
-def fingerprint(items: Iterable[Item]) -> str:
-    """A short hash of the items' ids and prices, order-independent.
+class PriceHidden(AttributeError):
+    """A pricer read `item.price` at test time, where the true price is hidden."""
 
-    Stored in every result so that runs on different data are never compared by accident.
+
+class HiddenPriceItem(Item):
+    """An item as a pricer sees it at test time: every field but `price`, which raises.
+
+    An `Item` still (isinstance, attributes, `model_dump` without the price), so a pricer that
+    does not cheat cannot tell the difference. `hasattr(item, "price")` is False.
+    """
+
+    _reader: str = PrivateAttr(default="the pricer")
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "price":
+            raise PriceHidden(
+                f"{self._reader} read item.price at test time: the true price is hidden from "
+                "pricers while they are tested (fit sees the training prices)"
+            )
+        return super().__getattr__(name)  # type: ignore[misc]
+
+
+def hide_price(item: Item, reader: str | None = None) -> Item:
+    """`item` without its price, for `reader` (a pricer's name, said when it reads the price)."""
+    fields = {name: getattr(item, name) for name in Item.model_fields if name != "price"}
+    hidden = HiddenPriceItem.model_construct(**fields)
+    if reader is not None:
+        hidden._reader = f"pricer {reader!r}"
+    return hidden
+
+
+def fingerprint(items: Iterable[Item], currency: str = "USD") -> str:
+    """A short hash of the items' ids and prices (and their currency), order-independent.
+
+    Stored in every result so that runs on different data are never compared by accident: the
+    same items priced in pounds are other data than in dollars. (The currency is hashed only
+    when it is not USD, so that dollar runs keep the fingerprints they always had.)
     """
     digest = hashlib.sha256()
+    if currency != "USD":
+        digest.update(f"currency\t{currency}\n".encode())
     for item_id, price in sorted((item.id, item.price) for item in items):
         digest.update(f"{item_id}\t{price!r}\n".encode())
     return digest.hexdigest()[:12]
@@ -63,7 +98,9 @@ class ItemSet(list[Item]):
     """A list of items that knows where it came from: its file, its split and its currency.
 
     `Dataset.train`, `.validation` and `.test` are item sets, so a `Tester` records what it was
-    run on without being told; a slice keeps the labels (`data.test[:100]`).
+    run on without being told; a slice keeps the labels (`data.test[:100]`). `fallback` is the
+    mean training price of the dataset (what the constant pricer says): rankings score a failed
+    item with it (docs/compare.md).
     """
 
     def __init__(
@@ -73,16 +110,28 @@ class ItemSet(list[Item]):
         source: str = "",
         split: str = "",
         currency: str = "USD",
+        fallback: float | None = None,
     ) -> None:
         super().__init__(items)
         self.source = source
         self.split = split
         self.currency = currency
+        self.fallback = fallback
 
     @property
     def label(self) -> str:
         """`source#split`, as run headers record the data."""
         return f"{self.source}#{self.split}" if self.split else self.source
+
+    def subset(self, items: Iterable[Item]) -> ItemSet:
+        """`items` (some of these) with these labels."""
+        return ItemSet(
+            items,
+            source=self.source,
+            split=self.split,
+            currency=self.currency,
+            fallback=self.fallback,
+        )
 
     @overload
     def __getitem__(self, index: SupportsIndex) -> Item: ...
@@ -90,8 +139,7 @@ class ItemSet(list[Item]):
     def __getitem__(self, index: slice) -> ItemSet: ...
     def __getitem__(self, index: SupportsIndex | slice) -> Item | ItemSet:
         if isinstance(index, slice):
-            part = super().__getitem__(index)
-            return ItemSet(part, source=self.source, split=self.split, currency=self.currency)
+            return self.subset(super().__getitem__(index))
         return super().__getitem__(index)
 
 

@@ -22,6 +22,7 @@ pricer does: `as_pricer` wraps it.
 from __future__ import annotations
 
 import copy
+import hashlib
 import inspect
 import math
 import numbers
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeGuard, runtime_checkable
 
+from pricebench._version import __version__
 from pricebench.chat.parse import parse_price
 from pricebench.errors import PricerError
 from pricebench.items import Item
@@ -68,6 +70,9 @@ class Estimate:
     output_tokens: int = 0
     cost: float | None = 0.0  # in US dollars; None when the model's price is unknown
     cached: bool = False  # answered from pricebench's response cache (free)
+    # What the reply costs at list price, paid or not: a cached reply's `cost` is 0, its
+    # `list_cost` what the model charges for it. None for a pricer that calls no paid API.
+    list_cost: float | None = None
     # Prompt tokens read from / written to the provider's prompt cache (part of input_tokens).
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
@@ -226,3 +231,49 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     return repr(value)
+
+
+def code_identity(pricer: Any) -> str:
+    """What code a pricer runs, as a run header records it, so that a run is never resumed (or
+    taken as done) by other code under the same name and parameters.
+
+    A pricer of pricebench's own: "pricebench VERSION". One of the user's (a class, a `file.py:
+    Class` spec, a plain function): "source " + a hash of the source of its class and of every
+    base class outside pricebench (or of the function), else of their compiled code when the
+    source cannot be read (a class typed into a console). The code a pricer calls in other
+    functions or modules is not part of its identity.
+    """
+    target = pricer.function if isinstance(pricer, FunctionPricer) else type(pricer)
+    if _module_of(target).split(".")[0] == "pricebench":
+        return f"pricebench {__version__}"
+    digest = hashlib.sha256()
+    parts = [target] if not isinstance(target, type) else _own_classes(target)
+    for part in parts:
+        digest.update(_source(part).encode("utf-8", "surrogatepass"))
+    return f"source {digest.hexdigest()[:12]}"
+
+
+def _module_of(obj: Any) -> str:
+    return getattr(obj, "__module__", None) or ""
+
+
+def _own_classes(cls: type) -> list[type]:
+    """`cls` and its base classes that are neither pricebench's nor Python's own."""
+    return [
+        c
+        for c in cls.__mro__
+        if _module_of(c).split(".")[0] not in ("pricebench", "builtins", "typing", "abc")
+    ]
+
+
+def _source(obj: Any) -> str:
+    try:
+        return inspect.getsource(obj)
+    except (OSError, TypeError):
+        pass
+    # No source file: the compiled code of the function, or of each function of the class.
+    functions = [obj] if not isinstance(obj, type) else list(vars(obj).values())
+    codes = [getattr(f, "__code__", None) for f in functions]
+    return "\n".join(
+        f"{c.co_name}:{c.co_code.hex()}:{c.co_consts!r}" for c in codes if c is not None
+    )

@@ -300,7 +300,9 @@ def _load_file(path: Path) -> Any:
     if not path.is_file():
         raise SpecError(f"{path}: no such file")
     resolved = path.resolve()
-    module_name = "pricebench_user_" + hashlib.sha1(str(resolved).encode()).hexdigest()[:12]
+    # Named by path and content: a file edited since it was loaded is loaded again, not reused.
+    key = hashlib.sha1(str(resolved).encode() + b"\0" + resolved.read_bytes()).hexdigest()
+    module_name = "pricebench_user_" + key[:12]
     if module_name in sys.modules:
         return sys.modules[module_name]
     loaded = importlib.util.spec_from_file_location(module_name, resolved)

@@ -49,6 +49,7 @@ class ItemResult(BaseModel):
     id: str
     title: str
     truth: float
+    category: str | None = None  # the item's, for figures per category
     guess: float | None = None
     error: float | None = None  # absolute error
     squared_log_error: float | None = None
@@ -59,8 +60,11 @@ class ItemResult(BaseModel):
     reply: str | None = None
     input_tokens: int = 0
     output_tokens: int = 0
-    cost: float | None = 0.0  # US dollars; None when the model's price is unknown
+    cost: float | None = 0.0  # US dollars paid; None when the model's price is unknown
     cached: bool = False
+    # US dollars the reply costs at list price, paid or answered from the cache (None: no paid
+    # API, or a record from before pricebench kept it).
+    list_cost: float | None = None
     # Prompt tokens the provider read from / wrote to its prompt cache (part of input_tokens).
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
@@ -82,6 +86,10 @@ class RunHeader(BaseModel):
     tolerance: Tolerance = Field(default_factory=Tolerance)
     currency: str = "USD"
     mode: str = "interactive"
+    # The pricer's code (`pricer.code_identity`): a run is never continued by other code.
+    code: str | None = None
+    # The guess a failed item counts as when runs are ranked: the training mean (docs/compare.md).
+    fallback: float | None = None
     pricebench_version: str = __version__
     started_at: str = Field(default_factory=lambda: _now())
     finished_at: str | None = None
@@ -154,6 +162,19 @@ class Results:
         return math.fsum(r.cost or 0.0 for r in self.records)
 
     @property
+    def list_cost(self) -> float:
+        """US dollars the run's replies cost at list price, cached ones included: what running it
+        again without the response cache would cost (the paid cost where no list cost is kept)."""
+        return math.fsum(
+            (r.list_cost if r.list_cost is not None else r.cost) or 0.0 for r in self.records
+        )
+
+    @property
+    def n_cached(self) -> int:
+        """Items answered from pricebench's response cache (paid for by an earlier run)."""
+        return sum(r.cached for r in self.records)
+
+    @property
     def cost_known(self) -> bool:
         """False when some paid call was to a model whose price is unknown."""
         return all(r.cost is not None for r in self.records)
@@ -162,20 +183,25 @@ class Results:
     def paid(self) -> bool:
         """Whether the run made a paid call (tokens counted or a cost, known or not)."""
         return any(
-            r.cost is None or r.cost or r.input_tokens or r.output_tokens for r in self.records
+            r.cost is None or r.cost or r.list_cost or r.input_tokens or r.output_tokens
+            for r in self.records
         )
 
     def cost_text(self) -> str:
-        """The cost as tables show it: "USD 0.0123", "unknown", "USD 0.0123 + unknown", or "-"
-        for a run that made no paid call (a local pricer). API prices are in US dollars whatever
-        the data's currency, so the unit is written out."""
+        """The cost as tables show it: what the replies cost at list price, "USD 0.0123", with
+        "(N cached)" when some came from the response cache (paid for by an earlier run), so a
+        cached rerun still says what the model costs; "unknown" or "USD 0.0123 + unknown" where
+        a price is unknown; "-" for a run that made no paid call (a local pricer). API prices are
+        in US dollars whatever the data's currency, so the unit is written out."""
         if not self.paid:
             return "-"
-        # Four decimals hide a cheap model's cost: show small sums to six.
-        known = f"USD {self.cost:,.4f}" if self.cost >= 0.01 else f"USD {self.cost:.6f}"
+        amount = self.list_cost
+        known = usd(amount)
+        if self.n_cached:
+            known += f" ({self.n_cached:,} cached)"
         if self.cost_known:
             return known
-        return f"{known} + unknown" if self.cost else "unknown"
+        return f"{known} + unknown" if amount else "unknown"
 
     def usage_text(self) -> str:
         """The tokens paid for and what they cost, for the line after a run's summary: "12,900
@@ -190,11 +216,20 @@ class Results:
             f"{written:,} written to cache" if written else "",
         ]
         cached = ", ".join(part for part in cache if part)
-        return (
+        paid_text = usd(self.cost)
+        if not self.cost_known:
+            paid_text = f"{paid_text} + unknown" if self.cost else "unknown"
+        line = (
             f"{sum(r.input_tokens for r in paid):,} input tokens"
             + (f" ({cached})" if cached else "")
-            + f", {sum(r.output_tokens for r in paid):,} output; cost {self.cost_text()}"
+            + f", {sum(r.output_tokens for r in paid):,} output; cost {paid_text}"
         )
+        if self.n_cached:  # a rerun from the cache paid nothing, but the model is not free
+            line += (
+                f"; {self.n_cached:,} answered from the response cache (all replies at list "
+                f"price: {usd(self.list_cost)})"
+            )
+        return line
 
     @property
     def complete(self) -> bool:
@@ -218,6 +253,7 @@ class Results:
             f"RMSLE {s.rmsle:.2f} [{s.rmsle_ci.low:.2f}, {s.rmsle_ci.high:.2f}]  "
             f"hits {s.hit_rate:.1%} [{s.hit_rate_ci.low:.1%}, {s.hit_rate_ci.high:.1%}]  "
             f"n={self.n_priced} failed={self.n_failed}"
+            + (" (figures on the priced items only)" if self.n_failed else "")
         )
 
     def why_nothing_priced(self) -> str:
@@ -431,22 +467,42 @@ class RunWriter:
 def _resume(path: Path, header: RunHeader) -> tuple[RunHeader, dict[str, ItemResult]]:
     """The header and records of the run at `path`, if `header` describes the same run."""
     old = read_run(path)
-    if (old.header.pricer, old.header.fingerprint) != (header.pricer, header.fingerprint):
+    problem = run_mismatch(old.header, header)
+    if problem:
         raise ResultsError(
-            f"{path} holds a run of {old.header.pricer!r} on data {old.header.fingerprint},"
-            f" not {header.pricer!r} on {header.fingerprint}: choose another output"
-            " directory, or overwrite it"
-        )
-    changed = changed_params(old.header.params, header.params, header.resumable)
-    if changed:
-        raise ResultsError(
-            f"{path} holds a run of {header.pricer!r} with other parameters "
-            f"({', '.join(changed)}): choose another output directory, or overwrite it"
+            f"{path} holds {problem}: choose another output directory, or overwrite it"
         )
     header = old.header.model_copy(
-        update={"status": "running", "finished_at": None, "params": header.params}
+        update={
+            "status": "running",
+            "finished_at": None,
+            "params": header.params,
+            "code": header.code,
+            "fallback": header.fallback if header.fallback is not None else old.header.fallback,
+        }
     )
     return header, {r.id: r for r in old.records}
+
+
+def run_mismatch(old: RunHeader, new: RunHeader) -> str | None:
+    """Why the run `old` cannot be continued as the run `new` ("a run of ... with other code
+    ..."), or None when it is the same run: the same pricer name, items (fingerprint, which
+    holds the currency), parameters (but for the resumable ones) and code. A header written
+    before pricebench recorded the code matches any code."""
+    if (old.pricer, old.fingerprint) != (new.pricer, new.fingerprint):
+        return (
+            f"a run of {old.pricer!r} on data {old.fingerprint} ({old.currency}), not "
+            f"{new.pricer!r} on {new.fingerprint} ({new.currency})"
+        )
+    changed = changed_params(old.params, new.params, new.resumable)
+    if changed:
+        return f"a run of {new.pricer!r} with other parameters ({', '.join(changed)})"
+    if old.code is not None and new.code is not None and old.code != new.code:
+        return (
+            f"a run of {new.pricer!r} made by other code (its code: {old.code}; this pricer's: "
+            f"{new.code}), whose results would be taken as this code's"
+        )
+    return None
 
 
 def _check_fresh_directory(path: Path) -> None:
@@ -593,6 +649,11 @@ def find_runs(paths: Iterable[str | Path]) -> list[Results]:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def usd(amount: float) -> str:
+    """US dollars spent on API calls: four decimals, six for small sums (which four hide)."""
+    return f"USD {amount:,.4f}" if amount >= 0.01 else f"USD {amount:.6f}"
 
 
 def money(amount: float, currency: str = "USD") -> str:

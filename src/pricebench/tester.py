@@ -27,12 +27,21 @@ from rich.progress import (
 )
 
 from pricebench.errors import PricerError, ResultsError, StopRun
-from pricebench.items import MAX_PRICE, Item, ItemSet, describe, fingerprint
+from pricebench.items import (
+    MAX_PRICE,
+    Item,
+    ItemSet,
+    PriceHidden,
+    describe,
+    fingerprint,
+    hide_price,
+)
 from pricebench.metrics import Tolerance, squared_log_error
 from pricebench.pricer import (
     Estimate,
     Pricer,
     as_pricer,
+    code_identity,
     estimate_one,
     learns,
     pricer_params,
@@ -109,7 +118,12 @@ class Tester:
     written as each item finishes; `resume` says what to do with a run already there:
     "continue" (price only what is left), "retry-failures" (also price its failures again) or
     "overwrite" (start over). `max_guess`: a guess must be finite, at least 0 and at most this to
-    be scored; any other guess is recorded as a failure with the reason.
+    be scored; any other guess is recorded as a failure with the reason. `fallback`: the guess a
+    failed item counts as when runs are ranked (docs/compare.md); by default the items' own (a
+    `Dataset` split carries its training mean), else the mean price of `run(fit_on=...)`.
+
+    The pricer never sees a true price: each item reaches it without `price` (`hide_price`), and
+    a pricer that reads it stops the run, named.
     """
 
     __test__ = False  # not a pytest test class, despite its name
@@ -129,6 +143,7 @@ class Tester:
         verbose: bool = False,
         progress: bool | None = None,
         max_guess: float = MAX_GUESS,
+        fallback: float | None = None,
     ) -> None:
         if resume not in ("continue", "retry-failures", "overwrite"):
             raise PricerError(
@@ -150,6 +165,11 @@ class Tester:
         if not (math.isfinite(max_guess) and max_guess > 0):
             raise PricerError(f"max_guess must be a positive number, got {max_guess}")
         self.max_guess = max_guess
+        if fallback is None:
+            fallback = getattr(items, "fallback", None)
+        if fallback is not None and not (math.isfinite(fallback) and fallback >= 0):
+            raise PricerError(f"fallback must be a price (at least 0), got {fallback}")
+        self.fallback = fallback
         self.console = Console(stderr=True, highlight=False)
 
     @property
@@ -169,10 +189,11 @@ class Tester:
         cls,
         pricer: Pricer | Callable[[Item], Any],
         items: Sequence[Item],
-        size: int = 250,
+        size: int | None = None,
         **options: Any,
     ) -> Results:
-        """The course's one-liner: price the first `size` items, print each line and the summary."""
+        """The course's one-liner: price the items (the first `size` of them when given, as
+        everywhere else), print each line and the summary."""
         options.setdefault("verbose", True)
         results = cls(pricer, items, size=size, **options).run()
         print(results.summary())
@@ -197,17 +218,34 @@ class Tester:
         header = read_run(run_dir).header
         if items is None:
             items = _saved_items(run_dir, header)
-        labelled = ItemSet(items, currency=header.currency)
+        labelled = ItemSet(items, currency=header.currency, fallback=header.fallback)
         labelled.source, _, labelled.split = header.dataset.partition("#")
         options.setdefault("tolerance", header.tolerance)
         options.setdefault("mode", header.mode)
         tester = cls(pricer, labelled, out=run_dir, **options)
-        if fingerprint(tester.items) != header.fingerprint:
+        given = fingerprint(tester.items, tester.currency)
+        if given != header.fingerprint:
             raise ResultsError(
                 f"{run_dir}: the items given are not those the run was started on "
-                f"(fingerprint {fingerprint(tester.items)}, the run's {header.fingerprint})"
+                f"(fingerprint {given}, the run's {header.fingerprint})"
             )
         return tester
+
+    def header(self) -> RunHeader:
+        """The header of this run: what is priced, on what, by which code."""
+        return RunHeader(
+            pricer=redact(self.pricer.name),
+            params=redact_value(pricer_params(self.pricer)),
+            dataset=redact(self.dataset),
+            fingerprint=fingerprint(self.items, self.currency),
+            n_items=len(self.items),
+            tolerance=self.tolerance,
+            currency=self.currency,
+            mode=self.mode,
+            code=code_identity(self.pricer),
+            fallback=self.fallback,
+            resumable=sorted(resumable_params(self.pricer)),
+        )
 
     def run(self, fit_on: Sequence[Item] | None = None) -> Results:
         """Price the items (after fitting the pricer on `fit_on`, timed, when it learns)."""
@@ -215,17 +253,10 @@ class Tester:
             # Refused before the run directory is written: nothing to clean up after.
             label = describe(fit_on)[0] or "fit_on"
             raise PricerError(f"{label}: no training items to fit {self.pricer.name} on")
-        header = RunHeader(
-            pricer=redact(self.pricer.name),
-            params=redact_value(pricer_params(self.pricer)),
-            dataset=redact(self.dataset),
-            fingerprint=fingerprint(self.items),
-            n_items=len(self.items),
-            tolerance=self.tolerance,
-            currency=self.currency,
-            mode=self.mode,
-            resumable=sorted(resumable_params(self.pricer)),
-        )
+        check_prompt_is_blind(self.pricer, self.items[0])
+        if self.fallback is None and fit_on:
+            self.fallback = math.fsum(item.price for item in fit_on) / len(fit_on)
+        header = self.header()
         if self.out is None:
             writer = RunWriter.in_memory(header)
         else:
@@ -310,9 +341,11 @@ class Tester:
     def _attempt(self, item: Item) -> tuple[Item, Outcome, float]:
         start = time.perf_counter()
         try:
-            outcome: Outcome = estimate_one(self.pricer, item)
+            outcome: Outcome = estimate_one(self.pricer, hide_price(item, self.pricer.name))
         except StopRun:
             raise
+        except PriceHidden as error:  # the truth is not the pricer's to read: no item counts
+            raise StopRun(str(error)) from None
         except Exception as error:  # any failure of one item is recorded, never fatal
             outcome = error
         return item, outcome, time.perf_counter() - start
@@ -326,7 +359,7 @@ class Tester:
             batch = getattr(self.pricer, "estimate_many", None)
             batch = batch or self.pricer.predict_batch  # type: ignore[attr-defined]
             try:
-                prices = list(batch(chunk))
+                prices = list(batch([hide_price(item, self.pricer.name) for item in chunk]))
                 if len(prices) != len(chunk):
                     raise ValueError(f"{batch.__name__} returned {len(prices)} for {len(chunk)}")
             except StopRun:
@@ -445,6 +478,7 @@ class Tester:
                 return ItemResult(
                     id=item.id,
                     title=item.title,
+                    category=item.category,
                     truth=item.price,
                     latency=latency,
                     failure=f"{GuessError.__name__}: {problem}",
@@ -453,6 +487,7 @@ class Tester:
                     output_tokens=outcome.output_tokens,
                     cost=outcome.cost,
                     cached=outcome.cached,
+                    list_cost=outcome.list_cost,
                     cache_read_tokens=outcome.cache_read_tokens,
                     cache_write_tokens=outcome.cache_write_tokens,
                 )
@@ -462,6 +497,7 @@ class Tester:
             return ItemResult(
                 id=item.id,
                 title=item.title,
+                category=item.category,
                 truth=item.price,
                 latency=latency,
                 failure=failure,
@@ -472,12 +508,15 @@ class Tester:
                 cache_read_tokens=getattr(outcome, "cache_read_tokens", 0),
                 cache_write_tokens=getattr(outcome, "cache_write_tokens", 0),
                 cost=getattr(outcome, "cost", 0.0),
+                cached=getattr(outcome, "cached", False),
+                list_cost=getattr(outcome, "list_cost", None),
             )
         guess = outcome.price
         band = self.tolerance.band(item.price, guess)
         return ItemResult(
             id=item.id,
             title=item.title,
+            category=item.category,
             truth=item.price,
             guess=guess,
             error=abs(guess - item.price),
@@ -490,6 +529,7 @@ class Tester:
             output_tokens=outcome.output_tokens,
             cost=outcome.cost,
             cached=outcome.cached,
+            list_cost=outcome.list_cost,
             cache_read_tokens=outcome.cache_read_tokens,
             cache_write_tokens=outcome.cache_write_tokens,
         )
@@ -532,6 +572,30 @@ class Tester:
             "cache_write_tokens": float(sum(r.cache_write_tokens for r in records)),
             "seconds": round(time.perf_counter() - started, 3),
         }
+
+
+def check_prompt_is_blind(pricer: Any, item: Item) -> None:
+    """PricerError, before anything is written or paid for, when a chat pricer's messages depend
+    on the item's true price: its messages for `item` are rendered at two prices and compared.
+
+    A pricer whose messages cannot be rendered yet (a retrieval context before `fit`) is checked
+    at run time instead, where the hidden price stops the run when it is read.
+    """
+    messages = getattr(pricer, "messages", None)
+    if not callable(messages):
+        return
+    try:
+        low = messages(item.model_copy(update={"price": 1.0}))
+        high = messages(item.model_copy(update={"price": 987654.0}))
+    except Exception:
+        return
+    if low != high:
+        prompt = getattr(pricer, "prompt", None)
+        template = type(prompt).__name__ if prompt is not None else type(pricer).__name__
+        raise PricerError(
+            f"{pricer.name}: its prompt template ({template}) puts the item's true price into the "
+            "messages; a test must not show the answer"
+        )
 
 
 def one_line(text: str) -> str:

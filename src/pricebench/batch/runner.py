@@ -40,7 +40,7 @@ from pricebench.batch.requests import (
 from pricebench.batch.state import BatchJob, BatchState, load_state, save_state
 from pricebench.chat.cache import cache_key
 from pricebench.errors import PricebenchError, PricerError, StopRun
-from pricebench.items import Item
+from pricebench.items import Item, hide_price
 from pricebench.pricer import Estimate
 
 BATCH_DIR = "batch"
@@ -170,7 +170,8 @@ class _Run:
         with writer:
             for item in items:
                 cid = custom_id(item.id)
-                request = self.pricer.request(item)
+                # The manifest keeps the truth, to score the reply; the request never sees it.
+                request = self.pricer.request(hide_price(item, self.pricer.name))
                 key = cache_key(self.pricer.cache_namespace, self.pricer.model, request)
                 cached = self.cache.get(key) if self.cache is not None else None
                 if cached is not None:

@@ -376,7 +376,8 @@ class ChatPricer(BasePricer):
         that holds no price still counts toward the cost and the budget: the error carries it.
         """
         reply = reply or self.read(response)
-        paid = 0.0 if cached else self.cost(reply.usage, batch=batch)
+        listed = self.cost(reply.usage, batch=batch)
+        paid = 0.0 if cached else listed
         if paid:
             self._spending.add(1, paid)
         try:
@@ -387,6 +388,8 @@ class ChatPricer(BasePricer):
             error.cache_read_tokens = reply.cache_read_tokens
             error.cache_write_tokens = reply.cache_write_tokens
             error.cost = paid
+            error.cached = cached
+            error.list_cost = listed
             raise
         return Estimate(
             price=price,
@@ -395,6 +398,7 @@ class ChatPricer(BasePricer):
             output_tokens=reply.output_tokens,
             cost=paid,
             cached=cached,
+            list_cost=listed,
             cache_read_tokens=reply.cache_read_tokens,
             cache_write_tokens=reply.cache_write_tokens,
         )

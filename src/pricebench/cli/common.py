@@ -181,6 +181,11 @@ def results_table(
             no_wrap=not left,
             overflow="fold" if column == "pricer" else "ellipsis",  # names wrap, whole
         )
+    if any(run.n_failed for run in runs):
+        table.caption = (
+            "figures on the priced items only; `pricebench leaderboard` ranks runs with their "
+            "failures counted"
+        )
     # Runs that priced nothing have no metrics: they go last, saying so instead of "$nan".
     for run in sorted(runs, key=lambda r: (r.n_priced == 0, r.mean_error if r.n_priced else 0)):
         s, c = run.scores, run.header.currency

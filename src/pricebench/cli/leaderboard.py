@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from pricebench.cli.common import table_width
-from pricebench.compare.paired import Board, Leaderboard, compare, leaderboard
+from pricebench.compare.paired import Board, Leaderboard, Row, compare, leaderboard
 from pricebench.compare.reference import (
     NOT_MEASURED,
     ReferenceBoard,
@@ -116,7 +116,7 @@ def print_leaderboard(board: Leaderboard, reference: bool = False) -> None:
     """Print each board of a leaderboard (and the course's published ones, if asked) as a table."""
     console = Console(highlight=False)
     if not console.is_terminal:  # a pipe or a file: do not squeeze the table into 80 columns
-        console = Console(highlight=False, width=180)
+        console = Console(highlight=False, width=200)
     shown_beside: set[str] = set()  # editions shown as same-data figures
     # One layout for the whole output: the narrow one for every board when any wide one would
     # not fit (a mix of both in one screen reads as two different commands).
@@ -144,42 +144,67 @@ def board_table(board: Board) -> Table:
     table = Table(
         title=escape(
             f"{board.dataset or '(unnamed data)'}: {board.n_items} items [{board.fingerprint}]"
-        )
+        ),
+        caption=_caption(board),
     )
     table.add_column("#", justify="right")
     table.add_column("pricer", overflow="fold")  # long ensemble names wrap, numbers do not
-    for column in ("mean error [95% CI]", "RMSLE [95% CI]", "hit rate [95% CI]", "N", "failed"):
+    for column in ("mean error [95% CI]", "RMSLE [95% CI]", "hit rate [95% CI]", "priced"):
         table.add_column(column, justify="right", no_wrap=True)
     for column in ("cost", "time", "vs best [95% CI]", "p"):
         table.add_column(column, justify="right", no_wrap=True)
     table.add_column("")
     for row in board.rows:
-        s, v = row.run.scores, row.vs_best
+        s, v = row.scores, row.vs_best
         seconds = row.seconds
+        figures = ["", "", ""]
+        if s is not None:
+            figures = [
+                f"{money(s.mean_error, c)} [{s.mean_error_ci.low:,.2f}, "
+                f"{s.mean_error_ci.high:,.2f}]",
+                f"{s.rmsle:.2f} [{s.rmsle_ci.low:.2f}, {s.rmsle_ci.high:.2f}]",
+                f"{s.hit_rate:.1%} [{s.hit_rate_ci.low:.1%}, {s.hit_rate_ci.high:.1%}]",
+            ]
+        # Pricer names may hold brackets, which rich reads as markup; the note goes under the
+        # name, where it folds, so that it never widens the table.
+        label = escape(row.label) + (f"\n[dim]{escape(row.note)}[/dim]" if row.note else "")
         table.add_row(
-            str(row.rank),
-            escape(row.label),  # pricer names may hold brackets, which rich reads as markup
-            f"{money(s.mean_error, c)} [{s.mean_error_ci.low:,.2f}, {s.mean_error_ci.high:,.2f}]",
-            f"{s.rmsle:.2f} [{s.rmsle_ci.low:.2f}, {s.rmsle_ci.high:.2f}]",
-            f"{s.hit_rate:.1%} [{s.hit_rate_ci.low:.1%}, {s.hit_rate_ci.high:.1%}]",
-            str(s.n),
-            str(row.run.n_failed),
-            row.run.cost_text(),
+            "-" if row.rank is None else str(row.rank),
+            label,
+            *(escape(f) for f in figures),
+            row.coverage,
+            escape(row.run.cost_text()),
             "" if seconds is None else f"{seconds:,.1f} s",
             "" if v is None else f"{v.difference:+,.2f} [{v.ci.low:+,.2f}, {v.ci.high:+,.2f}]",
             "" if v is None else f"{v.p_value:.3g}",
-            "[red]worse[/red]" if row.worse_than_best else ("best" if row is board.best else ""),
+            _verdict(board, row),
         )
     return table
+
+
+def _verdict(board: Board, row: Row) -> str:
+    if row.rank is None:
+        return "not ranked"
+    return "[red]worse[/red]" if row.worse_than_best else ("best" if row is board.best else "")
+
+
+def _caption(board: Board) -> str | None:
+    if not any(row.run.n_failed or row.rank is None for row in board.rows):
+        return None
+    # Short: rich counts a caption's width when it measures the table.
+    return "ranked on every item asked, a failure counted as the training mean (docs/compare.md)"
 
 
 def compact_board_table(board: Board) -> Table:
     """The board for a narrow terminal (80 columns): intervals under their value, RMSLE and hit
     rate without intervals, no cost or time columns (`pricebench report --html` has them all)."""
     c = board.currency
+    caption = f"data {board.fingerprint}; a wider terminal shows every column"
+    if _caption(board):
+        caption += f"; {_caption(board)}"
     table = Table(
         title=escape(f"{board.dataset or '(unnamed data)'}: {board.n_items} items"),
-        caption=escape(f"data {board.fingerprint}; a wider terminal shows every column"),
+        caption=escape(caption),
         box=box.SIMPLE_HEAD,
         pad_edge=False,
         collapse_padding=True,
@@ -189,21 +214,28 @@ def compact_board_table(board: Board) -> Table:
     table.add_column("mean error\n[95% CI]", justify="right", no_wrap=True)
     table.add_column("RMSLE", justify="right", no_wrap=True)
     table.add_column("hits", justify="right", no_wrap=True)
-    table.add_column("N", justify="right", no_wrap=True)
+    table.add_column("priced", justify="right", no_wrap=True)
     table.add_column("vs best\np", justify="right", no_wrap=True)
     table.add_column("")
     for row in board.rows:
-        s, v = row.run.scores, row.vs_best
-        failed = row.run.n_failed
+        s, v = row.scores, row.vs_best
+        figures = ["", "", ""]
+        if s is not None:
+            figures = [
+                f"{money(s.mean_error, c)}\n[{s.mean_error_ci.low:,.2f}, "
+                f"{s.mean_error_ci.high:,.2f}]",
+                f"{s.rmsle:.2f}",
+                f"{s.hit_rate:.1%}",
+            ]
+        label = escape(row.label) + (f"\n[dim]{escape(row.note)}[/dim]" if row.note else "")
         table.add_row(
-            str(row.rank),
-            escape(row.label),
-            f"{money(s.mean_error, c)}\n[{s.mean_error_ci.low:,.2f}, {s.mean_error_ci.high:,.2f}]",
-            f"{s.rmsle:.2f}",
-            f"{s.hit_rate:.1%}",
-            f"{s.n}\n{failed} failed" if failed else str(s.n),
+            "-" if row.rank is None else str(row.rank),
+            label,
+            *(escape(f) for f in figures),
+            row.coverage,
             "" if v is None else f"{v.difference:+,.2f}\np {v.p_value:.2g}",
-            "[red]worse[/red]" if row.worse_than_best else ("best" if row is board.best else ""),
+            # The caption says how failures count; "priced" says how many there were.
+            _verdict(board, row),
         )
     return table
 

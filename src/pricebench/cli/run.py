@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +18,12 @@ from pricebench.cli.common import (
     slug,
 )
 from pricebench.errors import DataError, PricebenchError
-from pricebench.items import Item, fingerprint
+from pricebench.items import Item, ItemSet
 from pricebench.metrics import Tolerance
-from pricebench.pricer import Pricer, learns, pricer_params, resumable_params
+from pricebench.pricer import Pricer, learns
 from pricebench.redact import redact
 from pricebench.registry import accepts, make_pricer, parse_spec
-from pricebench.results import HEADER_FILE, Results, changed_params, read_run
+from pricebench.results import HEADER_FILE, Results, read_run, run_mismatch
 from pricebench.tester import MAX_GUESS, Resume, Tester
 
 
@@ -161,25 +160,14 @@ def run_specs(args: argparse.Namespace, specs: list[str]) -> list[Results]:
             + (" (or give hf: pricers their ceiling, --param max_price=N)" if ceiling else "")
         )
     console.print(f"data: {dataset!r}", markup=False, soft_wrap=True)
-    evaluated = items[: args.size] if args.size is not None else items
     runs = []
     for position, (spec, pricer) in enumerate(pricers, start=1):
         if len(pricers) > 1:  # where the job is: which pricer of how many
             console.print(f"[{position}/{len(pricers)}] {spec}", markup=False, soft_wrap=True)
         out = run_directory(args.out, spec, pricer, console)
-        done = None if args.overwrite else _check_run_directory(out, pricer, evaluated, args)
-        if done is not None:
-            console.print(
-                f"{out}: complete ({done.n_priced} priced, {done.n_failed} failed); not run again "
-                "(--overwrite starts over, --retry-failures prices failures again)",
-                markup=False,
-                soft_wrap=True,
-            )
-            runs.append(done)
-            continue
         tester = Tester(
             pricer,
-            items,
+            _items_for(pricer, items),
             size=args.size,
             tolerance=Tolerance(*args.tolerance),
             out=out,
@@ -190,6 +178,16 @@ def run_specs(args: argparse.Namespace, specs: list[str]) -> list[Results]:
             verbose=args.verbose,
             max_guess=args.max_guess,
         )
+        done = None if args.overwrite else _check_run_directory(out, tester, args)
+        if done is not None:
+            console.print(
+                f"{out}: complete ({done.n_priced} priced, {done.n_failed} failed); not run again "
+                "(--overwrite starts over, --retry-failures prices failures again)",
+                markup=False,
+                soft_wrap=True,
+            )
+            runs.append(done)
+            continue
         results = tester.run(fit_on=dataset.train)
         console.print(results.summary(), markup=False, soft_wrap=True)
         if results.paid:
@@ -228,31 +226,42 @@ def _make(spec: str, params: dict[str, Any], args: argparse.Namespace) -> Pricer
     return make_pricer(spec, **options)
 
 
-def _check_run_directory(
-    out: Path, pricer: Pricer, items: Sequence[Item], args: argparse.Namespace
-) -> Results | None:
+def _check_run_directory(out: Path, tester: Tester, args: argparse.Namespace) -> Results | None:
     """The run in `out` when it is complete and there is nothing to do; PricebenchError when the
-    run there is another one; None when the pricer should be fitted and run."""
+    run there is another one (other pricer, data, currency, parameters or code); None when the
+    pricer should be fitted and run."""
     if not (out / HEADER_FILE).exists():
         return None
     old = read_run(out)
-    header = old.header
-    again = "run it elsewhere with --out DIR, or start over with --overwrite"
-    if header.pricer != pricer.name or header.fingerprint != fingerprint(items):
+    problem = run_mismatch(old.header, tester.header())
+    if problem:
         raise PricebenchError(
-            f"{out} holds a run of {header.pricer!r} on data {header.fingerprint}, not "
-            f"{pricer.name!r} on {fingerprint(items)}: {again}"
+            f"{out} holds {problem}: run it elsewhere with --out DIR, or start over with "
+            "--overwrite"
         )
-    changed = changed_params(header.params, pricer_params(pricer), resumable_params(pricer))
-    if changed:
-        raise PricebenchError(
-            f"{out} holds a run of {header.pricer!r} with other parameters "
-            f"({', '.join(changed)}): {again}"
-        )
-    finished = header.status == "complete" and len(old.records) == len(items)
+    finished = old.header.status == "complete" and len(old.records) == len(tester.items)
     if finished and not (args.retry_failures and old.n_failed):
         return old
     return None
+
+
+def _items_for(pricer: Pricer, items: list[Item]) -> list[Item]:
+    """The items `pricer` is run on: all of them, or those it names (`item_ids`: a human's
+    sheet holds a few items, and the others were never asked)."""
+    wanted = getattr(pricer, "item_ids", None)
+    if wanted is None:
+        return items
+    labelled = items if isinstance(items, ItemSet) else ItemSet(items)
+    present = {item.id for item in labelled}
+    unknown = [item_id for item_id in wanted if item_id not in present]
+    if unknown:
+        raise DataError(
+            f"{pricer.name}: {len(unknown)} item id(s) of its sheet are not in the "
+            f"{labelled.split or 'chosen'} split of {labelled.source or 'the data'} (e.g. "
+            f"{unknown[0]!r}): was the sheet exported from other data?"
+        )
+    chosen = set(wanted)
+    return labelled.subset(item for item in labelled if item.id in chosen)
 
 
 def resume_policy(args: argparse.Namespace) -> Resume:

@@ -164,12 +164,13 @@ def leaderboard_chart(
 
     from pricebench.compare.reference import reference_boards
 
-    rows = [row for row in board.rows if row.run.scores.n]
+    rows = [row for row in board.rows if row.rank is not None and row.scores is not None]
+    scores = [row.scores for row in rows if row.scores is not None]
     references = reference_boards() if reference else []
     heights = [1.6 + 0.45 * max(len(rows), 1)] + [_reference_height(r) for r in references]
-    means = np.array([row.run.scores.mean_error for row in rows])
-    low = means - np.array([row.run.scores.mean_error_ci.low for row in rows])
-    high = np.array([row.run.scores.mean_error_ci.high for row in rows]) - means
+    means = np.array([s.mean_error for s in scores])
+    low = means - np.array([s.mean_error_ci.low for s in scores])
+    high = np.array([s.mean_error_ci.high for s in scores]) - means
     colours = [
         BAR_COLOURS["best"] if i == 0 else BAR_COLOURS["worse" if row.worse_than_best else "tied"]
         for i, row in enumerate(rows)
@@ -185,7 +186,10 @@ def leaderboard_chart(
     for position, mean, upper in zip(positions, means, high, strict=True):
         axes.text(mean + upper, position, f"  {mean:,.2f}", va="center", fontsize=9)
     axes.set_xlim(0, (means + high).max(initial=1.0) * 1.18)
-    axes.set_xlabel(f"mean absolute error ({board.currency}), 95% bootstrap CI")
+    axes.set_xlabel(
+        f"mean absolute error ({board.currency}) on every item asked, a failure at the "
+        "fallback guess; 95% bootstrap CI"
+    )
     dataset = Path(board.dataset.split("#")[0]).name if board.dataset else board.fingerprint
     mine = "your runs on " if references else ""
     axes.set_title(_plain(f"{mine}{dataset}: {board.n_items} items (data {board.fingerprint})"))
@@ -209,6 +213,44 @@ def leaderboard_chart(
         )
     for panel, ref in zip(panels[1:], references, strict=True):
         _reference_panel(panel, ref)
+    if path is not None:
+        figure.savefig(path, dpi=DPI)
+    return figure
+
+
+def cost_chart(board: Board, path: str | Path | None = None) -> Figure:
+    """Mean error against cost per 1,000 items, one point per ranked run of `board`, the 95%
+    intervals as whiskers. The cost is at list price (a cached rerun costs what the model
+    charges, not $0); pricers that call no paid API sit at $0, on the linear part of the axis."""
+    rows = [row for row in board.rows if row.rank is not None and row.scores is not None]
+    figure = Chart(figsize=(9, 5.5), layout="constrained")
+    axes = figure.subplots()
+    for row in rows:
+        scores = row.scores
+        assert scores is not None  # the rows kept above
+        per_thousand = row.run.list_cost / max(len(row.run.records), 1) * 1000
+        low = scores.mean_error - scores.mean_error_ci.low
+        high = scores.mean_error_ci.high - scores.mean_error
+        colour = BAR_COLOURS["best"] if row is board.best else BAR_COLOURS["tied"]
+        if row.worse_than_best:
+            colour = BAR_COLOURS["worse"]
+        axes.errorbar(
+            per_thousand, scores.mean_error, yerr=[[low], [high]], fmt="o", color=colour, capsize=4
+        )
+        axes.annotate(
+            _plain(row.label),
+            (per_thousand, scores.mean_error),
+            textcoords="offset points",
+            xytext=(6, 4),
+            fontsize=8,
+        )
+    axes.set_xscale("symlog", linthresh=0.01)  # $0 (local pricers) beside cents and dollars
+    axes.set_xlim(left=-0.002)
+    axes.set_xlabel("cost per 1,000 items (USD, at list price; $0: no paid API)")
+    axes.set_ylabel(f"mean absolute error ({board.currency}), 95% bootstrap CI")
+    dataset = Path(board.dataset.split("#")[0]).name if board.dataset else board.fingerprint
+    axes.set_title(_plain(f"error against cost: {dataset}, {board.n_items} items"))
+    axes.grid(True, alpha=0.3)
     if path is not None:
         figure.savefig(path, dpi=DPI)
     return figure

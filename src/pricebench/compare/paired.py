@@ -1,24 +1,30 @@
 """Comparing runs: a leaderboard per dataset, and paired tests of "A beats B".
 
 The course's test slices hold 200-250 items, where a few dollars between two pricers is often
-noise. `compare` tests a difference on the items both runs priced (a paired test, far more
+noise. `compare` tests a difference on the items both runs attempted (a paired test, far more
 sensitive than comparing two independent confidence intervals); `leaderboard` ranks the runs made
-on the same items and marks those significantly worse than the best. Runs on other items are
-ranked on their own board, never mixed.
+on the same items and marks those significantly worse than the best. Runs on other items (or in
+another currency) are ranked on their own board, never mixed.
+
+The contest rule (docs/compare.md): pricers are ranked on every item they were asked, and an
+item a pricer failed counts as the run's fallback guess (the training mean: what the constant
+pricer says), so refusing the hard items never pays. A run that did not attempt every item of
+its board (stopped, interrupted) is listed but not ranked.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
 from pricebench.errors import ResultsError
-from pricebench.metrics import Interval, _bootstrap_means
+from pricebench.metrics import Interval, Scores, _bootstrap_means, score, squared_log_error
 from pricebench.results import Results, money
 
 ALPHA = 0.05
@@ -48,6 +54,10 @@ class Comparison:
     sign_p_value: float
     wilcoxon_p_value: float
     alpha: float = ALPHA
+    # Failures among the compared items, each scored at the fallback guess.
+    failed_a: int = 0
+    failed_b: int = 0
+    fallback: float | None = None
 
     @property
     def significant(self) -> bool:
@@ -66,8 +76,14 @@ class Comparison:
             if self.significant
             else f"no significant difference (p = {self.p_value:.3g})"
         )
+        failures = (
+            f" (failures scored at the fallback guess {money(self.fallback, currency)}: "
+            f"{self.failed_a} of {self.a}, {self.failed_b} of {self.b})"
+            if (self.failed_a or self.failed_b) and self.fallback is not None
+            else ""
+        )
         return (
-            f"{self.a} vs {self.b} on {self.n} shared items: "
+            f"{self.a} vs {self.b} on {self.n} shared items{failures}: "
             f"{money(self.mean_error_a, currency)} vs {money(self.mean_error_b, currency)}, "
             f"difference {self.difference:+,.2f} [{self.ci.low:+,.2f}, {self.ci.high:+,.2f}]; "
             f"{verdict}; closer on {self.wins_a} / {self.wins_b} items (sign test p = "
@@ -76,10 +92,18 @@ class Comparison:
 
 
 def compare(
-    a: Results, b: Results, *, resamples: int = 2000, seed: int = 0, alpha: float = ALPHA
+    a: Results,
+    b: Results,
+    *,
+    resamples: int = 2000,
+    seed: int = 0,
+    alpha: float = ALPHA,
+    fallback: float | None = None,
 ) -> Comparison:
-    """Test whether `a` and `b` differ in mean absolute error on the items both priced.
+    """Test whether `a` and `b` differ in mean absolute error on the items both attempted.
 
+    An item a run failed counts as the fallback guess (`fallback`, else the runs' own: the
+    training mean their headers record), so a run cannot win by failing the items it finds hard.
     Items are matched by id; an id whose true price differs between the runs means the runs were
     made on different data, which is an error rather than something to average over.
     """
@@ -87,10 +111,12 @@ def compare(
         raise ResultsError(
             f"cannot compare {a.name} ({a.header.currency}) with {b.name} ({b.header.currency})"
         )
-    errors_b = {r.id: r for r in b.priced}
-    pairs = []
-    for record in a.priced:
-        other = errors_b.get(record.id)
+    guess = fallback if fallback is not None else shared_fallback([a, b])
+    errors_a, errors_b = contest_errors(a, guess), contest_errors(b, guess)
+    records_b = {r.id: r for r in b.records}
+    pairs, failed_a, failed_b = [], 0, 0
+    for record in a.records:
+        other = records_b.get(record.id)
         if other is None:
             continue
         if not math.isclose(record.truth, other.truth, rel_tol=1e-9):
@@ -98,11 +124,63 @@ def compare(
                 f"item {record.id} has truth {record.truth} in {a.name} and {other.truth} in "
                 f"{b.name}: these runs were made on different data"
             )
-        pairs.append((record.error, other.error))
+        pairs.append((errors_a[record.id], errors_b[record.id]))
+        failed_a += record.failed
+        failed_b += other.failed
     if not pairs:
-        raise ResultsError(f"{a.name} and {b.name} have no priced item in common")
+        raise ResultsError(f"{a.name} and {b.name} have no item in common")
     errors = np.array(pairs, dtype=float)
-    return paired_test(errors[:, 0], errors[:, 1], a.name, b.name, resamples, seed, alpha)
+    comparison = paired_test(errors[:, 0], errors[:, 1], a.name, b.name, resamples, seed, alpha)
+    return replace(comparison, failed_a=failed_a, failed_b=failed_b, fallback=guess)
+
+
+def shared_fallback(runs: Sequence[Results]) -> float | None:
+    """The one fallback guess for `runs` (so that every run's failures count alike): the one
+    their headers record, or where runs fitted on other training items record others, the one
+    most of them record (the lowest of those tied); None when none records one."""
+    counts = Counter(r.header.fallback for r in runs if r.header.fallback is not None)
+    if not counts:
+        return None
+    most = max(counts.values())
+    return min(value for value, count in counts.items() if count == most)
+
+
+def contest_errors(run: Results, fallback: float | None) -> dict[str, float]:
+    """Each attempted item's absolute error, a failure counting as the `fallback` guess.
+
+    ResultsError when the run failed items and there is no fallback to score them with (a run
+    from before pricebench recorded one, or a `Tester` given no training data nor `fallback=`).
+    """
+    if run.n_failed and fallback is None:
+        raise ResultsError(
+            f"{run.name}: {run.n_failed} failed items and no fallback guess to score them with "
+            "(runs record the training mean; give Tester(fallback=PRICE) or compare(..., "
+            "fallback=PRICE))"
+        )
+    return {
+        r.id: r.error if r.error is not None else abs((fallback or 0.0) - r.truth)
+        for r in run.records
+    }
+
+
+def contest_scores(run: Results, fallback: float | None, seed: int = 0) -> Scores:
+    """The run's metrics on every item it attempted, a failure counting as the `fallback`
+    guess (what a ranking compares; `run.scores` is on the priced items only)."""
+    tolerance = run.header.tolerance
+    errors, logs, hits = [], [], []
+    for r in sorted(run.records, key=lambda r: r.id):
+        if r.failed:
+            if fallback is None:
+                contest_errors(run, None)  # raises, saying why
+            guess = float(fallback or 0.0)
+            errors.append(abs(guess - r.truth))
+            logs.append(squared_log_error(r.truth, guess))
+            hits.append(tolerance.band(r.truth, guess) == "green")
+        else:
+            errors.append(float(r.error or 0.0))
+            logs.append(float(r.squared_log_error or 0.0))
+            hits.append(bool(r.hit))
+    return score(errors, logs, hits, seed=seed)
 
 
 def paired_test(
@@ -148,12 +226,36 @@ def paired_test(
 
 @dataclass(frozen=True)
 class Row:
-    """One run on a board. `vs_best` is its paired comparison with the board's best run."""
+    """One run on a board. `vs_best` is its paired comparison with the board's best run.
 
-    rank: int
+    `scores` are the contest's: every item the run was asked, a failure counting as
+    `fallback`. `rank` is None for a run that is listed but not ranked, `unranked` says why.
+    """
+
+    rank: int | None
     label: str
     run: Results
     vs_best: Comparison | None = None
+    scores: Scores | None = None
+    fallback: float | None = None
+    unranked: str | None = None
+
+    @property
+    def coverage(self) -> str:
+        """Items priced of those asked: "48/500"."""
+        return f"{self.run.n_priced}/{self.run.header.n_items}"
+
+    @property
+    def note(self) -> str:
+        """Why the row reads as it does: its failures scored at the fallback, or why it is not
+        ranked; empty for a run that priced every item."""
+        if self.unranked is not None:
+            return f"not ranked: {self.unranked}"
+        failed = self.run.n_failed
+        if failed and self.fallback is not None:
+            guess = money(self.fallback, self.run.header.currency)
+            return f"{failed} failed, counted as {guess}"
+        return ""
 
     @property
     def worse_than_best(self) -> bool:
@@ -182,7 +284,7 @@ class Board:
 
     @property
     def best(self) -> Row | None:
-        return self.rows[0] if self.rows and self.rows[0].run.scores.n else None
+        return next((row for row in self.rows if row.rank == 1), None)
 
     def __getitem__(self, index: int) -> Row:
         """`board[0]` is the best run's row."""
@@ -224,13 +326,17 @@ class Leaderboard:
         for board in self.boards:
             lines.append(f"{board.dataset or '(unnamed data)'} [{board.fingerprint}]")
             for row in board.rows:
-                s = row.run.scores
                 mark = " *worse*" if row.worse_than_best else ""
+                note = f" ({row.note})" if row.note else ""
+                s = row.scores
+                if s is None:
+                    lines.append(f"  -. {row.label}: priced {row.coverage}{note}")
+                    continue
                 lines.append(
-                    f"  {row.rank}. {row.label}: {money(s.mean_error, board.currency)} "
+                    f"  {row.rank or '-'}. {row.label}: {money(s.mean_error, board.currency)} "
                     f"[{s.mean_error_ci.low:,.2f}, {s.mean_error_ci.high:,.2f}] "
-                    f"RMSLE {s.rmsle:.2f} hits {s.hit_rate:.1%} n={s.n} "
-                    f"failed={row.run.n_failed}{mark}"
+                    f"RMSLE {s.rmsle:.2f} hits {s.hit_rate:.1%} priced {row.coverage}"
+                    f"{mark}{note}"
                 )
         return "\n".join(lines)
 
@@ -238,36 +344,57 @@ class Leaderboard:
 def leaderboard(
     runs: Iterable[Results], *, alpha: float = ALPHA, resamples: int = 2000, seed: int = 0
 ) -> Leaderboard:
-    """Rank runs by mean absolute error, one board per set of evaluated items.
+    """Rank runs by mean absolute error on every item asked, one board per set of items.
 
-    Each run after the best is compared with the best (`compare`); `Row.worse_than_best` is set
-    when the best run is better at level `alpha`. These are separate tests against one run, not
-    corrected for multiplicity: with many runs near the best, read p-values near `alpha` as weak.
+    The contest rule (module docstring, docs/compare.md): a failed item counts as the fallback
+    guess, and a run that did not attempt every item is listed, not ranked. Each ranked run after
+    the best is compared with the best (`compare`); `Row.worse_than_best` is set when the best run
+    is better at level `alpha`. These are separate tests against one run, not corrected for
+    multiplicity: with many runs near the best, read p-values near `alpha` as weak.
     """
-    groups: dict[str, list[Results]] = {}
+    groups: dict[tuple[str, str], list[Results]] = {}
     for run in runs:
-        groups.setdefault(run.header.fingerprint, []).append(run)
+        groups.setdefault((run.header.fingerprint, run.header.currency), []).append(run)
     boards = [_board(group, alpha, resamples, seed) for group in groups.values()]
     boards.sort(key=lambda board: (-len(board.rows), board.dataset, board.fingerprint))
     return Leaderboard(boards, alpha)
 
 
 def _board(runs: Sequence[Results], alpha: float, resamples: int, seed: int) -> Board:
-    # Runs with nothing priced have no mean error: they go last instead of breaking the sort.
-    ordered = sorted(runs, key=lambda r: (r.scores.n == 0, r.mean_error if r.scores.n else 0.0))
-    labels = run_labels(ordered)
-    best = ordered[0] if ordered[0].scores.n else None
+    fallback = shared_fallback(runs)
+    scored: list[tuple[Results, Scores | None, str | None]] = []
+    for run in runs:
+        why = _unranked(run, fallback)
+        scored.append((run, None if why else contest_scores(run, fallback, seed), why))
+    # Ranked runs by their contest mean error, then the listed ones in their given order.
+    scored.sort(key=lambda x: (x[1] is None, x[1].mean_error if x[1] is not None else 0.0))
+    labels = run_labels([run for run, _, _ in scored])
+    best = scored[0][0] if scored and scored[0][1] is not None else None
     rows = []
-    for rank, (run, label) in enumerate(zip(ordered, labels, strict=True), start=1):
+    for rank, ((run, scores, why), label) in enumerate(zip(scored, labels, strict=True), start=1):
         vs_best = None
-        if best is not None and run is not best and run.scores.n:
-            try:
-                vs_best = compare(run, best, resamples=resamples, seed=seed, alpha=alpha)
-            except ResultsError:  # no item in common: nothing to test
-                vs_best = None
-        rows.append(Row(rank, label, run, vs_best))
-    first = ordered[0].header
+        if best is not None and run is not best and scores is not None:
+            vs_best = compare(
+                run, best, resamples=resamples, seed=seed, alpha=alpha, fallback=fallback
+            )
+        if scores is None:  # listed with why, no figures: they would read as a rank
+            rows.append(Row(None, label, run, None, None, fallback, why))
+        else:
+            rows.append(Row(rank, label, run, vs_best, scores, fallback))
+    first = runs[0].header
     return Board(first.fingerprint, first.dataset, first.n_items, first.currency, rows)
+
+
+def _unranked(run: Results, fallback: float | None) -> str | None:
+    """Why `run` cannot be ranked with the others on its items, or None when it can."""
+    asked, attempted = run.header.n_items, len(run.records)
+    if attempted < asked:
+        return f"attempted {attempted} of {asked} items ({run.header.status})"
+    if run.n_priced == 0:
+        return f"priced none of {asked} items"
+    if run.n_failed and fallback is None:
+        return f"{run.n_failed} failed and no fallback guess recorded to score them with"
+    return None
 
 
 def run_labels(runs: Sequence[Results]) -> list[str]:

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pricebench._version import __version__
-from pricebench.compare.charts import leaderboard_chart, run_chart
+from pricebench.compare.charts import cost_chart, leaderboard_chart, run_chart
+from pricebench.compare.groups import category_table
 from pricebench.compare.paired import Board, Leaderboard, leaderboard
 from pricebench.compare.reference import NOT_MEASURED, reference_boards, reference_source
 from pricebench.redact import redact
@@ -86,39 +87,76 @@ def _leaderboard_section(board: Leaderboard) -> str:
         parts.append(_board_table(b))
         if b.best is not None:
             parts.append(_png(leaderboard_chart(b), f"leaderboard of {b.dataset}"))
+            parts.append(_png(cost_chart(b), f"error against cost on {b.dataset}"))
+        parts.append(_category_table(b))
     return "\n".join(parts)
+
+
+def _category_table(board: Board) -> str:
+    """Mean error per category of each run of `board` (empty when items have no category)."""
+    runs = [row.run for row in board.rows]
+    rows = category_table(runs)
+    if not rows:
+        return ""
+    c = board.currency
+    head = "".join(f"<th>{_safe(row.label)}</th>" for row in board.rows)
+    body = []
+    for category, scores in rows:
+        cells = "".join(
+            "<td></td>"
+            if s is None
+            else _cell(
+                f"{money(s.mean_error, c)} <small>n={s.n}</small>",
+                f"{s.mean_error_ci.low:,.2f}, {s.mean_error_ci.high:,.2f}",
+            )
+            for s in scores
+        )
+        body.append(f"<tr><td>{_safe(category)}</td>{cells}</tr>")
+    return (
+        "<table><caption>mean error per category [95% CI] (failures at the fallback guess)"
+        f"</caption><tr><th>category</th>{head}</tr>{''.join(body)}</table>"
+    )
 
 
 def _board_table(board: Board) -> str:
     c = board.currency
     head = (
         "<tr><th>#</th><th>pricer</th><th>mean error [95% CI]</th><th>RMSLE [95% CI]</th>"
-        "<th>hit rate [95% CI]</th><th>N</th><th>failed</th><th>API cost</th><th>time</th>"
+        "<th>hit rate [95% CI]</th><th>priced</th><th>API cost</th><th>time</th>"
         "<th>vs best [95% CI]</th><th>p</th><th></th></tr>"
     )
     rows = []
     for row in board.rows:
-        s, run = row.run.scores, row.run
+        s, run = row.scores, row.run
         v = row.vs_best
+        if s is None:
+            rows.append(
+                f'<tr class="worse"><td class="num">-</td><td>{_safe(row.label)}</td>'
+                f'<td colspan="3"></td><td class="num">{row.coverage}</td>'
+                f'<td class="num">{_safe(run.cost_text())}</td><td colspan="3"></td>'
+                f"<td>{_safe(row.note)}</td></tr>"
+            )
+            continue
         p_value = "" if v is None else f"{v.p_value:.3g}"
         versus = "<td></td>"
         if v is not None:
             versus = _cell(f"{v.difference:+,.2f}", f"{v.ci.low:+,.2f}, {v.ci.high:+,.2f}")
         verdict = "best" if row is board.best else ("worse" if row.worse_than_best else "")
+        verdict = "; ".join(part for part in (verdict, row.note) if part)
         seconds = row.seconds
         css = "best" if row.rank == 1 else ("worse" if row.worse_than_best else "")
         rows.append(
-            f'<tr class="{css}"><td class="num">{row.rank}</td><td>{_safe(row.label)}</td>'
+            f'<tr class="{css}"><td class="num">{row.rank or "-"}</td><td>{_safe(row.label)}</td>'
             + _cell(
                 money(s.mean_error, c), f"{s.mean_error_ci.low:,.2f}, {s.mean_error_ci.high:,.2f}"
             )
             + _cell(f"{s.rmsle:.2f}", f"{s.rmsle_ci.low:.2f}, {s.rmsle_ci.high:.2f}")
             + _cell(f"{s.hit_rate:.1%}", f"{s.hit_rate_ci.low:.1%}, {s.hit_rate_ci.high:.1%}")
-            + f'<td class="num">{s.n}</td><td class="num">{run.n_failed}</td>'
-            f'<td class="num">{run.cost_text()}</td>'
+            + f'<td class="num">{row.coverage}</td>'
+            f'<td class="num">{_safe(run.cost_text())}</td>'
             f'<td class="num">{"" if seconds is None else f"{seconds:,.1f} s"}</td>'
             + versus
-            + f'<td class="num">{p_value}</td><td>{verdict}</td></tr>'
+            + f'<td class="num">{p_value}</td><td>{_safe(verdict)}</td></tr>'
         )
     caption = (
         f"{escape(board.dataset or '(unnamed data)')}: {board.n_items} items, "
@@ -127,8 +165,10 @@ def _board_table(board: Board) -> str:
     table = f"<table><caption>{caption}</caption>{head}{''.join(rows)}</table>"
     if any(row.run.n_failed for row in board.rows):
         table += (
-            '<p class="meta">A run with failures is scored on the items it priced; its "vs best" '
-            "test uses only the items both runs priced. Read its rank with its failures.</p>"
+            '<p class="meta">Runs are ranked on every item they were asked: a failed item counts '
+            "as the fallback guess (the training mean, what the constant pricer says), in the "
+            "figures and in the paired tests. A run that did not attempt every item is listed, "
+            "not ranked.</p>"
         )
     return table
 

@@ -81,13 +81,15 @@ class TerminalPlayer:
 class HumanPricer(BasePricer):
     """Guesses read from a CSV file with columns `id` and `guess` (as `write_sheet` writes it).
 
-    An item without a guess in the file fails (it is not scored as $0).
+    An item without a guess in the file fails (it is not scored as $0). `item_ids` are the
+    sheet's items, blank ones included: `pricebench run human:SHEET.csv` prices those only.
     """
 
     def __init__(self, guesses: str | Path, name: str = "human-sheet") -> None:
         self.guesses = str(guesses)
         self.name = name
         self._table = read_sheet(Path(guesses))
+        self.item_ids = sheet_ids(Path(guesses))
 
     def predict(self, item: Item) -> float:
         guess = self._table.get(item.id)
@@ -115,6 +117,12 @@ def read_sheet(path: Path) -> dict[str, float]:
                 raise DataError(f"{path}, line {number}: guess {text!r} is not a positive number")
             table[uncell(str(row["id"]))] = guess
     return table
+
+
+def sheet_ids(path: Path) -> list[str]:
+    """Every item id of a sheet, in its order, with or without a guess."""
+    with path.open(newline="", encoding="utf-8-sig") as file:
+        return [uncell(str(row["id"])) for row in csv.DictReader(file) if row.get("id")]
 
 
 # Characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
