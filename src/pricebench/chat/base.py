@@ -15,10 +15,12 @@ run in about one timeout, and no item runs much past its deadline.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 import math
 import os
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -34,6 +36,7 @@ from pricebench.chat.budget import Budget
 from pricebench.chat.cache import ResponseCache, cache_key
 from pricebench.chat.config import ChatConfig
 from pricebench.chat.context import load_context
+from pricebench.chat.limits import AccountLimiter, limiter_for, request_tokens
 from pricebench.chat.models import Provider, resolve
 from pricebench.chat.parse import parse_price
 from pricebench.chat.prompts import COURSE_PROMPT, PromptTemplate, load_prompt
@@ -166,6 +169,7 @@ class ChatPricer(BasePricer):
         self.name = name
         self._given_client = client
         self._client: Any = None
+        self._limiter: AccountLimiter | None = None
         self._lock = threading.Lock()
         self._cache = _open_cache(cache)
         self._streak: tuple[str, int] = ("", 0)
@@ -262,6 +266,22 @@ class ChatPricer(BasePricer):
                 # pricebench retries itself, to tell a wait-and-retry error from a fatal one.
                 self._client = client.with_options(max_retries=0, timeout=self.config.timeout)
             return self._client
+
+    @property
+    def limiter(self) -> AccountLimiter:
+        """The rate limiter of this pricer's provider account (its address and key), shared with
+        every other pricer of that account; a client given by hand is an account of its own,
+        unless several pricers are given the same one."""
+        client = self.client
+        with self._lock:
+            if self._limiter is None:
+                key = str(getattr(client, "api_key", None) or "")
+                digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+                account: tuple[str, ...] = (self.provider, str(client.base_url), digest)
+                if self._given_client is not None:
+                    account += (str(id(self._given_client)),)
+                self._limiter = limiter_for(account, f"{self.provider} at {self.where}")
+            return self._limiter
 
     def _api_key(self) -> str | None:
         if self.api_key_env is None:
@@ -474,6 +494,9 @@ class ChatPricer(BasePricer):
         began = time.monotonic()
         deadline = began + self.config.item_deadline
         attempts = self.config.max_retries + 1
+        limiter = self.limiter
+        tokens = request_tokens(request, self.max_tokens)
+        rate_limited = 0  # 429s: a reason to slow down, not one of the item's retries
 
         def stopped() -> str | None:
             # A stop applies to the items in flight when it came, not to a later run.
@@ -482,20 +505,33 @@ class ChatPricer(BasePricer):
 
         def stop(state: tenacity.RetryCallState) -> bool:
             late = time.monotonic() >= deadline - MIN_ATTEMPT
-            return state.attempt_number >= attempts or late or stopped() is not None
+            tries = state.attempt_number - rate_limited
+            return tries >= attempts or late or stopped() is not None
 
         def wait(state: tenacity.RetryCallState) -> float:
             return max(0.0, min(_wait(state), deadline - time.monotonic() - MIN_ATTEMPT))
 
         def attempt() -> Any:
+            nonlocal rate_limited
             if (reason := stopped()) is not None:
                 raise StopRun(reason)
+            ticket = limiter.acquire(deadline - MIN_ATTEMPT)
+            if ticket is None:
+                raise PricerError(
+                    f"{self.name}: no room under the rate limit of {self.where} before the "
+                    f"item's deadline ({self.config.item_deadline:g} s)"
+                )
             left = max(MIN_ATTEMPT, deadline - time.monotonic())
             try:
                 response = create(**kwargs, timeout=min(self.config.timeout, left))
             except Exception as error:
+                limited = is_rate_limit(error)
+                rate_limited += limited
+                headers = getattr(getattr(error, "response", None), "headers", None)
+                limiter.release(ticket, headers, tokens=tokens, rate_limited=limited, ok=False)
                 self._answered(error)
                 raise
+            limiter.release(ticket, getattr(response, "headers", None), tokens=tokens)
             self._answered(None)
             return response
 
@@ -503,11 +539,14 @@ class ChatPricer(BasePricer):
         try:
             response = retrying(attempt)
         except Exception as error:
-            self._failed(error)
+            self._failed(error, began)
             raise
         with self._lock:
             self._streak = ("", 0)
-        return response.model_dump(mode="json")
+        # The SDK's raw response (for the rate-limit headers) holds the parsed one.
+        parse = getattr(response, "parse", None)
+        parsed = parse() if callable(parse) else response
+        return parsed.model_dump(mode="json")
 
     def _answered(self, error: Exception | None) -> None:
         """Count attempts unanswered in time; stop the run after `TIMEOUT_LIMIT` in a row."""
@@ -534,9 +573,14 @@ class ChatPricer(BasePricer):
         url = getattr(self._client, "base_url", None)
         return redact_url(str(url)) if url is not None else f"the {self.provider} API"
 
-    def _failed(self, error: Exception) -> None:
-        """Turn a fatal error into `StopRun`, and count repeated ones; else let the item fail."""
+    def _failed(self, error: Exception, began: float) -> None:
+        """Turn a fatal error into `StopRun`, and count repeated ones; else let the item fail.
+        An item that ran out of time on 429s counts toward no streak while the account still
+        answers others (`began`: when the item was sent, on the monotonic clock)."""
         kind = error_kind(error)
+        limiter = self._limiter
+        if is_rate_limit(error) and limiter is not None and limiter.progressed_since(began):
+            return
         message = redact(_message(error))
         if kind == "fatal":
             hint = _fatal_hint(error, self)
@@ -678,6 +722,11 @@ def _message(error: BaseException) -> str:
     return str(getattr(error, "message", None) or error)
 
 
+def is_rate_limit(error: BaseException) -> bool:
+    """A 429 that waiting fixes (a rate limit), not an exhausted quota."""
+    return getattr(error, "status_code", None) == 429 and error_kind(error) == "transient"
+
+
 def _retry_after(error: BaseException | None) -> float | None:
     """Seconds the server asked to wait (Retry-After / retry-after-ms), if it said."""
     response = getattr(error, "response", None)
@@ -714,7 +763,8 @@ def _wait(state: tenacity.RetryCallState) -> float:
     error = state.outcome.exception() if state.outcome is not None else None
     asked = _retry_after(error)
     if asked is not None and 0 <= asked <= 60:
-        return asked
+        # Stretched at random, so that the items told to wait together do not return together.
+        return asked * (1 + 0.5 * random.random())
     return _backoff(state)
 
 

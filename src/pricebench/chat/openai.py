@@ -82,9 +82,10 @@ class OpenAIPricer(ChatPricer):
         return _sdk().OpenAI(api_key=api_key, base_url=base_url, default_query=query or None)
 
     def _create(self) -> Callable[..., Any]:
+        # The raw response: its headers say how much of the account's rate limits is left.
         if self.api == "responses":
-            return self.client.responses.create
-        return self.client.chat.completions.create
+            return self.client.responses.with_raw_response.create
+        return self.client.chat.completions.with_raw_response.create
 
     @property
     def spec_name(self) -> str:
