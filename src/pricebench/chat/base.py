@@ -36,6 +36,7 @@ from pricebench.chat.budget import Budget
 from pricebench.chat.cache import ResponseCache, cache_key
 from pricebench.chat.config import ChatConfig
 from pricebench.chat.context import load_context
+from pricebench.chat.estimate import worst_case
 from pricebench.chat.limits import AccountLimiter, limiter_for, request_tokens
 from pricebench.chat.models import Provider, resolve
 from pricebench.chat.parse import parse_price
@@ -180,6 +181,7 @@ class ChatPricer(BasePricer):
         self._stopped: tuple[str, float] | None = None
         # What this pricer has paid (cache hits cost nothing), against its `budget`.
         self._spending = Budget(max_cost=self.config.budget)
+        self._run_budget: Budget | None = None  # shared with the run's other pricers (spend_from)
         if client is None:
             self._require_sdk()  # a missing SDK or key fails here, before any item runs
             self._api_key()
@@ -375,8 +377,18 @@ class ChatPricer(BasePricer):
         if response is not None:
             return self.estimate_from(response, cached=True)
         self._check_budget()
-        response = self.send(request)
-        reply = self.read(response)  # a malformed response raises here and is not cached
+        run_budget, worst = self._run_budget, 0.0
+        if run_budget is not None:
+            worst = worst_case(self, request) or 0.0
+            run_budget.reserve(worst)  # StopRun, before the call, once it could pass the cap
+        paid: float | None = None
+        try:
+            response = self.send(request)
+            reply = self.read(response)  # a malformed response raises here and is not cached
+            paid = self.cost(reply.usage) if run_budget is not None else None
+        finally:
+            if run_budget is not None:
+                run_budget.settle(worst, paid)
         if self._cache is not None:
             # Cached even when the reply holds no price: it was paid for, and is the answer.
             self._cache.put(key, response)
@@ -619,6 +631,16 @@ class ChatPricer(BasePricer):
 
     def _check_budget(self) -> None:
         self._spending.check()  # StopRun once the budget is spent
+
+    def spend_from(self, budget: Budget) -> ChatPricer:
+        """Count this pricer's calls against `budget`, a cap shared with the run's other
+        pricers (`pricebench run --max-cost`): each call first holds its worst case (prompt and
+        whole `max_tokens` at list price), and none starts that could carry the spend so far and
+        the calls in flight past the cap. Refused for a model with no known price."""
+        if budget.max_cost is not None:
+            costs.require_price(self.model, self.catalogue_provider, self.base_url)
+        self._run_budget = budget
+        return self
 
     def get_params(self, deep: bool = False) -> dict[str, Any]:
         """The settings recorded in a run's header (never a key, nor URL credentials)."""

@@ -3,6 +3,11 @@
 `Budget` keeps the count (thread-safe) and says when a cap is reached; `Budget.guard(pricer)`
 wraps a pricer so that each answer is counted and the run ends cleanly (`StopRun`) once the
 budget is spent. A call answered from the cache, or one that used no tokens, is free.
+
+A run's budget across models (`pricebench run --max-cost USD`, `ChatPricer.spend_from(budget)`)
+is checked before each call: `reserve` holds the call's worst case (its prompt and its whole
+`max_tokens` at list price) until `settle` replaces it with what the call cost, so that the
+calls in flight on other threads and models can never carry the spend past the cap.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ class Budget:
         self.max_cost = max_cost
         self.calls = 0
         self.cost = 0.0
+        self.held = 0.0  # worst cases of the calls in flight (`reserve`)
         self.lock = threading.Lock()
 
     @property
@@ -55,6 +61,27 @@ class Budget:
         if self.max_cost is not None and self.cost >= self.max_cost:
             return f"cost budget (${self.max_cost:,.2f}) reached: ${self.cost:,.4f} spent"
         return None
+
+    def reserve(self, worst: float) -> None:
+        """Hold `worst` dollars for a call about to start; `StopRun` (nothing held) when the
+        spend so far, the calls in flight and this one could pass `max_cost` together."""
+        with self.lock:
+            if self.max_cost is not None and self.cost + self.held + worst > self.max_cost:
+                raise StopRun(
+                    f"cost budget (${self.max_cost:,.2f}) reached: ${self.cost:,.4f} spent "
+                    f"in {self.calls} calls; the next call could cost up to ${worst:,.4f} with "
+                    f"${self.held:,.4f} held by the calls in flight (a higher cap, e.g. "
+                    "--max-cost, goes on where this stopped)"
+                )
+            self.held += worst
+
+    def settle(self, worst: float, cost: float | None) -> None:
+        """A call that held `worst` is over: count what it cost (None or 0: nothing billed)."""
+        with self.lock:
+            self.held = max(0.0, self.held - worst)
+            if cost:
+                self.calls += 1
+                self.cost += cost
 
     def check(self) -> None:
         """Raise `StopRun` once the budget is spent."""
