@@ -53,13 +53,27 @@ def test_budget_holds_the_calls_in_flight_and_stops_before_the_cap():
     budget = Budget(max_cost=1.0)
     budget.reserve(0.4)
     budget.reserve(0.4)
-    with pytest.raises(StopRun, match=r"\$0.0000 spent in 0 calls.*up to \$0.4000"):
-        budget.reserve(0.4)  # 0.8 held by the calls in flight: a third could pass the cap
+    started = threading.Event()
+
+    def third():
+        started.set()
+        budget.reserve(0.4)  # 0.8 held by the calls in flight: it waits for one to settle
+
+    waiting = threading.Thread(target=third)
+    waiting.start()
+    started.wait()
+    waiting.join(0.2)
+    assert waiting.is_alive() and budget.held == pytest.approx(0.8)
     budget.settle(0.4, 0.1)  # one call came back: it cost 0.1, not its worst case
-    budget.reserve(0.4)
+    waiting.join(5)
+    assert not waiting.is_alive()
     assert budget.held == pytest.approx(0.8) and budget.cost == pytest.approx(0.1)
     budget.settle(0.4, None)  # a call that failed bills nothing
-    assert budget.calls == 1 and budget.held == pytest.approx(0.4)
+    budget.settle(0.4, 0.5)
+    assert budget.calls == 2 and budget.held == 0 and budget.cost == pytest.approx(0.6)
+    with pytest.raises(StopRun, match=r"\$0.6000 spent in 2 calls.*up to \$0.4100"):
+        budget.reserve(0.41)  # could pass the cap even with nothing in flight
+    assert budget.held == 0
 
 
 @needs_data

@@ -11,6 +11,11 @@ class PricebenchError(Exception):
     """Base class of the errors a user should see as one clear message."""
 
 
+class PricebenchWarning(UserWarning):
+    """Something a user should know before paying for a run, that does not stop it (a model
+    shutting down soon, a model without a price of its own); the CLI prints it on one line."""
+
+
 class DataError(PricebenchError):
     """Input data that cannot be read: the message names the file and line or column."""
 

@@ -82,6 +82,7 @@ class AnthropicPricer(ChatPricer):
             reasoning_tokens=int(details.get("thinking_tokens") or 0),
             cache_read_tokens=read,
             cache_write_tokens=written,
+            service_tier=usage.get("service_tier"),
         )
 
 

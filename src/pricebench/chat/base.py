@@ -23,6 +23,7 @@ import os
 import random
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +42,7 @@ from pricebench.chat.limits import AccountLimiter, limiter_for, request_tokens
 from pricebench.chat.models import Provider, resolve
 from pricebench.chat.parse import parse_price
 from pricebench.chat.prompts import COURSE_PROMPT, PromptTemplate, load_prompt
-from pricebench.errors import PriceParseError, PricerError, StopRun
+from pricebench.errors import PricebenchWarning, PriceParseError, PricerError, StopRun
 from pricebench.items import Item
 from pricebench.pricer import BasePricer, Estimate
 from pricebench.redact import redact, redact_url, remember_secret
@@ -83,6 +84,7 @@ class Reply:
     reasoning_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    service_tier: str | None = None  # the tier that served it, when the reply says
 
     @property
     def usage(self) -> costs.TokenUsage:
@@ -217,6 +219,8 @@ class ChatPricer(BasePricer):
         """Refuse settings the model rejects, and shut-down models, before any paid call."""
         info, config = self.info, self.config
         info.check_available()
+        if notice := info.shutdown_notice():
+            warnings.warn(notice, PricebenchWarning, stacklevel=4)
         family = info.family
         if config.temperature is not None and not family.temperature:
             raise PricerError(
@@ -233,6 +237,15 @@ class ChatPricer(BasePricer):
             costs.price_of(
                 self.model, self.catalogue_provider, self.base_url
             )  # a bad price file fails now
+        if other := costs.near_miss(self.model, self.catalogue_provider, self.base_url):
+            warnings.warn(
+                f"{self.model}: genai-prices has no price for this name, only for another model "
+                f"({other}), which is not used: its cost is recorded as unknown (did you mean "
+                f"{other}? else give a price with pricebench.chat.costs.set_price or "
+                f"${costs.PRICES_ENV})",
+                PricebenchWarning,
+                stacklevel=4,
+            )
 
     @property
     def max_tokens(self) -> int:
@@ -385,7 +398,11 @@ class ChatPricer(BasePricer):
         try:
             response = self.send(request)
             reply = self.read(response)  # a malformed response raises here and is not cached
-            paid = self.cost(reply.usage) if run_budget is not None else None
+            paid = (
+                self.cost(reply.usage, service_tier=reply.service_tier)
+                if run_budget is not None
+                else None
+            )
         finally:
             if run_budget is not None:
                 run_budget.settle(worst, paid)
@@ -408,7 +425,9 @@ class ChatPricer(BasePricer):
         that holds no price still counts toward the cost and the budget: the error carries it.
         """
         reply = reply or self.read(response)
-        paid = 0.0 if cached else self.cost(reply.usage, batch=batch)
+        paid = (
+            0.0 if cached else self.cost(reply.usage, batch=batch, service_tier=reply.service_tier)
+        )
         if paid:
             self._spending.add(1, paid)
         try:
@@ -465,10 +484,16 @@ class ChatPricer(BasePricer):
     # Deprecated name: the Tester still asks for it, until it asks for `estimate_batch`.
 
     def cost(
-        self, usage: costs.TokenUsage | int, output_tokens: int = 0, *, batch: bool = False
+        self,
+        usage: costs.TokenUsage | int,
+        output_tokens: int = 0,
+        *,
+        batch: bool = False,
+        service_tier: str | None = None,
     ) -> float | None:
         """US dollars for one call (its `TokenUsage`, or input and output tokens), by
-        genai-prices' calculation; None when the model's price is unknown."""
+        genai-prices' calculation, at the `service_tier` the reply names; None when the model's
+        price is unknown."""
         return costs.cost(
             self.model,
             usage,
@@ -476,6 +501,7 @@ class ChatPricer(BasePricer):
             batch=batch,
             provider=self.catalogue_provider,  # a server of one's own has no list price
             base_url=self.base_url,
+            service_tier=service_tier,
         )
 
     def parse(self, text: str) -> float:
