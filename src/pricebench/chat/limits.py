@@ -113,6 +113,17 @@ def retry_after(headers: Mapping[str, str] | None) -> float | None:
     return seconds(headers.get("retry-after"))
 
 
+def refill_time(limits: Mapping[str, Window], tokens: int) -> float | None:
+    """Seconds the slowest of these per-minute limits takes to refill one request of `tokens`
+    tokens; None when no limit is known."""
+    if not limits:
+        return None
+    return max(
+        60.0 * (1 if kind == "requests" else max(tokens, 1)) / window.limit
+        for kind, window in limits.items()
+    )
+
+
 def request_tokens(body: Mapping[str, object], max_tokens: int) -> int:
     """A request's tokens as the providers count them against a limit before it runs: its text
     at about 4 characters a token, plus the output ceiling (`max_tokens`)."""
@@ -185,17 +196,10 @@ class AccountLimiter:
             now = self.clock()
             self.in_flight -= 1
             limits = windows(headers)
-            refill = (
-                max(
-                    (60.0 * (1 if kind == "requests" else max(tokens, 1)) / w.limit)
-                    for kind, w in limits.items()
-                )
-                if limits
-                else None
-            )
-            if limits:
+            refill = refill_time(limits, tokens)
+            if refill is not None:
                 low = any(w.remaining < RESERVE * w.limit for w in limits.values())
-                self.interval = refill if low and refill is not None else 0.0
+                self.interval = refill if low else 0.0
             if rate_limited:
                 self._slow_down(ticket, now, headers, refill)
             elif ok:
@@ -217,9 +221,7 @@ class AccountLimiter:
         # Room for one more request comes back after the refill time; the server's Retry-After
         # (whole seconds at Anthropic) is an upper bound of it.
         known = [x for x in (refill, asked) if x is not None]
-        pause = (
-            min(known) if known else 1.0
-        )  # neither said: a second, as both providers' minute limits
+        pause = min(known) if known else 1.0  # neither said: a second
         pause *= 1 + JITTER * self.jitter()
         self.hold_until = max(self.hold_until, now + pause)
         if refill is not None:
