@@ -53,6 +53,11 @@ class StopRun(PricebenchError):  # noqa: N818 - it is a signal, not a failure of
     """
 
 
+class BudgetReached(StopRun):
+    """A spending cap stops the run: the calls already in flight are healthy and paid for, so the
+    Tester records their answers before it ends the run."""
+
+
 # Optional SDKs and the extra that installs each.
 EXTRAS = {"openai": "openai", "anthropic": "anthropic"}
 

@@ -26,7 +26,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from pricebench.errors import PricerError, ResultsError, StopRun
+from pricebench.errors import BudgetReached, PricerError, ResultsError, StopRun
 from pricebench.items import MAX_PRICE, Item, ItemSet, describe, fingerprint
 from pricebench.metrics import Tolerance, squared_log_error
 from pricebench.pricer import (
@@ -396,8 +396,9 @@ class Tester:
                 else:
                     if fatal:
                         stop.set()
-                        # The calls already in flight were paid for: record their answers.
-                        yield from self._drain(done, running, lock)
+                        if isinstance(outcome, BudgetReached):
+                            # The calls already in flight are paid for: record their answers.
+                            yield from self._drain(done, running, lock)
                         raise outcome
                     left -= 1
                     yield outcome
@@ -414,8 +415,8 @@ class Tester:
         running: dict[int, tuple[Item, float]],
         lock: threading.Lock,
     ) -> Iterator[tuple[Item, Outcome, float]]:
-        """The answers of the items still in a pricer when the run stops, for up to
-        `DRAIN_SECONDS` (a hung call is left behind, as before)."""
+        """The answers of the items still in a pricer when a budget stops the run, for up to
+        `DRAIN_SECONDS` (a call still hung then is left behind, as any stop leaves it)."""
         until = time.perf_counter() + DRAIN_SECONDS
         while time.perf_counter() < until:
             with lock:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Protocol
 
-from pricebench.errors import StopRun
+from pricebench.errors import BudgetReached
 from pricebench.items import Item
 from pricebench.pricer import Estimate, Pricer, estimate_one
 
@@ -72,7 +72,7 @@ class Budget:
         with self._settled:
             while self.max_cost is not None:
                 if self.cost + worst > self.max_cost:
-                    raise StopRun(
+                    raise BudgetReached(
                         f"cost budget (${self.max_cost:,.2f}) reached: ${self.cost:,.4f} spent "
                         f"in {self.calls} calls, and the next could cost up to ${worst:,.4f} "
                         "(a higher cap, e.g. --max-cost, goes on where this stopped)"
@@ -92,9 +92,9 @@ class Budget:
             self._settled.notify_all()
 
     def check(self) -> None:
-        """Raise `StopRun` once the budget is spent."""
+        """Raise `BudgetReached` (a `StopRun`) once the budget is spent."""
         if reason := self.exhausted():
-            raise StopRun(reason)
+            raise BudgetReached(reason)
 
     def guard(self, pricer: Pricer) -> Pricer:
         """`pricer` counted against this budget, its training cost (`training_cost_`) first."""
