@@ -132,6 +132,8 @@ def test_max_cost_is_refused_before_anything_for_a_model_without_a_price(tmp_pat
     assert "no price known" in capsys.readouterr().err
     assert run(tmp_path, "--max-cost", "1", specs=("constant",)) == 2
     assert "--max-cost applies to API pricers" in capsys.readouterr().err
+    assert run(tmp_path, "--max-cost", "1", "--batch") == 2
+    assert "a batch job's calls are sent at once" in capsys.readouterr().err
     with pytest.raises(SystemExit) as refused:  # argparse: not a positive amount
         run(tmp_path, "--max-cost", "0")
     assert refused.value.code == 2
@@ -153,13 +155,23 @@ def test_dry_run_prints_each_models_estimate_and_pays_nothing(tmp_path, api, cap
     tokens = int(tokens.replace(",", ""))
     assert calls == "8"
     # gpt-4o-mini: $0.15 / $0.60 a million; 8 output tokens expected, max_tokens 16 at most.
-    assert float(expected) == pytest.approx((tokens * 0.15 + 8 * 8 * 0.6) / 1e6, abs=1e-4)
-    assert float(ceiling) == pytest.approx((tokens * 0.15 + 8 * 16 * 0.6) / 1e6, abs=1e-4)
-    assert "total for 8 items" in out
+    assert float(expected) == pytest.approx((tokens * 0.15 + 8 * 8 * 0.6) / 1e6, rel=0.01)
+    assert float(ceiling) == pytest.approx((tokens * 0.15 + 8 * 16 * 0.6) / 1e6, rel=0.01)
+    assert "total for 8 items: about" in out
+    assert run(tmp_path, "--dry-run", "--batch", specs=MODELS[:1]) == 0
+    batch = re.search(r"about \$([\d.]+) \(", capsys.readouterr().out).group(1)
+    assert float(batch) == pytest.approx(float(expected) / 2, rel=0.01)  # half price
     # The items the cache holds are free: after a real run, the estimate says so.
     assert run(tmp_path, specs=MODELS[:1]) == 0
     assert run(tmp_path, "--dry-run", specs=MODELS[:1]) == 0
     assert "0 calls (8 answered from the cache)" in capsys.readouterr().out
+
+
+@needs_data
+def test_dry_run_needs_no_key(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert run(tmp_path, "--dry-run", specs=MODELS[:1]) == 0
+    assert "openai:gpt-4o-mini: 8 calls" in capsys.readouterr().out
 
 
 def test_prompt_tokens_count_every_message_and_the_system_prompt():

@@ -40,7 +40,7 @@ def expected_output_tokens(pricer: ChatPricer) -> int:
     """The output tokens a reply is expected to bill: a short price, or half the output budget
     on a model that reasons or thinks first."""
     info = pricer.info
-    if info.reasoning or info.family.thinking == "always" or pricer.reasoning_effort:
+    if info.reasoning or info.family.thinking == "always":
         return max(REPLY_TOKENS, pricer.max_tokens // 2)
     return min(REPLY_TOKENS, pricer.max_tokens)
 
@@ -72,17 +72,18 @@ class RunEstimate:
             cost = f"cost unknown (no price for this model: ${PRICES_ENV} or set_price give one)"
         else:
             cost = (
-                f"about ${self.expected:,.4f} ({self.output_tokens} output tokens a reply), "
-                f"at most ${self.ceiling:,.4f} (max_tokens {self.max_tokens})"
+                f"about {dollars(self.expected)} ({self.output_tokens} output tokens a reply), "
+                f"at most {dollars(self.ceiling)} (max_tokens {self.max_tokens})"
             )
         return (
             f"{self.name}: {paid} calls{cached}, about {self.prompt_tokens:,} prompt tokens; {cost}"
         )
 
 
-def estimate_run(pricer: ChatPricer, items: Sequence[Item]) -> RunEstimate:
-    """The cost of pricing `items` with `pricer`, counting the items its cache already holds as
-    free (the pricer must be fitted when its prompt has a retrieval context)."""
+def estimate_run(pricer: ChatPricer, items: Sequence[Item], *, batch: bool = False) -> RunEstimate:
+    """The cost of pricing `items` with `pricer` (at batch prices with `batch`), counting the
+    items its cache already holds as free (the pricer must be fitted when its prompt has a
+    retrieval context)."""
     cache = pricer.response_cache
     prompt, cached, expected, ceiling = 0, 0, 0.0, 0.0
     known = True
@@ -95,8 +96,10 @@ def estimate_run(pricer: ChatPricer, items: Sequence[Item]) -> RunEstimate:
             continue
         tokens = prompt_tokens(request)
         prompt += tokens
-        likely = pricer.cost(TokenUsage(input_tokens=tokens, output_tokens=output))
-        most = pricer.cost(TokenUsage(input_tokens=tokens, output_tokens=pricer.max_tokens))
+        likely = pricer.cost(TokenUsage(input_tokens=tokens, output_tokens=output), batch=batch)
+        most = pricer.cost(
+            TokenUsage(input_tokens=tokens, output_tokens=pricer.max_tokens), batch=batch
+        )
         if likely is None or most is None:
             known = False
             continue
@@ -112,6 +115,11 @@ def estimate_run(pricer: ChatPricer, items: Sequence[Item]) -> RunEstimate:
         expected=expected if known else None,
         ceiling=ceiling if known else None,
     )
+
+
+def dollars(amount: float) -> str:
+    """US dollars with the digits a small estimate needs ("$0.000243", "$12.5000")."""
+    return f"${amount:,.4f}" if amount >= 0.01 else f"${amount:.6f}"
 
 
 def _text(content: Any) -> str:

@@ -172,7 +172,7 @@ class _Offline:
         return self
 
     def __getattr__(self, name: str) -> object:
-        raise PricebenchError("`pricebench models` makes no API calls")
+        raise PricebenchError("this command makes no API calls (`models`, `run --dry-run`)")
 
 
 _OFFLINE = _Offline()

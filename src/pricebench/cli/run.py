@@ -170,7 +170,8 @@ def run_specs(args: argparse.Namespace, specs: list[str]) -> list[Results]:
     if not items:
         raise PricebenchError(f"{dataset.source}: the {args.split} split is empty")
     if getattr(args, "dry_run", False):
-        _dry_run(pricers, items[: args.size] if args.size is not None else items, dataset)
+        chosen = items[: args.size] if args.size is not None else items
+        _dry_run(pricers, chosen, dataset, batch=args.batch)
         return []
     learners = [spec for spec, pricer in pricers if learns(pricer)]
     if learners and not dataset.train:  # refused before any run directory is written
@@ -231,6 +232,11 @@ def _run_budget(args: argparse.Namespace, pricers: list[Pricer]) -> Budget | Non
     max_cost = getattr(args, "max_cost", None)
     if max_cost is None:
         return None
+    if args.batch:
+        raise PricebenchError(
+            "--max-cost checks each call before it is sent, and a batch job's calls are sent at "
+            "once: drop --batch to cap the spend (--dry-run estimates it either way)"
+        )
     paying = [pricer for pricer in pricers if hasattr(pricer, "spend_from")]
     if not paying:
         raise PricebenchError(
@@ -243,10 +249,13 @@ def _run_budget(args: argparse.Namespace, pricers: list[Pricer]) -> Budget | Non
     return budget
 
 
-def _dry_run(pricers: list[tuple[str, Pricer]], items: Sequence[Item], dataset: Any) -> None:
-    """Print each API pricer's estimated cost for `items`, and the total, on stdout."""
+def _dry_run(
+    pricers: list[tuple[str, Pricer]], items: Sequence[Item], dataset: Any, *, batch: bool
+) -> None:
+    """Print each API pricer's estimated cost for `items` (at batch prices with `batch`), and
+    the total, on stdout."""
     from pricebench.chat.base import ChatPricer  # the SDK-side modules, only when asked
-    from pricebench.chat.estimate import estimate_run
+    from pricebench.chat.estimate import dollars, estimate_run
 
     expected, ceiling, known = 0.0, 0.0, True
     for spec, pricer in pricers:
@@ -255,7 +264,7 @@ def _dry_run(pricers: list[tuple[str, Pricer]], items: Sequence[Item], dataset: 
             continue
         if pricer.learns:  # a retrieval context renders from its fitted index
             pricer.fit(dataset.train)
-        estimate = estimate_run(pricer, items)
+        estimate = estimate_run(pricer, items, batch=batch)
         print(estimate.line())
         if estimate.expected is None or estimate.ceiling is None:
             known = False
@@ -263,7 +272,11 @@ def _dry_run(pricers: list[tuple[str, Pricer]], items: Sequence[Item], dataset: 
             expected += estimate.expected
             ceiling += estimate.ceiling
     if known:
-        print(f"total for {len(items)} items: about ${expected:,.4f}, at most ${ceiling:,.4f}")
+        prices = " at batch prices" if batch else ""
+        print(
+            f"total for {len(items)} items{prices}: about {dollars(expected)}, "
+            f"at most {dollars(ceiling)}"
+        )
 
 
 def run_directory(out: Path, spec: str, pricer: Pricer, console: Console | None = None) -> Path:
@@ -283,6 +296,10 @@ def run_directory(out: Path, spec: str, pricer: Pricer, console: Console | None 
 
 def _make(spec: str, params: dict[str, Any], args: argparse.Namespace) -> Pricer:
     options = dict(params)
+    if getattr(args, "dry_run", False) and accepts(spec, "client"):
+        from pricebench.cli.models import _OFFLINE  # no key needed: nothing is sent
+
+        options.setdefault("client", _OFFLINE)
     if args.no_cache and accepts(spec, "cache"):
         options["cache"] = False
     if args.base_url:
