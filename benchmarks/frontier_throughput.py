@@ -40,6 +40,8 @@ def make_server(latency: float) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             pass
 
+    # 128 workers connect at once: the default listen backlog of 5 refused some of them.
+    ThreadingHTTPServer.request_queue_size = 256
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     server.requests = 0  # type: ignore[attr-defined]

@@ -11,6 +11,11 @@ class PricebenchError(Exception):
     """Base class of the errors a user should see as one clear message."""
 
 
+class PricebenchWarning(UserWarning):
+    """Something a user should know before paying for a run, that does not stop it (a model
+    shutting down soon, a model without a price of its own); the CLI prints it on one line."""
+
+
 class DataError(PricebenchError):
     """Input data that cannot be read: the message names the file and line or column."""
 
@@ -48,6 +53,11 @@ class StopRun(PricebenchError):  # noqa: N818 - it is a signal, not a failure of
 
     The Tester keeps what was priced so far, marks the run as stopped and lets it be resumed.
     """
+
+
+class BudgetReached(StopRun):
+    """A spending cap stops the run: the calls already in flight are healthy and paid for, so the
+    Tester records their answers before it ends the run."""
 
 
 # Optional SDKs and the extra that installs each.

@@ -149,6 +149,10 @@ def describe() -> list[tuple[str, str]]:
     return rows + list(OTHER_SYNTAX)
 
 
+# Providers whose models may be written PROVIDER/MODEL, as inspect_ai and litellm write them.
+_SLASHED = ("openai", "anthropic")
+
+
 def parse_spec(spec: str) -> Spec:
     """Take a spec apart (name, argument, its own parameters) without importing anything."""
     text = spec.strip()
@@ -160,6 +164,10 @@ def parse_spec(spec: str) -> Spec:
         key, _, value = parts.pop().partition("=")
         params = {key.replace("-", "_"): _value(value), **params}
     name, arg = parts[0].strip(), ":".join(parts[1:])
+    provider, slash, model = name.partition("/")
+    if slash and provider in _SLASHED and model:
+        # "openai/gpt-5.4-mini", as inspect_ai and litellm write a model
+        return Spec(text, provider, ":".join([model, *parts[1:]]), params)
     known = set(available())
     if name in known:
         return Spec(text, name, arg, params)

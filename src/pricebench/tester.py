@@ -26,7 +26,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from pricebench.errors import PricerError, ResultsError, StopRun
+from pricebench.errors import BudgetReached, PricerError, ResultsError, StopRun
 from pricebench.items import (
     MAX_PRICE,
     Item,
@@ -57,6 +57,7 @@ _COLOURS = {"green": "green", "orange": "#ffb000", "red": "red"}
 MAX_GUESS = MAX_PRICE  # default ceiling: a guess above it is a failure, not a score
 MAX_REPLY_CHARS = 4000  # of a reply kept in a record: enough to see what went wrong
 MAX_FAILURE_CHARS = 1000  # of a failure message kept in a record
+DRAIN_SECONDS = 30.0  # how long a stopped run waits for the answers already in flight
 
 
 def clip(text: str | None, limit: int) -> str | None:
@@ -427,6 +428,10 @@ class Tester:
                     pass
                 else:
                     if fatal:
+                        stop.set()
+                        if isinstance(outcome, BudgetReached):
+                            # The calls already in flight are paid for: record their answers.
+                            yield from self._drain(done, running, lock)
                         raise outcome
                     left -= 1
                     yield outcome
@@ -436,6 +441,27 @@ class Tester:
                     start_thread()  # in place of the one left behind
         finally:
             stop.set()  # the threads take no new item; those in a pricer are not waited for
+
+    @staticmethod
+    def _drain(
+        done: queue.SimpleQueue[tuple[bool, Any]],
+        running: dict[int, tuple[Item, float]],
+        lock: threading.Lock,
+    ) -> Iterator[tuple[Item, Outcome, float]]:
+        """The answers of the items still in a pricer when a budget stops the run, for up to
+        `DRAIN_SECONDS` (a call still hung then is left behind, as any stop leaves it)."""
+        until = time.perf_counter() + DRAIN_SECONDS
+        while time.perf_counter() < until:
+            with lock:
+                busy = bool(running)
+            try:
+                fatal, outcome = done.get(timeout=0.05)
+            except queue.Empty:
+                if not busy:
+                    return
+                continue
+            if not fatal:
+                yield outcome
 
     def _wait(self, running: dict[int, tuple[Item, float]], lock: threading.Lock) -> float:
         """How long to wait for an answer before looking for overdue items again."""

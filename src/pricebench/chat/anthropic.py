@@ -36,7 +36,8 @@ class AnthropicPricer(ChatPricer):
         return _sdk().Anthropic(api_key=api_key, base_url=base_url, default_query=query or None)
 
     def _create(self) -> Callable[..., Any]:
-        return self.client.messages.create
+        # The raw response: its headers say how much of the account's rate limits is left.
+        return self.client.messages.with_raw_response.create
 
     def request(self, item: Item) -> dict[str, Any]:
         messages = self.messages(item)
@@ -81,6 +82,7 @@ class AnthropicPricer(ChatPricer):
             reasoning_tokens=int(details.get("thinking_tokens") or 0),
             cache_read_tokens=read,
             cache_write_tokens=written,
+            service_tier=usage.get("service_tier"),
         )
 
 

@@ -15,12 +15,15 @@ run in about one timeout, and no item runs much past its deadline.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 import math
 import os
+import random
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,10 +37,12 @@ from pricebench.chat.budget import Budget
 from pricebench.chat.cache import ResponseCache, cache_key
 from pricebench.chat.config import ChatConfig
 from pricebench.chat.context import load_context
+from pricebench.chat.estimate import worst_case
+from pricebench.chat.limits import AccountLimiter, limiter_for, request_tokens
 from pricebench.chat.models import Provider, resolve
 from pricebench.chat.parse import parse_price
 from pricebench.chat.prompts import COURSE_PROMPT, PromptTemplate, load_prompt
-from pricebench.errors import PriceParseError, PricerError, StopRun
+from pricebench.errors import PricebenchWarning, PriceParseError, PricerError, StopRun
 from pricebench.items import Item
 from pricebench.pricer import BasePricer, Estimate
 from pricebench.redact import redact, redact_url, remember_secret
@@ -79,6 +84,7 @@ class Reply:
     reasoning_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    service_tier: str | None = None  # the tier that served it, when the reply says
 
     @property
     def usage(self) -> costs.TokenUsage:
@@ -166,6 +172,7 @@ class ChatPricer(BasePricer):
         self.name = name
         self._given_client = client
         self._client: Any = None
+        self._limiter: AccountLimiter | None = None
         self._lock = threading.Lock()
         self._cache = _open_cache(cache)
         self._streak: tuple[str, int] = ("", 0)
@@ -176,6 +183,7 @@ class ChatPricer(BasePricer):
         self._stopped: tuple[str, float] | None = None
         # What this pricer has paid (cache hits cost nothing), against its `budget`.
         self._spending = Budget(max_cost=self.config.budget)
+        self._run_budget: Budget | None = None  # shared with the run's other pricers (spend_from)
         if client is None:
             self._require_sdk()  # a missing SDK or key fails here, before any item runs
             self._api_key()
@@ -211,6 +219,8 @@ class ChatPricer(BasePricer):
         """Refuse settings the model rejects, and shut-down models, before any paid call."""
         info, config = self.info, self.config
         info.check_available()
+        if notice := info.shutdown_notice():
+            warnings.warn(notice, PricebenchWarning, stacklevel=4)
         family = info.family
         if config.temperature is not None and not family.temperature:
             raise PricerError(
@@ -227,6 +237,15 @@ class ChatPricer(BasePricer):
             costs.price_of(
                 self.model, self.catalogue_provider, self.base_url
             )  # a bad price file fails now
+        if other := costs.near_miss(self.model, self.catalogue_provider, self.base_url):
+            warnings.warn(
+                f"{self.model}: genai-prices has no price for this name, only for another model "
+                f"({other}), which is not used: its cost is recorded as unknown (did you mean "
+                f"{other}? else give a price with pricebench.chat.costs.set_price or "
+                f"${costs.PRICES_ENV})",
+                PricebenchWarning,
+                stacklevel=4,
+            )
 
     @property
     def max_tokens(self) -> int:
@@ -262,6 +281,22 @@ class ChatPricer(BasePricer):
                 # pricebench retries itself, to tell a wait-and-retry error from a fatal one.
                 self._client = client.with_options(max_retries=0, timeout=self.config.timeout)
             return self._client
+
+    @property
+    def limiter(self) -> AccountLimiter:
+        """The rate limiter of this pricer's provider account (its address and key), shared with
+        every other pricer of that account; a client given by hand is an account of its own,
+        unless several pricers are given the same one."""
+        client = self.client
+        with self._lock:
+            if self._limiter is None:
+                key = str(getattr(client, "api_key", None) or "")
+                digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+                account: tuple[str, ...] = (self.provider, str(client.base_url), digest)
+                if self._given_client is not None:
+                    account += (str(id(self._given_client)),)
+                self._limiter = limiter_for(account, f"{self.provider} at {self.where}")
+            return self._limiter
 
     def _api_key(self) -> str | None:
         if self.api_key_env is None:
@@ -355,8 +390,22 @@ class ChatPricer(BasePricer):
         if response is not None:
             return self.estimate_from(response, cached=True)
         self._check_budget()
-        response = self.send(request)
-        reply = self.read(response)  # a malformed response raises here and is not cached
+        run_budget, worst = self._run_budget, 0.0
+        if run_budget is not None:
+            worst = worst_case(self, request) or 0.0
+            run_budget.reserve(worst)  # StopRun, before the call, once it could pass the cap
+        paid: float | None = None
+        try:
+            response = self.send(request)
+            reply = self.read(response)  # a malformed response raises here and is not cached
+            paid = (
+                self.cost(reply.usage, service_tier=reply.service_tier)
+                if run_budget is not None
+                else None
+            )
+        finally:
+            if run_budget is not None:
+                run_budget.settle(worst, paid)
         if self._cache is not None:
             # Cached even when the reply holds no price: it was paid for, and is the answer.
             self._cache.put(key, response)
@@ -376,7 +425,7 @@ class ChatPricer(BasePricer):
         that holds no price still counts toward the cost and the budget: the error carries it.
         """
         reply = reply or self.read(response)
-        listed = self.cost(reply.usage, batch=batch)
+        listed = self.cost(reply.usage, batch=batch, service_tier=reply.service_tier)
         paid = 0.0 if cached else listed
         if paid:
             self._spending.add(1, paid)
@@ -437,10 +486,16 @@ class ChatPricer(BasePricer):
     # Deprecated name: the Tester still asks for it, until it asks for `estimate_batch`.
 
     def cost(
-        self, usage: costs.TokenUsage | int, output_tokens: int = 0, *, batch: bool = False
+        self,
+        usage: costs.TokenUsage | int,
+        output_tokens: int = 0,
+        *,
+        batch: bool = False,
+        service_tier: str | None = None,
     ) -> float | None:
         """US dollars for one call (its `TokenUsage`, or input and output tokens), by
-        genai-prices' calculation; None when the model's price is unknown."""
+        genai-prices' calculation, at the `service_tier` the reply names; None when the model's
+        price is unknown."""
         return costs.cost(
             self.model,
             usage,
@@ -448,6 +503,7 @@ class ChatPricer(BasePricer):
             batch=batch,
             provider=self.catalogue_provider,  # a server of one's own has no list price
             base_url=self.base_url,
+            service_tier=service_tier,
         )
 
     def parse(self, text: str) -> float:
@@ -478,6 +534,9 @@ class ChatPricer(BasePricer):
         began = time.monotonic()
         deadline = began + self.config.item_deadline
         attempts = self.config.max_retries + 1
+        limiter = self.limiter
+        tokens = request_tokens(request, self.max_tokens)
+        rate_limited = 0  # 429s: a reason to slow down, not one of the item's retries
 
         def stopped() -> str | None:
             # A stop applies to the items in flight when it came, not to a later run.
@@ -486,20 +545,33 @@ class ChatPricer(BasePricer):
 
         def stop(state: tenacity.RetryCallState) -> bool:
             late = time.monotonic() >= deadline - MIN_ATTEMPT
-            return state.attempt_number >= attempts or late or stopped() is not None
+            tries = state.attempt_number - rate_limited
+            return tries >= attempts or late or stopped() is not None
 
         def wait(state: tenacity.RetryCallState) -> float:
             return max(0.0, min(_wait(state), deadline - time.monotonic() - MIN_ATTEMPT))
 
         def attempt() -> Any:
+            nonlocal rate_limited
             if (reason := stopped()) is not None:
                 raise StopRun(reason)
+            ticket = limiter.acquire(deadline - MIN_ATTEMPT)
+            if ticket is None:
+                raise PricerError(
+                    f"{self.name}: no room under the rate limit of {self.where} before the "
+                    f"item's deadline ({self.config.item_deadline:g} s)"
+                )
             left = max(MIN_ATTEMPT, deadline - time.monotonic())
             try:
                 response = create(**kwargs, timeout=min(self.config.timeout, left))
             except Exception as error:
+                limited = is_rate_limit(error)
+                rate_limited += limited
+                headers = getattr(getattr(error, "response", None), "headers", None)
+                limiter.release(ticket, headers, tokens=tokens, rate_limited=limited, ok=False)
                 self._answered(error)
                 raise
+            limiter.release(ticket, getattr(response, "headers", None), tokens=tokens)
             self._answered(None)
             return response
 
@@ -507,11 +579,14 @@ class ChatPricer(BasePricer):
         try:
             response = retrying(attempt)
         except Exception as error:
-            self._failed(error)
+            self._failed(error, began)
             raise
         with self._lock:
             self._streak = ("", 0)
-        return response.model_dump(mode="json")
+        # The SDK's raw response (for the rate-limit headers) holds the parsed one.
+        parse = getattr(response, "parse", None)
+        parsed = parse() if callable(parse) else response
+        return parsed.model_dump(mode="json")
 
     def _answered(self, error: Exception | None) -> None:
         """Count attempts unanswered in time; stop the run after `TIMEOUT_LIMIT` in a row."""
@@ -538,9 +613,14 @@ class ChatPricer(BasePricer):
         url = getattr(self._client, "base_url", None)
         return redact_url(str(url)) if url is not None else f"the {self.provider} API"
 
-    def _failed(self, error: Exception) -> None:
-        """Turn a fatal error into `StopRun`, and count repeated ones; else let the item fail."""
+    def _failed(self, error: Exception, began: float) -> None:
+        """Turn a fatal error into `StopRun`, and count repeated ones; else let the item fail.
+        An item that ran out of time on 429s counts toward no streak while the account still
+        answers others (`began`: when the item was sent, on the monotonic clock)."""
         kind = error_kind(error)
+        limiter = self._limiter
+        if is_rate_limit(error) and limiter is not None and limiter.progressed_since(began):
+            return
         message = redact(_message(error))
         if kind == "fatal":
             hint = _fatal_hint(error, self)
@@ -579,6 +659,16 @@ class ChatPricer(BasePricer):
 
     def _check_budget(self) -> None:
         self._spending.check()  # StopRun once the budget is spent
+
+    def spend_from(self, budget: Budget) -> ChatPricer:
+        """Count this pricer's calls against `budget`, a cap shared with the run's other
+        pricers (`pricebench run --max-cost`): each call first holds its worst case (prompt and
+        whole `max_tokens` at list price), and none starts that could carry the spend so far and
+        the calls in flight past the cap. Refused for a model with no known price."""
+        if budget.max_cost is not None:
+            costs.require_price(self.model, self.catalogue_provider, self.base_url)
+        self._run_budget = budget
+        return self
 
     def get_params(self, deep: bool = False) -> dict[str, Any]:
         """The settings recorded in a run's header (never a key, nor URL credentials)."""
@@ -682,6 +772,11 @@ def _message(error: BaseException) -> str:
     return str(getattr(error, "message", None) or error)
 
 
+def is_rate_limit(error: BaseException) -> bool:
+    """A 429 that waiting fixes (a rate limit), not an exhausted quota."""
+    return getattr(error, "status_code", None) == 429 and error_kind(error) == "transient"
+
+
 def _retry_after(error: BaseException | None) -> float | None:
     """Seconds the server asked to wait (Retry-After / retry-after-ms), if it said."""
     response = getattr(error, "response", None)
@@ -718,7 +813,8 @@ def _wait(state: tenacity.RetryCallState) -> float:
     error = state.outcome.exception() if state.outcome is not None else None
     asked = _retry_after(error)
     if asked is not None and 0 <= asked <= 60:
-        return asked
+        # Stretched at random, so that the items told to wait together do not return together.
+        return asked * (1 + 0.5 * random.random())
     return _backoff(state)
 
 

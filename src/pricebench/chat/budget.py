@@ -3,6 +3,13 @@
 `Budget` keeps the count (thread-safe) and says when a cap is reached; `Budget.guard(pricer)`
 wraps a pricer so that each answer is counted and the run ends cleanly (`StopRun`) once the
 budget is spent. A call answered from the cache, or one that used no tokens, is free.
+
+A run's budget across models (`pricebench run --max-cost USD`, `ChatPricer.spend_from(budget)`)
+is checked before each call: `reserve` holds the call's worst case (its prompt and its whole
+`max_tokens` at list price) until `settle` replaces it with what the call cost, so that the
+calls in flight on other threads and models can never carry the spend past the cap. A call that
+fits the cap only once calls in flight have settled waits for them; one that cannot fit even then
+ends the run.
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Protocol
 
-from pricebench.errors import StopRun
+from pricebench.errors import BudgetReached
 from pricebench.items import Item
 from pricebench.pricer import Estimate, Pricer, estimate_one
 
@@ -37,7 +44,9 @@ class Budget:
         self.max_cost = max_cost
         self.calls = 0
         self.cost = 0.0
+        self.held = 0.0  # worst cases of the calls in flight (`reserve`)
         self.lock = threading.Lock()
+        self._settled = threading.Condition(self.lock)
 
     @property
     def limited(self) -> bool:
@@ -56,10 +65,36 @@ class Budget:
             return f"cost budget (${self.max_cost:,.2f}) reached: ${self.cost:,.4f} spent"
         return None
 
+    def reserve(self, worst: float) -> None:
+        """Hold `worst` dollars for a call about to start, once the spend so far, the calls in
+        flight and this one fit `max_cost` together (waiting for calls in flight to settle);
+        `StopRun` (nothing held) when the spend so far and this call alone could pass it."""
+        with self._settled:
+            while self.max_cost is not None:
+                if self.cost + worst > self.max_cost:
+                    raise BudgetReached(
+                        f"cost budget (${self.max_cost:,.2f}) reached: ${self.cost:,.4f} spent "
+                        f"in {self.calls} calls, and the next could cost up to ${worst:,.4f} "
+                        "(a higher cap, e.g. --max-cost, goes on where this stopped)"
+                    )
+                if self.cost + self.held + worst <= self.max_cost:
+                    break
+                self._settled.wait()  # a call in flight settles, and frees what it held
+            self.held += worst
+
+    def settle(self, worst: float, cost: float | None) -> None:
+        """A call that held `worst` is over: count what it cost (None or 0: nothing billed)."""
+        with self._settled:
+            self.held = max(0.0, self.held - worst)
+            if cost:
+                self.calls += 1
+                self.cost += cost
+            self._settled.notify_all()
+
     def check(self) -> None:
-        """Raise `StopRun` once the budget is spent."""
+        """Raise `BudgetReached` (a `StopRun`) once the budget is spent."""
         if reason := self.exhausted():
-            raise StopRun(reason)
+            raise BudgetReached(reason)
 
     def guard(self, pricer: Pricer) -> Pricer:
         """`pricer` counted against this budget, its training cost (`training_cost_`) first."""

@@ -120,6 +120,7 @@ class ModelPrice:
 
 
 _overrides: dict[str, ModelPrice] = {}
+_near_misses: dict[str, str] = {}  # a name genai-prices matched to another model -> that model
 _lock = threading.Lock()
 _env_loaded = False
 
@@ -198,11 +199,13 @@ def cost(
     batch: bool = False,
     provider: str = "openai",
     base_url: str | None = None,
+    service_tier: str | None = None,
 ) -> float | None:
     """US dollars for one call (None when the price is unknown), by genai-prices' calculation.
 
     `input_tokens` may be a whole `TokenUsage` (cached and reasoning tokens too); `batch` asks
-    for the batch price.
+    for the batch price; `service_tier` is the tier the reply says it was served at (OpenAI's
+    "priority" and "flex" have their own prices).
     """
     usage = (
         input_tokens
@@ -212,15 +215,18 @@ def cost(
     priced = _pricing(model, provider, base_url)
     if priced is None:
         return None
-    return priced.cost(usage, batch=batch)
+    return priced.cost(usage, batch=batch, service_tier=service_tier)
 
 
 def require_price(model: str, provider: str = "openai", base_url: str | None = None) -> ModelPrice:
     """The price of `model`, or an error that says how to give one (for budgets)."""
     price = price_of(model, provider, base_url)
     if price is None:
+        other = near_miss(model, provider, base_url)
+        nearest = f" (genai-prices' nearest entry is another model, {other})" if other else ""
         raise PricerError(
-            f"no price known for {provider} model {model!r}, so a budget cannot be kept: give "
+            f"no price known for {provider} model {model!r}{nearest}, so a budget cannot be "
+            "kept: give "
             f"one with pricebench.chat.costs.set_price({model!r}, INPUT, OUTPUT) or a JSON file "
             f'named by ${PRICES_ENV} holding {{"{model}": [INPUT, OUTPUT]}} '
             "(US dollars per million tokens)"
@@ -237,15 +243,20 @@ class _Pricing:
     where: tuple[tuple[str, str], ...] = ()
     has_batch_prices: bool = False
 
-    def cost(self, usage: TokenUsage, *, batch: bool) -> float:
+    def cost(self, usage: TokenUsage, *, batch: bool, service_tier: str | None = None) -> float:
         if self.model_ref is None:
             dollars = float(self.price.genai().calc_price(usage.genai())["total_price"])
             return dollars * BATCH_DISCOUNT if batch else dollars
         from genai_prices import calc_price
 
-        context = BATCH_CONTEXT if batch and self.has_batch_prices else None
+        context = dict(BATCH_CONTEXT) if batch and self.has_batch_prices else {}
+        if service_tier:
+            context["service_tier"] = service_tier  # genai-prices' variants for tiers
         result = calc_price(  # type: ignore[call-overload]
-            usage.genai(), model_ref=self.model_ref, price_context=context, **dict(self.where)
+            usage.genai(),
+            model_ref=self.model_ref,
+            price_context=context or None,
+            **dict(self.where),
         )
         dollars = float(result.total_price)
         return dollars * BATCH_DISCOUNT if batch and not self.has_batch_prices else dollars
@@ -271,6 +282,21 @@ def _pricing(model: str, provider: str, base_url: str | None) -> _Pricing | None
         price = _fine_tuned_price(model)
         return _Pricing(price) if price is not None else None
     return None
+
+
+def same_model(asked: str, listed: str) -> bool:
+    """Whether genai-prices' entry `listed` is the model `asked` for: the same id, or one of them
+    a dated snapshot or variant named after the other ("gpt-4o-mini-2024-07-18", "gpt-4o-mini")."""
+    return asked == listed or asked.startswith(f"{listed}-") or listed.startswith(f"{asked}-")
+
+
+def near_miss(model: str, provider: str = "openai", base_url: str | None = None) -> str | None:
+    """The other model genai-prices would have priced `model` as, when its loose match was
+    refused (None when the model has a price of its own, or nothing matched)."""
+    if price_of(model, provider, base_url) is not None:
+        return None
+    with _lock:
+        return _near_misses.get(model)
 
 
 def _fine_tuned_price(model: str) -> ModelPrice | None:
@@ -303,6 +329,12 @@ def _listed(model: str, provider: str, base_url: str | None) -> _Pricing | None:
     except LookupError:
         if provider != "openai-compatible" and base_url is not None:
             return _listed(model, provider, None)  # a proxy of the provider's own API
+        return None
+    if not same_model(model, result.model.id):
+        # genai-prices matches names loosely ("gpt-5.1-mini", no model, is its gpt-5.1-codex-mini):
+        # another model's prices are no price for this one.
+        with _lock:
+            _near_misses[model] = result.model.id
         return None
     variants = result.model.price_variants or []
     return _Pricing(

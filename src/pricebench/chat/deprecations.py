@@ -1,4 +1,11 @@
-"""Shutdown dates from the installed provider SDKs' own deprecation tables.
+"""What the installed provider SDKs' own types say of models: shutdown dates, and the models
+served by OpenAI's Responses API only.
+
+Responses-only models are the names openai's `ResponsesModel` type lists beyond `ChatModel`
+(`types/shared/responses_model.py`: o3-deep-research, gpt-5-codex, gpt-6-cyber...), read as text
+like the tables below, so an SDK upgrade that adds one sends it to the Responses API at once.
+
+Shutdown dates:
 
 The openai SDK lists announced shutdown dates under its `ChatModel` type ("Deprecated values:
 - "gpt-5", "gpt-5-mini", ...: Announced shutdown date: 2026-12-11."), and the anthropic SDK keeps
@@ -19,6 +26,7 @@ from pathlib import Path
 
 # The files, relative to each package, that hold the tables.
 OPENAI_TABLE = "types/shared/chat_model.py"
+OPENAI_RESPONSES = "types/shared/responses_model.py"
 ANTHROPIC_TABLE = "_data/deprecated_models.py"
 
 _OPENAI_ENTRY = re.compile(
@@ -47,6 +55,19 @@ def sdk_shutdowns() -> dict[tuple[str, str], tuple[date, str]]:
         for model, day in parse(path.read_text(encoding="utf-8")).items():
             found[(name, model)] = (day, source)
     return found
+
+
+@cache
+def responses_only_models() -> frozenset[str]:
+    """The model ids the installed openai SDK types as served by the Responses API only (empty
+    where no SDK is installed: the catalogue's rows stand in)."""
+    path = _package_file("openai", OPENAI_RESPONSES)
+    if path is None:
+        return frozenset()
+    text = path.read_text(encoding="utf-8")
+    # `ResponsesModel = Union[str, ChatModel, Literal["o1-pro", ...]]`: the Literal's names.
+    match = re.search(r"Literal\[(.*?)\]", text, re.DOTALL)
+    return frozenset(re.findall(r"\"([^\"]+)\"", match.group(1))) if match else frozenset()
 
 
 def _openai_dates(text: str) -> dict[str, date]:

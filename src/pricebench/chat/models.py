@@ -21,6 +21,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pricebench.errors import PricerError
 
 Provider = Literal["openai", "anthropic", "openai-compatible"]
+SHUTDOWN_NOTICE_DAYS = 30  # a model shutting down this soon is named before the first call
+
+
+def current_date() -> date:
+    """Today (a function, so that tests can move it)."""
+    return date.today()
+
+
 PROVIDERS: tuple[Provider, ...] = ("openai", "anthropic", "openai-compatible")
 
 
@@ -97,10 +105,20 @@ class ModelInfo(BaseModel):
         return wanted if wanted in self.efforts else self.efforts[0]
 
     @property
+    def responses_only(self) -> bool:
+        """Served by OpenAI's Responses API only: the catalogue's row says so, or the installed
+        SDK's own `ResponsesModel` type lists the model (`deprecations.responses_only_models`)."""
+        if self.family.responses_only:
+            return True
+        if self.family.provider != "openai":
+            return False
+        from pricebench.chat.deprecations import responses_only_models
+
+        return self.base in responses_only_models()
+
+    @property
     def reasoning(self) -> bool:
-        return self.family.provider == "openai" and (
-            bool(self.efforts) or self.family.responses_only
-        )
+        return self.family.provider == "openai" and (bool(self.efforts) or self.responses_only)
 
     @property
     def shutdown(self) -> date | None:
@@ -139,9 +157,23 @@ class ModelInfo(BaseModel):
             return f"reasoning at the lowest effort, {self.default_effort!r}; {room}"
         return "off (the model does not think unless asked)"
 
+    def shutdown_notice(self, today: date | None = None) -> str | None:
+        """A line saying the model shuts down within `SHUTDOWN_NOTICE_DAYS`, or None."""
+        today = today or current_date()
+        if self.shutdown is None or self.shutdown <= today:
+            return None
+        days = (self.shutdown - today).days
+        if days > SHUTDOWN_NOTICE_DAYS:
+            return None
+        return (
+            f"{self.model}: shuts down at {self.family.provider} on {self.shutdown}, in {days} "
+            f"day{'s' if days != 1 else ''} ({self.shutdown_source}): a run after that cannot "
+            "be repeated or resumed; `pricebench models` lists the current models"
+        )
+
     def check_available(self, today: date | None = None) -> None:
         """Refuse a model its provider has shut down (naming the date), before any paid call."""
-        today = today or date.today()
+        today = today or current_date()
         if self.shutdown is not None and self.shutdown <= today:
             raise PricerError(
                 f"{self.model}: shut down by {self.family.provider} on {self.shutdown} "

@@ -57,7 +57,7 @@ class OpenAIPricer(ChatPricer):
         if compatible:
             options.setdefault("api_key_env", None)  # never OpenAI's key to another server
         super().__init__(model, seed=seed, **options)
-        if self.info.family.responses_only:
+        if self.info.responses_only:
             if api == "chat":
                 raise PricerError(
                     f"{model} is served by OpenAI's Responses API only, not Chat Completions: "
@@ -82,9 +82,10 @@ class OpenAIPricer(ChatPricer):
         return _sdk().OpenAI(api_key=api_key, base_url=base_url, default_query=query or None)
 
     def _create(self) -> Callable[..., Any]:
+        # The raw response: its headers say how much of the account's rate limits is left.
         if self.api == "responses":
-            return self.client.responses.create
-        return self.client.chat.completions.create
+            return self.client.responses.with_raw_response.create
+        return self.client.chat.completions.with_raw_response.create
 
     @property
     def spec_name(self) -> str:
@@ -164,6 +165,8 @@ class OpenAIPricer(ChatPricer):
             cut_off=choices[0].get("finish_reason") == "length",
             reasoning_tokens=int(details.get("reasoning_tokens") or 0),
             cache_read_tokens=int(prompt_details.get("cached_tokens") or 0),
+            cache_write_tokens=int(prompt_details.get("cache_write_tokens") or 0),
+            service_tier=response.get("service_tier"),
         )
 
     def _read_responses(self, response: dict[str, Any]) -> Reply:
@@ -185,6 +188,8 @@ class OpenAIPricer(ChatPricer):
             and incomplete.get("reason") == "max_output_tokens",
             reasoning_tokens=int(details.get("reasoning_tokens") or 0),
             cache_read_tokens=int(input_details.get("cached_tokens") or 0),
+            cache_write_tokens=int(input_details.get("cache_write_tokens") or 0),
+            service_tier=response.get("service_tier"),
         )
 
     def get_params(self, deep: bool = False) -> dict[str, Any]:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 from collections.abc import Sequence
 
 from rich.console import Console
 from rich.markup import escape
 
 from pricebench._version import __version__
-from pricebench.errors import PricebenchError
+from pricebench.errors import PricebenchError, PricebenchWarning
 from pricebench.redact import redact
 
 # Modules with an `add_parser(subparsers)` function, one per subcommand (or group of them).
@@ -66,6 +67,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console(stderr=True, highlight=False)
+
+    def show(
+        message: Warning | str, category: type[Warning], *rest: object, **more: object
+    ) -> None:
+        if issubclass(category, PricebenchWarning):  # one line, not a source location
+            console.print(f"[yellow]warning:[/yellow] {escape(str(message))}", soft_wrap=True)
+        else:
+            shown(message, category, *rest, **more)  # type: ignore[arg-type]
+
+    shown, warnings.showwarning = warnings.showwarning, show
     try:
         return int(args.func(args) or 0)
     except PricebenchError as error:
@@ -74,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/yellow]: run the same command again to resume")
         return EXIT_INTERRUPTED
+    finally:
+        warnings.showwarning = shown
 
 
 if __name__ == "__main__":

@@ -75,7 +75,7 @@ def models_command(args: argparse.Namespace) -> int:
         "temperature": family.temperature,
         "seed": family.seed,
         "token parameter": family.token_parameter,
-        "api": _api_line(pricer, family.responses_only),
+        "api": _api_line(pricer, info.responses_only),
         "reasoning efforts": ", ".join(info.efforts) or "-",
         "thinking": info.thinking_text,
         "output budget": family.default_max_tokens,
@@ -172,7 +172,7 @@ class _Offline:
         return self
 
     def __getattr__(self, name: str) -> object:
-        raise PricebenchError("`pricebench models` makes no API calls")
+        raise PricebenchError("this command makes no API calls (`models`, `run --dry-run`)")
 
 
 _OFFLINE = _Offline()

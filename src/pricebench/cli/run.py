@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
+from pricebench.chat.budget import Budget
 from pricebench.cli import EXIT_NOTHING_PRICED, EXIT_OK, EXIT_STOPPED
 from pricebench.cli.common import (
     add_data_options,
@@ -45,6 +47,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "path/to/mine.py:MyPricer... (see `pricebench pricers`)",
     )
     add_run_options(parser)
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print what each API pricer's calls would cost for the items, and stop there "
+        "(nothing is fitted, written or paid for)",
+    )
     parser.set_defaults(func=run_command)
 
 
@@ -117,11 +125,22 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         help="send the items as provider batch jobs (half price, results within 24 h); "
         "see `pricebench batch`",
     )
+    parser.add_argument(
+        "--max-cost",
+        type=number(strict=True),
+        default=None,
+        metavar="USD",
+        help="the most this command may spend, across every pricer it runs: no call starts that "
+        "could pass it (each counts its whole max_tokens); the runs stop cleanly and resume with "
+        "a higher cap",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="print a line per item")
 
 
 def run_command(args: argparse.Namespace) -> int:
     runs = run_specs(args, args.specs)
+    if not runs:  # --dry-run: the estimates are printed
+        return EXIT_OK
     print_table(runs, title=f"{runs[0].header.dataset} ({runs[0].header.n_items} items)")
     return exit_code(runs)
 
@@ -145,10 +164,15 @@ def run_specs(args: argparse.Namespace, specs: list[str]) -> list[Results]:
     console = Console(stderr=True, highlight=False)
     params = parse_params(args.param)
     pricers = [(spec, _make(spec, params, args)) for spec in specs]
+    budget = _run_budget(args, [pricer for _, pricer in pricers])
     dataset = load_data(args)
     items = dataset.test if args.split == "test" else dataset.validation
     if not items:
         raise PricebenchError(f"{dataset.source}: the {args.split} split is empty")
+    if getattr(args, "dry_run", False):
+        chosen = items[: args.size] if args.size is not None else items
+        _dry_run(pricers, chosen, dataset, batch=args.batch)
+        return []
     learners = [spec for spec, pricer in pricers if learns(pricer)]
     if learners and not dataset.train:  # refused before any run directory is written
         # hf: pricers learn only their ceiling, which can be given instead
@@ -193,7 +217,65 @@ def run_specs(args: argparse.Namespace, specs: list[str]) -> list[Results]:
         if results.paid:
             console.print(f"  {results.usage_text()}", markup=False, soft_wrap=True)
         runs.append(results)
+    if budget is not None:
+        console.print(
+            f"spent ${budget.cost:,.4f} of --max-cost ${budget.max_cost:,.2f} "
+            f"({budget.calls} paid calls)",
+            markup=False,
+        )
     return runs
+
+
+def _run_budget(args: argparse.Namespace, pricers: list[Pricer]) -> Budget | None:
+    """The one budget of every API pricer of the run (--max-cost), or None."""
+    max_cost = getattr(args, "max_cost", None)
+    if max_cost is None:
+        return None
+    if args.batch:
+        raise PricebenchError(
+            "--max-cost checks each call before it is sent, and a batch job's calls are sent at "
+            "once: drop --batch to cap the spend (--dry-run estimates it either way)"
+        )
+    paying = [pricer for pricer in pricers if hasattr(pricer, "spend_from")]
+    if not paying:
+        raise PricebenchError(
+            "--max-cost applies to API pricers (openai:, anthropic:, openai-compatible:), and "
+            "none of these pays per call"
+        )
+    budget = Budget(max_cost=max_cost)
+    for pricer in paying:
+        pricer.spend_from(budget)  # a model with no known price is refused here
+    return budget
+
+
+def _dry_run(
+    pricers: list[tuple[str, Pricer]], items: Sequence[Item], dataset: Any, *, batch: bool
+) -> None:
+    """Print each API pricer's estimated cost for `items` (at batch prices with `batch`), and
+    the total, on stdout."""
+    from pricebench.chat.base import ChatPricer  # the SDK-side modules, only when asked
+    from pricebench.chat.estimate import dollars, estimate_run
+
+    expected, ceiling, known = 0.0, 0.0, True
+    for spec, pricer in pricers:
+        if not isinstance(pricer, ChatPricer):
+            print(f"{spec}: no per-call cost (runs here)")
+            continue
+        if pricer.learns:  # a retrieval context renders from its fitted index
+            pricer.fit(dataset.train)
+        estimate = estimate_run(pricer, items, batch=batch)
+        print(estimate.line())
+        if estimate.expected is None or estimate.ceiling is None:
+            known = False
+        else:
+            expected += estimate.expected
+            ceiling += estimate.ceiling
+    if known:
+        prices = " at batch prices" if batch else ""
+        print(
+            f"total for {len(items)} items{prices}: about {dollars(expected)}, "
+            f"at most {dollars(ceiling)}"
+        )
 
 
 def run_directory(out: Path, spec: str, pricer: Pricer, console: Console | None = None) -> Path:
@@ -213,6 +295,10 @@ def run_directory(out: Path, spec: str, pricer: Pricer, console: Console | None 
 
 def _make(spec: str, params: dict[str, Any], args: argparse.Namespace) -> Pricer:
     options = dict(params)
+    if getattr(args, "dry_run", False) and accepts(spec, "client"):
+        from pricebench.cli.models import _OFFLINE  # no key needed: nothing is sent
+
+        options.setdefault("client", _OFFLINE)
     if args.no_cache and accepts(spec, "cache"):
         options["cache"] = False
     if args.base_url:
