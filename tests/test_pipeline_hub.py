@@ -506,3 +506,35 @@ def test_cli_get_offline_is_one_line_and_exit_status_2(
     assert main(["data", "get", "items_lite", "--no-progress"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "HF_HUB_OFFLINE" in err and hub.pages == []
+
+
+def test_ids_are_unique_across_the_shards_and_splits_of_a_dataset(
+    hub: StandInHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two shards of train holding the same rows (as items_lite's shards repeat an item): the
+    same rebuilt id at the same row number of each file. With ids that the source gave, the same
+    one in train and test."""
+    same = _parquet(_items_rows("train", 4, 0))
+    own_ids = [{**row, "id": "B000REPEAT"} for row in _items_rows("test", 2, 0)]
+    hub.repos["someone/sharded"] = {
+        "main": {
+            "data/train-00000-of-00002.parquet": same,
+            "data/train-00001-of-00002.parquet": same,
+            "data/test-00000-of-00001.parquet": _parquet(own_ids),
+            "data/validation-00000-of-00001.parquet": _parquet(own_ids[:1]),
+        }
+    }
+    dataset = get_dataset("someone/sharded")
+    assert dataset.splits == {"train": 8, "validation": 1, "test": 2}
+    data = load_dataset(dataset.path)  # refuses a repeated id
+    ids = [item.id for item in (*data.train, *data.validation, *data.test)]
+    assert len(set(ids)) == len(ids) == 11
+    assert [item.id for item in data.train[4:]] == [
+        f"{data.train[n].id}~train{n + 5}" for n in range(4)
+    ]  # the row's number within its split, counted across both shards
+    assert "~" not in data.train[0].id
+    assert data.validation[0].id == "B000REPEAT"
+    assert [item.id for item in data.test] == ["B000REPEAT~test1", "B000REPEAT~test2"]
+    out = tmp_path / "runs"
+    command = ["run", "constant", "--data", "someone/sharded", "--out", str(out)]
+    assert main(command) == 0  # a run reads it

@@ -376,10 +376,8 @@ def _convert(
                 for number, row in enumerate(rows, start=1):
                     rebuilt += row.get("id") is None
                     item = hub_row_item(row, split, f"{path.name}:{number}", repo)
-                    if item["id"] in seen:  # ids must be unique in a pricebench file
-                        item["id"] += f"~{split}{number}"
-                    seen.add(item["id"])
                     counts[split] += 1
+                    item["id"] = _unique_id(item["id"], split, counts[split], seen)
                     if split == "test":
                         test.append(Item(id=item["id"], title="-", text="-", price=item["price"]))
                     sink.write(json.dumps(item, ensure_ascii=False) + "\n")
@@ -394,6 +392,20 @@ def _convert(
         first_fingerprints(test, course_test_sizes()),
         rebuilt,
     )
+
+
+def _unique_id(row_id: str, split: str, row: int, seen: set[str]) -> str:
+    """`row_id`, or when an earlier row had it, `row_id~<split><row>` with `row` the row's number
+    within its split counted across the split's files in listing order (unique in the dataset
+    whatever the shards), and `~2`, `~3`, ... after that in the rare case a source id already
+    reads like one; added to `seen`."""
+    unique = row_id if row_id not in seen else f"{row_id}~{split}{row}"
+    again = 1
+    while unique in seen:
+        again += 1
+        unique = f"{row_id}~{split}{row}~{again}"
+    seen.add(unique)
+    return unique
 
 
 def hub_row_item(row: dict[str, Any], split: str, where: str, repo: str) -> dict[str, Any]:
