@@ -325,26 +325,103 @@ def _hub_client() -> None:
 
 
 def _cached_parquet(repo: str, cache: Path, name: str) -> tuple[str, list[tuple[Path, str]]]:
-    """(revision, [(file, split)]) of the dataset's parquet files in the Hugging Face cache."""
-    folder = cache / ("datasets--" + repo.replace("/", "--"))
-    for revision, pattern in (("main", _DATA_FILE), (CONVERTED_BRANCH, _CONVERTED_FILE)):
-        ref = folder / "refs" / revision
-        if not ref.is_file():
+    """(revision, [(file, split)]) of the dataset's parquet files in the Hugging Face cache, read
+    with `snapshot_download(local_files_only=True)`; refused when the snapshot lacks a file that
+    its listing names (huggingface_hub's cached listing of the commit, else the shard names'
+    `-of-NNNNN`) or a file does not match its size and SHA-256 (from the listing, else the name
+    of its blob, which the hub's LFS files are stored under)."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import IncompleteSnapshotError, LocalEntryNotFoundError
+
+    for revision, pattern, allow in (
+        ("main", _DATA_FILE, "data/*.parquet"),
+        (CONVERTED_BRANCH, _CONVERTED_FILE, "default/*"),
+    ):
+        try:
+            folder = Path(
+                snapshot_download(
+                    repo,
+                    repo_type="dataset",
+                    revision=revision,
+                    cache_dir=cache,
+                    local_files_only=True,
+                    allow_patterns=allow,
+                )
+            )
+        except IncompleteSnapshotError as error:  # the files present are checked below
+            folder = Path(error.snapshot_path)
+        except LocalEntryNotFoundError:
             continue
-        snapshot = folder / "snapshots" / ref.read_text().strip()
+        listing = _cached_listing(repo, folder.name, cache)
         found = []
-        for path in sorted(snapshot.rglob("*.parquet")):
-            match = pattern.fullmatch(path.relative_to(snapshot).as_posix())
+        for path in sorted(folder.rglob("*.parquet")):
+            match = pattern.fullmatch(path.relative_to(folder).as_posix())
             if match:
                 found.append((path, match.group("split")))
-        if found:
-            order = {"train": 0, "validation": 1, "test": 2}
-            found.sort(key=lambda pair: (order.get(pair[1], 3), pair[1], str(pair[0])))
-            return revision, found
+        named = {p for p in listing or () if pattern.fullmatch(p)} if listing is not None else set()
+        if not found and not named:
+            continue
+        have = {path.relative_to(folder).as_posix() for path, _ in found}
+        missing = sorted((named or _shard_names(have)) - have)
+        if missing:
+            more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+            raise FetchError(
+                f"HF_HUB_OFFLINE is set and the cached snapshot of {repo} ({folder.name[:12]}) "
+                f"lacks {missing[0]}{more}, which its listing names: run `pricebench data get "
+                f"{name}` once with the network (HF_HUB_OFFLINE unset)"
+            )
+        for path, _ in found:
+            _check_cached(path, (listing or {}).get(path.relative_to(folder).as_posix()), name)
+        order = {"train": 0, "validation": 1, "test": 2}
+        found.sort(key=lambda pair: (order.get(pair[1], 3), pair[1], str(pair[0])))
+        return revision, found
     raise FetchError(
         f"HF_HUB_OFFLINE is set and {repo} is not in the Hugging Face cache ({cache}): run "
         f"`pricebench data get {name}` once with the network (HF_HUB_OFFLINE unset)"
     )
+
+
+def _cached_listing(
+    repo: str, commit: str, cache: Path
+) -> dict[str, tuple[int, str | None]] | None:
+    """{path: (size, SHA-256 of an LFS file)} of a commit as huggingface_hub cached its listing
+    (`snapshot_download` keeps it under `trees/`); None when it has none."""
+    from huggingface_hub import get_cached_repo_tree
+    from huggingface_hub.errors import CachedRepoTreeNotFoundError
+
+    try:
+        files = get_cached_repo_tree(repo, repo_type="dataset", revision=commit, cache_dir=cache)
+    except CachedRepoTreeNotFoundError:
+        return None
+    return {f.path: (f.size, f.lfs.sha256 if f.lfs is not None else None) for f in files}
+
+
+def _shard_names(have: set[str]) -> set[str]:
+    """Every shard that `<split>-NNNNN-of-MMMMM.parquet` names say a split has."""
+    named = set()
+    for path in have:
+        shard = re.fullmatch(r"(?P<head>.*-)\d+-of-(?P<count>\d+)\.parquet", path)
+        if shard:
+            count = shard.group("count")
+            head = shard.group("head")
+            named |= {f"{head}{n:0{len(count)}d}-of-{count}.parquet" for n in range(int(count))}
+    return named | have
+
+
+def _check_cached(path: Path, listed: tuple[int, str | None] | None, name: str) -> None:
+    """A cached file against its listed size and SHA-256, else against its blob's name when that
+    is a SHA-256 (an LFS file's)."""
+    size, sha = listed if listed is not None else (None, None)
+    blob = path.resolve().name
+    if sha is None and re.fullmatch(r"[0-9a-f]{64}", blob):
+        sha = blob
+    actual = path.stat().st_size
+    if (size is not None and actual != size) or (sha is not None and file_sha256(path) != sha):
+        raise FetchError(
+            f"{path}: the cached file does not match its listed "
+            f"{'size' if size is not None and actual != size else 'SHA-256'}: run `pricebench "
+            f"data get {name} --force` once with the network (HF_HUB_OFFLINE unset)"
+        )
 
 
 def _convert(
