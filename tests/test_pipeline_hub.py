@@ -11,6 +11,7 @@ for a large dataset; rows are as the course pushed them (`id` None, `full` None 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -193,7 +194,8 @@ def test_a_cut_download_resumes_where_it_stopped(
     monkeypatch.setattr(constants, "DOWNLOAD_CHUNK_SIZE", 100)
     hub.cut_next = 300
     dataset = get_dataset("items_lite", directory=tmp_path)
-    assert ("data/train-00000-of-00001.parquet", "bytes=300-") in hub.gets
+    (resumed,) = [path for path, wanted in hub.gets if wanted == "bytes=300-"]
+    assert (resumed, None) in hub.gets  # the file whose first GET was cut (files come in parallel)
     assert dataset.splits["train"] == 30
 
 
@@ -442,3 +444,55 @@ def test_offline_a_corrupted_cached_file_is_refused(
     go_online(monkeypatch)
     again = get_dataset("someone/sharded", directory=tmp_path / "offline", force=True)
     assert again.splits == {"train": 8, "test": 3}  # downloaded again, whole
+
+
+def test_every_file_comes_from_the_commit_the_first_answer_names(
+    hub: StandInHub, tmp_path: Path
+) -> None:
+    """A push lands while the files download: a fetch by branch name would mix the two versions;
+    pinned to the commit that `repo_info` named first, every listing and file is that commit's,
+    and source.json records it."""
+    from tests.hub_standin import commit_of
+
+    _two_shards(hub)
+    before = dict(hub.repos["someone/sharded"]["main"])
+    pushed = {
+        "data/train-00000-of-00002.parquet": _parquet(_items_rows("train", 6, 0)),
+        "data/train-00001-of-00002.parquet": _parquet(_items_rows("train", 7, 0)),
+        "data/test-00000-of-00001.parquet": _parquet(_items_rows("test", 5, 0)),
+    }  # each file with more rows than before
+    hub.after_get.append(lambda: hub.push("someone/sharded", "main", pushed))
+    dataset = get_dataset("someone/sharded", directory=tmp_path)
+    assert hub.repos["someone/sharded"]["main"] == pushed  # the push happened mid-fetch
+    assert dataset.splits == {"train": 8, "test": 3}  # all of the first version
+    info = json.loads(dataset.path.with_name("source.json").read_text())
+    commit = commit_of(before)
+    assert (info["revision"], info["commit"]) == ("main", commit)
+    assert [f["sha256"] for f in info["files"]] == [
+        hashlib.sha256(before[name]).hexdigest()
+        for name in (
+            "data/train-00000-of-00002.parquet",
+            "data/train-00001-of-00002.parquet",
+            "data/test-00000-of-00001.parquet",
+        )
+    ]
+    first, *rest = [asked for asked in hub.requests if "someone/sharded" in asked]
+    assert first.endswith("/revision/main")  # the one question asked by branch name
+    assert rest and all(commit in asked for asked in rest)
+
+
+def test_offline_the_cached_listing_names_what_a_snapshot_lacks(
+    hub: StandInHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The converted branch's files have no `-of-N` in their names: the listing that
+    snapshot_download cached for the commit says what the snapshot must hold."""
+    import os
+
+    get_dataset("pricer-data", directory=tmp_path / "online")
+    folder = Path(os.environ["HF_HUB_CACHE"]) / "datasets--ed-donner--pricer-data" / "snapshots"
+    (test_file,) = folder.glob("*/default/partial-test/0000.parquet")
+    test_file.unlink()
+    go_offline(monkeypatch)
+    with pytest.raises(FetchError, match="lacks default/partial-test/0000.parquet") as caught:
+        get_dataset("pricer-data", directory=tmp_path / "offline")
+    assert "\n" not in str(caught.value)
