@@ -46,6 +46,9 @@ PRICE_OUT_OF_RANGE = "price_out_of_range"
 MISSING_TITLE = "missing_title"
 TOO_LITTLE_TEXT = "too_little_text"
 TRUNCATED_INPUT = "truncated_input"  # a compressed file that breaks off: its unreadable end
+# a text that is not valid Unicode (a lone surrogate such as a JSON "\ud800" escape): neither the
+# tokenizer nor a UTF-8 file can hold it
+UNENCODABLE_TEXT = "unencodable_text"
 OUTCOMES = (
     KEPT,
     BLANK_LINE,
@@ -59,6 +62,7 @@ OUTCOMES = (
     MISSING_TITLE,
     TOO_LITTLE_TEXT,
     TRUNCATED_INPUT,
+    UNENCODABLE_TEXT,
 )
 
 # Things worth knowing about kept records (counted too, never a reason to drop).
@@ -525,7 +529,19 @@ def curate_record(record: Any, config: CurationConfig, category: str | None = No
         fields["brand"] = brand.strip()[:200]
     if weight:  # the 2025 course's 0 is "unknown": left out, as a course dataset row's is
         fields["weight_lb"] = weight
+    for value in fields.values():
+        if isinstance(value, str):
+            _check_encodable(value)
     return Curated(fields, tuple(notes))
+
+
+def _check_encodable(text: str) -> None:
+    """`Rejected(UNENCODABLE_TEXT)` for a text that is not valid Unicode (a lone surrogate)."""
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Rejected(UNENCODABLE_TEXT) from None
 
 
 def _pricebench_text(
@@ -555,6 +571,7 @@ def _apply_tokens(text: str, config: CurationConfig, notes: list[str]) -> str:
     if llama is None and _ATOMIC:
         return _apply_approx_tokens(text, config, notes)
     if llama is not None:
+        _check_encodable(text)  # the tokenizer raises a TypeError on a lone surrogate
         tokens = llama.encode(text)
         if len(tokens) < config.min_tokens:
             raise Rejected(TOO_LITTLE_TEXT)
