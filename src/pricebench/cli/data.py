@@ -336,7 +336,9 @@ def info_command(args: argparse.Namespace) -> int:
         console.print("balance: " + json.dumps(manifest.balance))
     if manifest.deduplicated:
         console.print("duplicates dropped: " + json.dumps(manifest.deduplicated))
-    sources = Table("source", "records", "kept", "dropped (by reason)", title="sources")
+    sources = Table(
+        "source", "records", "kept", "dropped (by reason)", title="sources, in the order read"
+    )
     for source in manifest.sources:
         reasons = ", ".join(f"{k} {v:,}" for k, v in source.counts.items() if k != "kept")
         sources.add_row(

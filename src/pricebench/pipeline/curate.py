@@ -488,12 +488,12 @@ def curate_record(record: Any, config: CurationConfig, category: str | None = No
     raw_title = record.get("title")
     if not isinstance(raw_title, str) or not raw_title.strip():
         raise Rejected(MISSING_TITLE)
-    # A title is a line: a record with megabytes of title gets a capped one, like the course's
-    # text. The course's rule sets keep the title's spaces as they came (the 2025 course told
-    # duplicates by the title as it was).
-    title = raw_title[: config.max_chars_each]
+    # The course's rule sets keep the title whole, as it came: the 2025 course told duplicates by
+    # the whole title (two long titles alike in their first 3,000 characters are two items), and
+    # cut it nowhere. pricebench's own rules make it a capped line.
+    title = raw_title
     if config.rules == "pricebench":
-        title = " ".join(title.split())
+        title = " ".join(raw_title[: config.max_chars_each].split())
 
     details, details_note = parse_details(record.get("details"))
     if details_note:
