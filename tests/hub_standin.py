@@ -27,6 +27,8 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 PAGE = 2  # entries per listing page: every listing here takes several pages
@@ -252,3 +254,35 @@ def serve(stand_in: StandInHub) -> Iterator[str]:
         for server in servers:
             server.shutdown()
             server.server_close()
+
+
+def use_hub(monkeypatch: Any, url: str, cache: Path) -> None:
+    """huggingface_hub pointed at `url` with the cache `cache`, online, as in a process started
+    with HF_ENDPOINT and HF_HUB_CACHE set: it reads them once, into its `constants`, when first
+    imported (the resolve URL template included), so both are set."""
+    from huggingface_hub import constants
+
+    monkeypatch.setenv("HF_ENDPOINT", url)
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setattr(constants, "ENDPOINT", url)
+    monkeypatch.setattr(
+        constants, "HUGGINGFACE_CO_URL_TEMPLATE", url + "/{repo_id}/resolve/{revision}/{filename}"
+    )
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    go_online(monkeypatch)
+
+
+def go_offline(monkeypatch: Any) -> None:
+    """HF_HUB_OFFLINE=1, as huggingface_hub reads it: into `constants.HF_HUB_OFFLINE`."""
+    from huggingface_hub import constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+
+
+def go_online(monkeypatch: Any) -> None:
+    from huggingface_hub import constants
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)

@@ -25,7 +25,7 @@ from pricebench.cli import main
 from pricebench.errors import DataError
 from pricebench.pipeline.fetch import FetchError
 from pricebench.pipeline.hub import get_dataset, resolve_dataset
-from tests.hub_standin import StandInHub, serve
+from tests.hub_standin import StandInHub, go_offline, go_online, serve, use_hub
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
@@ -96,27 +96,8 @@ def hub(
     stand_in = StandInHub(_repos())
     stand_in.gated.add("someone/gated_items")
     for url in serve(stand_in):
-        monkeypatch.setenv("HF_ENDPOINT", url)
-        monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path_factory.mktemp("hf-cache")))
-        monkeypatch.delenv("HF_TOKEN", raising=False)
-        go_online(monkeypatch)
+        use_hub(monkeypatch, url, tmp_path_factory.mktemp("hf-cache"))
         yield stand_in
-
-
-def go_offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """HF_HUB_OFFLINE=1 as a process started with it sees it: huggingface_hub reads it once, into
-    `constants.HF_HUB_OFFLINE`, when first imported."""
-    from huggingface_hub import constants
-
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-
-
-def go_online(monkeypatch: pytest.MonkeyPatch) -> None:
-    from huggingface_hub import constants
-
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
 
 
 def test_items_lite_keeps_its_three_splits_and_the_course_text(hub: StandInHub) -> None:
@@ -236,8 +217,7 @@ def test_offline_reads_the_cache_or_says_in_one_line_what_to_do(
 
 
 def test_an_unreachable_hub_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    use_hub(monkeypatch, "http://127.0.0.1:9", tmp_path)  # nothing listens there
     with pytest.raises(FetchError, match="cannot reach 127.0.0.1.*HF_HUB_OFFLINE=1"):
         get_dataset("items_lite")
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-import httpx
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -127,14 +126,14 @@ def build_dataset(
     seed: int = 42,
     workers: int | None = None,
     cache_dir: str | Path | None = None,
-    client: httpx.Client | None = None,
     progress: bool = False,
     say: Callable[[str], None] = lambda message: None,
 ) -> Manifest:
     """Build a dataset directory (`items.jsonl`, `manifest.json`) from hub categories and/or local
     raw JSONL files; returns its manifest. A raw file is a path (its category from a
-    `meta_<Category>` name, else none) or a `(path, category)` pair. `say` receives one line per
-    step, warnings included."""
+    `meta_<Category>` name, else none) or a `(path, category)` pair, read in the order given
+    (categories first): the sample depends on it. Categories come through `fetch` (the Hugging
+    Face cache, or `cache_dir`). `say` receives one line per step, warnings included."""
     if not categories and not raw_files:
         raise DataError("nothing to build from: give at least one category or raw file")
     out = Path(out)
@@ -145,7 +144,7 @@ def build_dataset(
     balance = balance or BalanceOptions()
     sources: list[Source] = []
     for category in categories:
-        download = fetch(category, cache_dir=cache_dir, client=client, progress=progress)
+        download = fetch(category, cache_dir=cache_dir, progress=progress)
         how = "cached" if download.cached else "downloaded"
         say(f"{how}: {download.path} ({download.size:,} bytes)")
         sources.append(Source(download.path, category, download.url, download.sha256))

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -29,12 +28,11 @@ import httpx
 from pricebench.compare.reference import course_test_sizes
 from pricebench.errors import DataError
 from pricebench.items import Item, fingerprint
-from pricebench.pipeline.fetch import HUB, FetchError
+from pricebench.pipeline.fetch import FetchError, silent_bar, transport_errors
 from pricebench.pipeline.fetched import (
     FIRST_TEST_FINGERPRINTS,
     datasets_dir,
     first_fingerprints,
-    hf_hub_cache,
 )
 from pricebench.pipeline.store import file_sha256
 
@@ -130,11 +128,12 @@ def get_dataset(
         info = json.loads(info_path.read_text(encoding="utf-8"))
         if info.get("items_sha256") == file_sha256(out):
             return HubDataset(repo, out, info["splits"], info["test_fingerprint"], cached=True)
-    endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or HUB).rstrip("/")
-    token = token or os.environ.get("HF_TOKEN") or None
-    cache = Path(cache_dir) if cache_dir is not None else hf_hub_cache()
-    _hub_client()
-    offline = hub_offline()
+    from huggingface_hub import constants
+
+    # huggingface_hub's own settings, read from the environment when it was imported
+    endpoint = (endpoint or constants.ENDPOINT).rstrip("/")
+    cache = Path(cache_dir if cache_dir is not None else constants.HF_HUB_CACHE)
+    offline = constants.is_offline_mode()
     revision, commit, files = _snapshot(
         repo, name, endpoint, token, cache, force=force, progress=progress, offline=offline
     )
@@ -170,50 +169,12 @@ def get_dataset(
     return HubDataset(repo, out, splits, test_fingerprint)
 
 
-def hub_offline() -> bool:
-    """$HF_HUB_OFFLINE as huggingface_hub reads it (1, true, yes, on), read now."""
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def _transport_errors() -> tuple[type[BaseException], ...]:
-    """What a network failure raises: OSError, httpx's and httpx2's (huggingface_hub's HTTP
-    client) transport errors."""
-    try:
-        import httpx2
-    except ImportError:
-        return (OSError, httpx.TransportError)
-    return (OSError, httpx.TransportError, httpx2.TransportError)
-
-
 def _unreachable(endpoint: str, error: BaseException) -> str:
     return (
         f"cannot reach {httpx.URL(endpoint).host} ({type(error).__name__}): are you offline? "
         "With HF_HUB_OFFLINE=1, datasets already in the Hugging Face cache are read without "
         "the network"
     )
-
-
-def _silent_bar() -> type:
-    """A tqdm class that shows nothing (`--no-progress`)."""
-    from tqdm.auto import tqdm  # type: ignore[import-untyped]
-
-    class Silent(tqdm):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            kwargs["disable"] = True
-            super().__init__(*args, **kwargs)
-
-    return Silent
-
-
-def _hub_client() -> None:
-    """Raise the extra's install line when huggingface_hub is missing."""
-    try:
-        import huggingface_hub  # noqa: F401
-    except ImportError:
-        raise DataError(
-            "fetching the course's datasets needs huggingface_hub and pyarrow: "
-            "pip install 'pricebench[parquet]'"
-        ) from None
 
 
 # Where a dataset's parquet files are: what `push_to_hub` writes on main, else the hub's conversion
@@ -235,11 +196,12 @@ def _snapshot(
     progress: bool,
     offline: bool,
 ) -> tuple[str, str, Files]:
-    """(revision, commit, files) of the dataset's parquet files, through `snapshot_download`:
+    """(revision, commit, files) of the dataset's parquet files, through `snapshot_download`
+    (`token` None: huggingface_hub's own, $HF_TOKEN or a saved login):
     online, the commit that `repo_info` names for the branch and every listing and file of that
     commit (so a push in between mixes nothing); offline, the cached snapshot. Files in split
     then name order, each checked (`_checked_files`)."""
-    from huggingface_hub import snapshot_download
+    from huggingface_hub import get_token, snapshot_download
     from huggingface_hub.errors import (
         GatedRepoError,
         HfHubHTTPError,
@@ -262,7 +224,7 @@ def _snapshot(
                     local_files_only=offline,
                     allow_patterns=allow,
                     force_download=force and not offline,
-                    tqdm_class=None if progress else _silent_bar(),
+                    tqdm_class=None if progress else silent_bar(),
                 )
             )
         except IncompleteSnapshotError as error:  # the files that are there are checked below
@@ -283,7 +245,7 @@ def _snapshot(
                 "token of that account"
             ) from None
         except RepositoryNotFoundError:
-            hint = "" if token else " (or private: set HF_TOKEN)"
+            hint = "" if token or get_token() else " (or private: set HF_TOKEN)"
             raise FetchError(
                 f"dataset {repo} not found on {endpoint}{hint}; known course datasets: "
                 f"{', '.join(COURSE_DATASETS)}"
@@ -291,7 +253,7 @@ def _snapshot(
         except HfHubHTTPError as error:
             status = error.response.status_code if error.response is not None else "?"
             raise FetchError(f"{repo}: HTTP {status} from the hub; run again later") from None
-        except _transport_errors() as error:
+        except transport_errors() as error:
             raise FetchError(
                 f"{repo}: download cut ({type(error).__name__}); run the same command again: it "
                 "resumes where it stopped"
