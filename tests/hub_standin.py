@@ -14,9 +14,10 @@ asks of it (read in its source: `HfApi.repo_info` / `dataset_info`, `HfApi.list_
   CDN, here `localhost` on another port) with `X-Repo-Commit`, `X-Linked-Etag` (the SHA-256) and
   `X-Linked-Size`, the CDN serving the bytes with HTTP Range; a small git file is served directly,
   with `X-Repo-Commit` and its git ETag;
-- errors carry `X-Error-Code`: a gated repository without a token is 401 `GatedRepo`, an unknown
-  one 401 `RepoNotFound` (the hub does not say which without a token), a missing revision 404
-  `RevisionNotFound`, a missing file or folder 404 `EntryNotFound`.
+- errors carry `X-Error-Code`: a gated repository's files without a token are 401 `GatedRepo`
+  (its `repo_info` and listing are public), an unknown repository 401 `RepoNotFound` (the hub does
+  not tell it from a private one without a token), a missing revision 404 `RevisionNotFound`, a
+  missing file or folder 404 `EntryNotFound`.
 """
 
 from __future__ import annotations
@@ -82,11 +83,13 @@ class StandInHub:
         return None
 
     def blob(self, sha: str) -> bytes | None:
-        for revisions in [*self.repos.values(), *self.commits.values()]:
-            for files in revisions.values():
-                for data in files.values():
-                    if hashlib.sha256(data).hexdigest() == sha:
-                        return data
+        with self.lock:  # other threads record commits meanwhile
+            trees = [dict(files) for repo in self.commits.values() for files in repo.values()]
+            trees += [dict(files) for repo in self.repos.values() for files in repo.values()]
+        for files in trees:
+            for data in files.values():
+                if hashlib.sha256(data).hexdigest() == sha:
+                    return data
         return None
 
     def handler(self, role: str) -> type[BaseHTTPRequestHandler]:
@@ -117,7 +120,7 @@ class StandInHub:
                 authorized = self.headers.get("Authorization") == f"Bearer {hub.token}"
                 if repo not in hub.repos:
                     return self._error(401, "RepoNotFound", "Repository not found", body)
-                if repo in hub.gated and not authorized:
+                if repo in hub.gated and not authorized and resolve:  # its listing is public
                     return self._error(401, "GatedRepo", f"Access to dataset {repo} is "
                                        "restricted. You must be authenticated.", body)  # fmt: skip
                 found = hub.revision(repo, revision)
