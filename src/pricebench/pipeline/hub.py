@@ -120,6 +120,8 @@ def get_dataset(
     $HF_TOKEN, else a saved login). Each file is checked against the size and SHA-256 the listing
     gives; `source.json` records the branch and the commit. With $HF_HUB_OFFLINE set, only the
     cache is read, and a snapshot lacking a listed file is refused."""
+    from huggingface_hub import constants  # imported when needed: it takes a while
+
     repo = repo_id(name)
     home = Path(directory) if directory is not None else datasets_dir()
     out = home / repo / "items.jsonl"
@@ -128,8 +130,6 @@ def get_dataset(
         info = json.loads(info_path.read_text(encoding="utf-8"))
         if info.get("items_sha256") == file_sha256(out):
             return HubDataset(repo, out, info["splits"], info["test_fingerprint"], cached=True)
-    from huggingface_hub import constants
-
     # huggingface_hub's own settings, read from the environment when it was imported
     endpoint = (endpoint or constants.ENDPOINT).rstrip("/")
     cache = Path(cache_dir if cache_dir is not None else constants.HF_HUB_CACHE)
