@@ -137,8 +137,9 @@ def get_dataset(
     revision, commit, files = _snapshot(
         repo, name, endpoint, token, cache, force=force, progress=progress, offline=offline
     )
-    where = "from the Hugging Face cache (HF_HUB_OFFLINE)" if offline else "from the hub"
-    say(f"{repo}: {revision} at commit {commit}, {len(files)} parquet files {where}, checked")
+    # (online, huggingface_hub also falls back on the cache when the hub cannot be reached)
+    note = " (HF_HUB_OFFLINE: the hub was not asked)" if offline else ""
+    say(f"{repo}: {revision} at commit {commit}, {len(files)} parquet files checked{note}")
     if revision == CONVERTED_BRANCH and any("/partial-" in str(path) for path, _, _ in files):
         say(f"{repo}: the hub's parquet conversion is partial (it converts the first few GB only)")
     splits, test_fingerprint, firsts, rebuilt = _convert(
