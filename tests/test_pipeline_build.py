@@ -6,9 +6,9 @@ import argparse
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from pricebench import Item, load_dataset, load_items
@@ -18,9 +18,11 @@ from pricebench.pipeline import stream
 from pricebench.pipeline.balance import balance_slots, balance_weighted, dedupe
 from pricebench.pipeline.build import BalanceOptions, build_dataset
 from pricebench.pipeline.curate import CurationConfig
+from pricebench.pipeline.fetch import REPOSITORY
 from pricebench.pipeline.manifest import band_label, read_manifest
 from pricebench.pipeline.split import split_items
 from pricebench.pipeline.store import save_items
+from tests.hub_standin import StandInHub, serve, use_hub
 
 RAW_SAMPLE = (
     Path(__file__).resolve().parents[1].parent
@@ -101,26 +103,19 @@ def test_saved_items_read_back_with_splits_and_extras(tmp_path: Path) -> None:
     assert [row["id"] for row in table] == ["x", "y"] and table[0]["weight_lb"] == 1.5
 
 
-def _hub() -> httpx.Client:
-    body = RAW_SAMPLE.read_bytes()
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        if request.url.host == "huggingface.co":
-            assert request.url.path.endswith("/meta_Health_and_Personal_Care.jsonl")
-            return httpx.Response(
-                302,
-                headers={
-                    "Location": "https://storage.example.org/f",
-                    "X-Linked-Size": str(len(body)),
-                    "X-Linked-Etag": hashlib.sha256(body).hexdigest(),
-                },
-            )
-        return httpx.Response(200, content=body)
-
-    return httpx.Client(transport=httpx.MockTransport(answer))
+@pytest.fixture
+def hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[StandInHub]:
+    """The stand-in hub (tests/hub_standin.py) holding the real sample as a raw category file."""
+    raw = {"raw/meta_categories/meta_Health_and_Personal_Care.jsonl": RAW_SAMPLE.read_bytes()}
+    stand_in = StandInHub({REPOSITORY: {"main": raw}})
+    for url in serve(stand_in):
+        use_hub(monkeypatch, url, tmp_path / "hf-cache")
+        yield stand_in
 
 
-def test_build_fetches_curates_balances_splits_and_writes_a_manifest(tmp_path: Path) -> None:
+def test_build_fetches_curates_balances_splits_and_writes_a_manifest(
+    hub: StandInHub, tmp_path: Path
+) -> None:
     out = tmp_path / "dataset"
     manifest = build_dataset(
         out,
@@ -129,8 +124,6 @@ def test_build_fetches_curates_balances_splits_and_writes_a_manifest(tmp_path: P
         validation=20,
         test=50,
         balance=BalanceOptions("slots", slot_cap=10),
-        cache_dir=tmp_path / "cache",
-        client=_hub(),
         workers=1,
     )
     data = load_dataset(out / "items.jsonl")

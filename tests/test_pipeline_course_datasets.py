@@ -231,3 +231,82 @@ def test_cli_build_with_the_course_recipe(tmp_path: Path) -> None:
         "train": 80,
         "test": 20,
     }
+
+
+def test_course_2025_tells_duplicates_by_the_whole_title_as_the_course_does(
+    tmp_path: Path,
+) -> None:
+    """Titles longer than 3,000 characters: the course's duplicate check compares them whole, so
+    titles alike in their first 3,000 characters and different after are different items, and
+    the draw that follows depends on it."""
+    rng = random.Random(5)
+    head = "Replacement part for the model " + "X" * 3_000
+    files = []
+    for number, category in enumerate(CATEGORIES):
+        records = synthetic_records(300, seed=number, prefix=f"L{number}-", prices=PRICES)
+        for record in records:
+            if rng.random() < 0.3:  # long titles, the same first 3,000 characters
+                record["title"] = f"{head} variant {rng.randrange(40)}"
+        path = tmp_path / f"raw{number}.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+        files.append((path, category))
+    course_items = []
+    for path, category in files:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            with contextlib.suppress(ValueError):
+                full = course_2025_text(as_datasets_row(record))
+                if full is not None:
+                    course_items.append(
+                        CourseItem(
+                            record["parent_asin"],
+                            record["title"],
+                            full,
+                            float(record["price"]),
+                            category,
+                        )  # fmt: skip
+                    )
+    long_titles = {item.title for item in course_items if len(item.title) > 3_000}
+    assert len(long_titles) > 20  # whole, they differ; cut at 3,000 they are one
+    size, n_train, n_val = 200, 120, 30
+    train, val, test = course_2025_dataset(course_items, size, n_train, n_val)
+    build_dataset(
+        tmp_path / "ds",
+        raw_files=files,
+        config=CurationConfig.preset("course-2025"),
+        balance=BalanceOptions("course-2025", size=size),
+        train=n_train,
+        validation=n_val,
+        test=size - n_train - n_val,
+        workers=1,
+    )
+    ids = _split_ids(tmp_path / "ds")
+    assert (ids["train"], ids["validation"], ids["test"]) == (train, val, test)
+    saved = {item.title for item in load_items(tmp_path / "ds" / "items.jsonl")}
+    assert any(len(title) > 3_000 for title in saved)  # kept whole
+
+
+def test_the_order_of_raw_files_is_said_and_recorded(tmp_path: Path) -> None:
+    """The course drew from its categories concatenated in its own order, so the order of the
+    sources changes the sample: the build says the order it used, the manifest records it, and a
+    course recipe given the course's categories in another order says so."""
+    files = _raw_files(tmp_path, 300)  # Automotive, Tools_and_Home_Improvement, Toys_and_Games
+    options = {
+        "config": CurationConfig.preset("course-2025"),
+        "balance": BalanceOptions("course-2025", size=200),
+        "test": 40,
+        "workers": 1,
+    }
+    said: list[str] = []
+    forward = build_dataset(tmp_path / "forward", raw_files=files, say=said.append, **options)
+    assert forward.source_order == [str(path) for path, _ in files]
+    shown = next(line for line in said if line.startswith("sources in this order"))
+    assert shown.index("raw0.jsonl (Automotive)") < shown.index("raw2.jsonl (Toys_and_Games)")
+    assert not forward.warnings and not any("WARNING" in line for line in said)
+    said.clear()
+    backward = build_dataset(tmp_path / "back", raw_files=files[::-1], say=said.append, **options)
+    assert backward.source_order == [str(path) for path, _ in files[::-1]]
+    assert _split_ids(tmp_path / "back")["test"] != _split_ids(tmp_path / "forward")["test"]
+    (warning,) = backward.warnings
+    assert "Automotive, Tools_and_Home_Improvement, Toys_and_Games" in warning
+    assert any(line == f"WARNING: {warning}" for line in said)

@@ -1,104 +1,38 @@
-"""Downloading raw category files: served from the real sample file through httpx.MockTransport,
-answering as the hub does (a HEAD or GET on `resolve/` redirects to storage, with the file's size
-and SHA-256 in X-Linked-Size / X-Linked-Etag; storage honours Range)."""
+"""Downloading raw category files through huggingface_hub's `hf_hub_download`, from the stand-in
+hub (tests/hub_standin.py) holding the real sample file where the dataset keeps its raw files:
+`resolve/` answers with a 302 to another host carrying the file's size and SHA-256
+(X-Linked-Size / X-Linked-Etag) and the commit (X-Repo-Commit); the other host honours Range."""
 
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 
-from pricebench.pipeline.fetch import FetchError, default_cache_dir, fetch, hub_url
+from pricebench.cli import main
+from pricebench.pipeline.fetch import REPOSITORY, FetchError, fetch, hub_url
+from tests.conftest import RAW_SAMPLE
+from tests.hub_standin import StandInHub, go_offline, serve, use_hub
 
-RAW_SAMPLE = (
-    Path(__file__).resolve().parents[1].parent
-    / "shared"
-    / "data"
-    / "meta_Health_and_Personal_Care.sample.jsonl"
-)
 BODY = RAW_SAMPLE.read_bytes()
 SHA = hashlib.sha256(BODY).hexdigest()
-STORAGE = "https://cas-bridge.example.org/blob/meta_Health_and_Personal_Care.jsonl"
+HEALTH = "raw/meta_categories/meta_Health_and_Personal_Care.jsonl"
+APPLIANCES = "raw/meta_categories/meta_Appliances.jsonl"
 
 
-class _CutStream(httpx.SyncByteStream):
-    """A body that stops with a transport error after `limit` bytes, like a dropped connection."""
-
-    def __init__(self, data: bytes, limit: int) -> None:
-        self.data, self.limit = data, limit
-
-    def __iter__(self) -> Iterator[bytes]:
-        step = 64 * 1024
-        for start in range(0, self.limit, step):
-            yield self.data[start : min(start + step, self.limit)]
-        raise httpx.ReadError("connection reset by peer")
-
-
-@dataclass
-class Hub:
-    body: bytes = BODY
-    sha: str = SHA
-    cut_at: list[int] = field(default_factory=list)  # one entry per GET to cut, in order
-    honour_range: bool = True
-    requests: list[httpx.Request] = field(default_factory=list)
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        url = str(request.url)
-        if "huggingface.co" in url:
-            if not url.endswith(
-                "/resolve/main/raw/meta_categories/meta_Health_and_Personal_Care.jsonl"
-            ):
-                return httpx.Response(404, text="Entry not found")
-            headers = {
-                "Location": STORAGE,
-                "X-Linked-Size": str(len(self.body)),
-                "X-Linked-Etag": f'"{self.sha}"',
-                "X-Repo-Commit": "0" * 40,
-            }
-            return httpx.Response(302, headers=headers)
-        assert url == STORAGE
-        start = 0
-        status = 200
-        wanted = request.headers.get("Range")
-        if wanted and self.honour_range:
-            match = re.fullmatch(r"bytes=(\d+)-", wanted)
-            assert match, wanted
-            start = int(match.group(1))
-            if start >= len(self.body):
-                return httpx.Response(416, headers={"Content-Range": f"bytes */{len(self.body)}"})
-            status = 206
-        data = self.body[start:]
-        headers = {"Content-Length": str(len(data)), "Accept-Ranges": "bytes"}
-        if status == 206:
-            headers["Content-Range"] = f"bytes {start}-{len(self.body) - 1}/{len(self.body)}"
-        if self.cut_at:
-            return httpx.Response(
-                status, headers=headers, stream=_CutStream(data, self.cut_at.pop(0))
-            )
-        return httpx.Response(status, headers=headers, content=data)
-
-
-def _client(hub: Hub) -> httpx.Client:
-    return httpx.Client(transport=httpx.MockTransport(hub))
-
-
-def _get_ranges(hub: Hub) -> list[str | None]:
-    return [
-        r.headers.get("Range")
-        for r in hub.requests
-        if r.method == "GET" and "example" in str(r.url)
-    ]
+@pytest.fixture
+def hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[StandInHub]:
+    files = {"README.md": b"# Amazon Reviews 2023", HEALTH: BODY, APPLIANCES: BODY[:5000]}
+    stand_in = StandInHub({REPOSITORY: {"main": files}})
+    for url in serve(stand_in):
+        use_hub(monkeypatch, url, tmp_path / "hf-cache")
+        yield stand_in
 
 
 def test_hub_url_has_the_dataset_repository_shape() -> None:
-    assert hub_url("Appliances") == (
+    assert hub_url("Appliances", endpoint="https://huggingface.co") == (
         "https://huggingface.co/datasets/McAuley-Lab/Amazon-Reviews-2023/resolve/main/"
         "raw/meta_categories/meta_Appliances.jsonl"
     )
@@ -106,143 +40,95 @@ def test_hub_url_has_the_dataset_repository_shape() -> None:
         hub_url("../etc/passwd")
 
 
-def test_fetch_downloads_checks_and_caches(tmp_path: Path) -> None:
-    hub = Hub()
-    download = fetch("Health_and_Personal_Care", cache_dir=tmp_path, client=_client(hub))
+def test_fetch_goes_where_hf_endpoint_points_and_lands_in_the_hugging_face_cache(
+    hub: StandInHub, tmp_path: Path
+) -> None:
+    download = fetch("Health_and_Personal_Care")
     assert download.path.read_bytes() == BODY
     assert (download.size, download.sha256, download.cached) == (len(BODY), SHA, False)
-    assert not list(tmp_path.rglob("*.part"))
-    hub.requests.clear()
-    again = fetch("Health_and_Personal_Care", cache_dir=tmp_path, client=_client(hub))
-    assert again.cached and again.path == download.path
-    assert hub.requests == []  # served from the cache without asking the hub
+    assert any(HEALTH in asked for asked in hub.requests)  # the stand-in, not huggingface.co
+    assert download.url.startswith("http://127.0.0.1:") and download.url.endswith(HEALTH)
+    cache = tmp_path / "hf-cache" / "datasets--McAuley-Lab--Amazon-Reviews-2023"
+    assert download.path.is_relative_to(cache / "snapshots")
+    assert (cache / "blobs" / SHA).is_file()  # stored under the SHA-256 the hub announced
+    hub.gets.clear()
+    again = fetch("Health_and_Personal_Care")
+    assert again.cached and again.path == download.path and hub.gets == []
+    forced = fetch("Health_and_Personal_Care", force=True)
+    assert not forced.cached and [path for path, _ in hub.gets] == [HEALTH]
 
 
-def test_a_cut_connection_is_resumed_with_a_range_request(tmp_path: Path) -> None:
-    half = len(BODY) // 2
-    hub = Hub(cut_at=[half])
-    download = fetch("Health_and_Personal_Care", cache_dir=tmp_path, client=_client(hub))
-    assert download.path.read_bytes() == BODY
-    assert download.sha256 == SHA
-    assert _get_ranges(hub) == [None, f"bytes={half}-"]
-
-
-def test_a_cut_download_without_retries_fails_clearly_and_the_next_run_resumes(
-    tmp_path: Path,
+def test_a_cut_download_is_resumed_with_a_range_request(
+    hub: StandInHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cut = 1_000_003
-    hub = Hub(cut_at=[cut])
-    with pytest.raises(FetchError, match=r"cut at 1,000,003 of .* run the same command again"):
-        fetch("Health_and_Personal_Care", cache_dir=tmp_path, client=_client(hub), retries=0)
-    (part,) = tmp_path.rglob("*.part")
-    assert part.stat().st_size == cut
-    hub.requests.clear()
-    download = fetch("Health_and_Personal_Care", cache_dir=tmp_path, client=_client(hub))
-    assert download.resumed_from == cut
-    assert _get_ranges(hub) == [f"bytes={cut}-"]
-    assert download.path.read_bytes() == BODY
+    """huggingface_hub resumes within the call from the whole chunks it wrote."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "DOWNLOAD_CHUNK_SIZE", 64 * 1024)
+    hub.cut_next = 4 * 64 * 1024 + 1_000
+    download = fetch("Health_and_Personal_Care")
+    assert download.path.read_bytes() == BODY and download.sha256 == SHA
+    assert hub.gets == [(HEALTH, None), (HEALTH, f"bytes={4 * 64 * 1024}-")]
 
 
-def test_a_restart_after_an_ignored_range_reports_no_resumed_bytes(tmp_path: Path) -> None:
-    hub = Hub(cut_at=[700_001])
-    with pytest.raises(FetchError):
-        fetch("Health_and_Personal_Care", cache_dir=tmp_path, client=_client(hub), retries=0)
-    hub.honour_range = False  # the next run asks for the rest and gets the whole file again
-    download = fetch("Health_and_Personal_Care", cache_dir=tmp_path, client=_client(hub))
-    assert download.resumed_from == 0
-    assert download.path.read_bytes() == BODY
+def test_a_checksum_mismatch_is_refused_and_the_bad_file_removed(hub: StandInHub) -> None:
+    hub.corrupt.add(HEALTH)
+    with pytest.raises(FetchError, match="SHA-256 .* does not match the hub's") as caught:
+        fetch("Health_and_Personal_Care")
+    assert "\n" not in str(caught.value)
+    hub.corrupt.clear()
+    assert fetch("Health_and_Personal_Care").sha256 == SHA  # downloaded again, whole
 
 
-def test_a_server_ignoring_range_restarts_the_file_cleanly(tmp_path: Path) -> None:
-    hub = Hub(cut_at=[500_000], honour_range=False)
-    download = fetch("Health_and_Personal_Care", cache_dir=tmp_path, client=_client(hub))
-    assert download.path.read_bytes() == BODY  # not the first half twice
-
-
-def test_a_checksum_mismatch_is_refused_and_the_bad_file_removed(tmp_path: Path) -> None:
-    hub = Hub(sha="0" * 64)
-    with pytest.raises(FetchError, match="SHA-256 .* does not match"):
-        fetch("Health_and_Personal_Care", cache_dir=tmp_path, client=_client(hub))
-    assert not list(tmp_path.rglob("*.jsonl*"))
-
-
-def test_a_short_file_is_refused_on_size(tmp_path: Path) -> None:
-    hub = Hub(body=BODY[:1000], sha=hashlib.sha256(BODY[:1000]).hexdigest())
-    hub_size = len(BODY)
-
-    def liar(request: httpx.Request) -> httpx.Response:
-        response = hub(request)
-        if response.status_code == 302:  # announces the full size, sends 1000 bytes
-            response.headers["X-Linked-Size"] = str(hub_size)
-        return response
-
-    client = httpx.Client(transport=httpx.MockTransport(liar))
-    with pytest.raises(FetchError, match="run the same command again"):
-        fetch("Health_and_Personal_Care", cache_dir=tmp_path, client=client, retries=1)
-
-
-def test_unknown_category_and_refused_access_are_clear(tmp_path: Path) -> None:
-    with pytest.raises(FetchError, match="HTTP 404: no such file for category 'Nope'"):
-        fetch("Nope", cache_dir=tmp_path, client=_client(Hub()))
-    client = httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(401)))
-    with pytest.raises(FetchError, match="set HF_TOKEN"):
-        fetch("Appliances", cache_dir=tmp_path, client=client)
-
-
-def test_offline_is_one_clear_error(tmp_path: Path) -> None:
-    def offline(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("[Errno -3] Temporary failure in name resolution")
-
-    client = httpx.Client(transport=httpx.MockTransport(offline))
-    with pytest.raises(FetchError, match="cannot reach huggingface.co .* are you offline"):
-        fetch("Appliances", cache_dir=tmp_path, client=client)
-
-
-def test_the_token_comes_from_the_environment_and_is_never_stored(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_offline_the_cache_serves_and_a_missing_file_is_one_line(
+    hub: StandInHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HF_TOKEN", "hf_secret_token_123")
-    hub = Hub()
-    download = fetch("Health_and_Personal_Care", cache_dir=tmp_path, client=_client(hub))
-    hub_calls = [r for r in hub.requests if "huggingface.co" in str(r.url)]
-    assert hub_calls and all(
-        r.headers["Authorization"] == "Bearer hf_secret_token_123" for r in hub_calls
+    fetch("Health_and_Personal_Care")
+    go_offline(monkeypatch)
+    hub.requests.clear()
+    assert fetch("Health_and_Personal_Care").cached and hub.requests == []
+    with pytest.raises(FetchError) as caught:
+        fetch("Appliances")
+    message = str(caught.value)
+    assert "\n" not in message and hub.requests == []
+    assert "HF_HUB_OFFLINE is set and meta_Appliances.jsonl is not in the Hugging Face cache" in (
+        message
     )
-    # httpx drops the header on the redirect to another host: storage never sees the token
-    assert all("Authorization" not in r.headers for r in hub.requests if "example" in str(r.url))
-    for path in tmp_path.rglob("*"):
-        if path.is_file() and path != download.path:
-            assert "hf_secret" not in path.read_text()
-    sidecar = json.loads(download.path.with_name(download.path.name + ".json").read_text())
-    assert sidecar["sha256"] == SHA
+    assert "pricebench data fetch --category Appliances" in message
 
 
-def test_default_cache_dir_can_be_overridden(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def test_unknown_category_and_refused_access_are_clear(
+    hub: StandInHub, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("PRICEBENCH_DOWNLOADS", str(tmp_path))
-    assert default_cache_dir() == tmp_path / "amazon-reviews-2023"
-    monkeypatch.delenv("PRICEBENCH_DOWNLOADS")
-    assert "pricebench" in str(default_cache_dir())
+    with pytest.raises(FetchError, match="no such file for category 'Nope' .known: All_Beauty"):
+        fetch("Nope")
+    hub.gated.add(REPOSITORY)
+    with pytest.raises(FetchError, match="gated.*set HF_TOKEN"):
+        fetch("Appliances")
+    monkeypatch.setenv("HF_TOKEN", hub.token)
+    download = fetch("Appliances")  # the token went to the hub; the other host refuses one
+    assert download.path.read_bytes() == BODY[:5000]
+    for path in (tmp_path / "hf-cache").rglob("*"):
+        if path.is_file():
+            assert hub.token.encode() not in path.read_bytes()  # never written
 
 
-def test_cli_fetch_reports_the_cached_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_an_unreachable_hub_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    use_hub(monkeypatch, "http://127.0.0.1:9", tmp_path)  # nothing listens there
+    with pytest.raises(FetchError, match="cannot reach 127.0.0.1 .* are you offline") as caught:
+        fetch("Appliances")
+    assert "\n" not in str(caught.value)
+
+
+def test_cli_fetch_reports_the_downloaded_then_the_cached_file(
+    hub: StandInHub, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import argparse
-    import functools
-
-    from pricebench.cli import data as data_cli
-
-    hub = Hub()
-    monkeypatch.setattr(data_cli, "fetch", functools.partial(fetch, client=_client(hub)))
-    parser = argparse.ArgumentParser(prog="pricebench")
-    data_cli.add_parser(parser.add_subparsers(dest="command", required=True))
-    argv = ["data", "fetch", "--category", "Health_and_Personal_Care", "--cache-dir", str(tmp_path)]
-    args = parser.parse_args([*argv, "--no-progress"])
-    assert args.func(args) == 0
+    argv = ["data", "fetch", "--category", "Health_and_Personal_Care", "--no-progress"]
+    assert main(argv) == 0
     shown = capsys.readouterr().out
     assert "downloaded:" in shown and SHA in shown
-    args = parser.parse_args([*argv, "--no-progress"])
-    assert args.func(args) == 0
+    assert main(argv) == 0
     assert "cached:" in capsys.readouterr().out
+    assert main(["data", "fetch", "--category", "Nope", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no such file for category 'Nope'" in err

@@ -1,22 +1,12 @@
-"""`pricebench data get`: the course's hub datasets through huggingface_hub, from a stand-in hub.
+"""`pricebench data get`: the course's hub datasets through huggingface_hub, from a stand-in hub
+(`tests/hub_standin.py`, answering as the Hugging Face hub does: commits, `repo_info`, paginated
+tree listings, a 302 to another host with `X-Repo-Commit`, `X-Linked-Etag` and `X-Linked-Size`,
+the hub's error codes).
 
-The stand-in behaves as the Hugging Face hub does for what huggingface_hub asks of it (read in its
-source: `HfApi.list_repo_tree`, `utils._pagination`, `hf_hub_download`, `get_hf_file_metadata`,
-`utils._http.hf_raise_for_status`):
-
-- the tree API (`/api/datasets/OWNER/NAME/tree/REVISION[/PATH]?recursive=...`) lists a page at a
-  time, the next page's URL in a `Link: <...>; rel="next"` header, each file with its git `oid`,
-  `size` and, stored in LFS, `lfs: {oid (SHA-256), size, pointerSize}`;
-- `/datasets/OWNER/NAME/resolve/REVISION/PATH` answers 302 to another host (the CDN, here
-  `localhost` on another port) with `X-Repo-Commit`, `X-Linked-Etag` (the SHA-256) and
-  `X-Linked-Size`; the CDN serves the bytes, with HTTP Range;
-- errors carry `X-Error-Code`: a gated repository without a token is 401 `GatedRepo`, an unknown
-  one 401 `RepoNotFound` (the hub does not say which without a token), a missing revision 404
-  `RevisionNotFound`, a missing folder 404 `EntryNotFound`;
-- `data/<split>-00000-of-00001.parquet` on main is what `push_to_hub` writes, and
-  `default/partial-<split>/0000.parquet` on `refs/convert/parquet` what the hub's conversion
-  writes for a large dataset; rows are as the course pushed them (`id` None, `full` None for
-  items_lite, `weight` 0.0 where unknown).
+`data/<split>-00000-of-00001.parquet` on main is what `push_to_hub` writes, and
+`default/partial-<split>/0000.parquet` on `refs/convert/parquet` what the hub's conversion writes
+for a large dataset; rows are as the course pushed them (`id` None, `full` None for items_lite,
+`weight` 0.0 where unknown).
 """
 
 from __future__ import annotations
@@ -25,11 +15,8 @@ import hashlib
 import io
 import json
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import pytest
 
@@ -38,10 +25,10 @@ from pricebench.cli import main
 from pricebench.errors import DataError
 from pricebench.pipeline.fetch import FetchError
 from pricebench.pipeline.hub import get_dataset, resolve_dataset
+from tests.hub_standin import StandInHub, go_offline, go_online, serve, use_hub
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
-PAGE = 2  # entries per listing page: every listing here takes several pages
 
 
 def _parquet(rows: list[dict]) -> bytes:
@@ -88,184 +75,29 @@ def _items_lite() -> dict[str, bytes]:
     }
 
 
-class StandInHub:
-    """Repositories: {repo: {revision: {path: bytes}}}; `gated` ones need a token."""
-
-    def __init__(self) -> None:
-        self.repos: dict[str, dict[str, dict[str, bytes]]] = {
-            "ed-donner/items_lite": {"main": _items_lite()},
-            "ed-donner/pricer-data": {
-                "main": {"README.md": b"# pricer-data"},  # no data/ folder: the converted branch
-                "refs/convert/parquet": {
-                    "default/partial-train/0000.parquet": _parquet(_pricer_rows("train", 20)),
-                    "default/partial-test/0000.parquet": _parquet(_pricer_rows("test", 6)),
-                },
+def _repos() -> dict[str, dict[str, dict[str, bytes]]]:
+    return {
+        "ed-donner/items_lite": {"main": _items_lite()},
+        "ed-donner/pricer-data": {
+            "main": {"README.md": b"# pricer-data"},  # no data/ folder: the converted branch
+            "refs/convert/parquet": {
+                "default/partial-train/0000.parquet": _parquet(_pricer_rows("train", 20)),
+                "default/partial-test/0000.parquet": _parquet(_pricer_rows("test", 6)),
             },
-            "someone/gated_items": {"main": _items_lite()},
-        }
-        self.gated = {"someone/gated_items"}
-        self.token = "hf_secret"
-        self.cdn = ""  # the CDN's base URL (another host)
-        self.gets: list[tuple[str, str | None]] = []  # CDN GETs: (path, Range)
-        self.pages: list[str] = []  # tree listing URLs asked for
-        self.cut_next: int | None = None  # bytes after which the next CDN GET is cut
-        self.corrupt: set[str] = set()  # paths the CDN serves with one byte changed
-
-    def blob(self, sha: str) -> bytes | None:
-        for revisions in self.repos.values():
-            for files in revisions.values():
-                for data in files.values():
-                    if hashlib.sha256(data).hexdigest() == sha:
-                        return data
-        return None
-
-    def handler(self, role: str) -> type[BaseHTTPRequestHandler]:
-        hub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:  # quiet
-                pass
-
-            def do_HEAD(self) -> None:  # noqa: N802
-                self._serve(body=False)
-
-            def do_GET(self) -> None:  # noqa: N802
-                self._serve(body=True)
-
-            def _serve(self, body: bool) -> None:
-                if role == "cdn":
-                    return self._cdn(body)
-                url = urlsplit(self.path)
-                tree = re.fullmatch(r"/api/datasets/([^/]+/[^/]+)/tree/([^/]+)/?(.*)", url.path)
-                resolve = re.fullmatch(r"/datasets/([^/]+/[^/]+)/resolve/([^/]+)/(.+)", url.path)
-                match = tree or resolve
-                if match is None:
-                    return self._send(404, b"no route", body)
-                repo, revision = match.group(1), unquote(match.group(2))
-                authorized = self.headers.get("Authorization") == f"Bearer {hub.token}"
-                if repo not in hub.repos:
-                    return self._error(401, "RepoNotFound", "Repository not found", body)
-                if repo in hub.gated and not authorized:
-                    return self._error(401, "GatedRepo", f"Access to dataset {repo} is "
-                                       "restricted. You must be authenticated.", body)  # fmt: skip
-                files = hub.repos[repo].get(revision)
-                if files is None:
-                    return self._error(404, "RevisionNotFound", "Invalid rev id", body)
-                if tree:
-                    return self._tree(url, files, unquote(match.group(3)), body)
-                path = unquote(match.group(3))
-                data = files.get(path)
-                if data is None:
-                    return self._error(404, "EntryNotFound", "Entry not found", body)
-                sha = hashlib.sha256(data).hexdigest()
-                self.send_response(302)
-                self.send_header("Location", f"{hub.cdn}/blobs/{sha}?filename={quote(path)}")
-                self.send_header("X-Repo-Commit", hashlib.sha1(revision.encode()).hexdigest())
-                self.send_header("X-Linked-Etag", f'"{sha}"')
-                self.send_header("X-Linked-Size", str(len(data)))
-                self.send_header("ETag", f'"{hashlib.sha1(data).hexdigest()}"')  # the pointer's
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def _tree(self, url, files: dict[str, bytes], folder: str, body: bool) -> None:
-                hub.pages.append(self.path)
-                listed = []
-                folders = set()
-                for path, data in sorted(files.items()):
-                    if folder and not path.startswith(folder.rstrip("/") + "/"):
-                        continue
-                    parts = path.split("/")
-                    for depth in range(1, len(parts)):
-                        folders.add("/".join(parts[:depth]))
-                    entry = {"type": "file", "oid": hashlib.sha1(data).hexdigest(),
-                             "size": len(data), "path": path}  # fmt: skip
-                    if path.endswith(".parquet"):
-                        entry["lfs"] = {"oid": hashlib.sha256(data).hexdigest(),
-                                        "size": len(data), "pointerSize": 134}  # fmt: skip
-                    listed.append(entry)
-                listed += [
-                    {"type": "directory", "oid": "0" * 40, "size": 0, "path": f}
-                    for f in sorted(folders) if f != folder.rstrip("/")
-                ]  # fmt: skip
-                if folder and not listed:
-                    return self._error(404, "EntryNotFound", f"{folder} does not exist", body)
-                query = parse_qs(url.query)
-                start = int(query.get("cursor", ["0"])[0])
-                page = listed[start : start + PAGE]
-                headers = {}
-                if start + PAGE < len(listed):
-                    base = f"http://{self.headers['Host']}{url.path}"
-                    following = f"{base}?recursive=true&cursor={start + PAGE}"
-                    headers["Link"] = f'<{following}>; rel="next"'
-                return self._send(200, json.dumps(page).encode(), body, headers)
-
-            def _cdn(self, body: bool) -> None:
-                url = urlsplit(self.path)
-                if self.headers.get("Authorization"):  # a signed CDN URL: no token sent there
-                    return self._send(400, b"unexpected Authorization header", body)
-                sha = url.path.rsplit("/", 1)[-1]
-                data = hub.blob(sha)
-                if data is None:
-                    return self._send(404, b"no such blob", body)
-                path = parse_qs(url.query)["filename"][0]
-                if path in hub.corrupt:
-                    data = data[:-1] + bytes([data[-1] ^ 1])
-                wanted = self.headers.get("Range")
-                if body:
-                    hub.gets.append((path, wanted))
-                start = int(re.fullmatch(r"bytes=(\d+)-", wanted).group(1)) if wanted else 0
-                headers = {}
-                if start:
-                    headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
-                part = data[start:]
-                if body and hub.cut_next is not None:
-                    cut, hub.cut_next = hub.cut_next, None
-                    self.send_response(206 if start else 200)
-                    self.send_header("Content-Length", str(len(part)))
-                    self.end_headers()
-                    self.wfile.write(part[:cut])
-                    self.wfile.flush()
-                    self.close_connection = True
-                    return None
-                return self._send(206 if start else 200, part, body, headers)
-
-            def _error(self, code: int, kind: str, message: str, body: bool) -> None:
-                headers = {"X-Error-Code": kind, "X-Error-Message": message}
-                return self._send(code, json.dumps({"error": message}).encode(), body, headers)
-
-            def _send(
-                self, code: int, data: bytes, body: bool, headers: dict | None = None
-            ) -> None:
-                self.send_response(code)
-                self.send_header("Content-Length", str(len(data)))
-                for key, value in (headers or {}).items():
-                    self.send_header(key, value)
-                self.end_headers()
-                if body:
-                    self.wfile.write(data)
-
-        return Handler
+        },
+        "someone/gated_items": {"main": _items_lite()},
+    }
 
 
 @pytest.fixture
 def hub(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[StandInHub]:
-    stand_in = StandInHub()
-    servers = []
-    for role in ("hub", "cdn"):
-        server = ThreadingHTTPServer(("127.0.0.1", 0), stand_in.handler(role))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-    stand_in.cdn = f"http://localhost:{servers[1].server_address[1]}"  # another host
-    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{servers[0].server_address[1]}")
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path_factory.mktemp("hf-cache")))
-    monkeypatch.delenv("HF_TOKEN", raising=False)
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    yield stand_in
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    stand_in = StandInHub(_repos())
+    stand_in.gated.add("someone/gated_items")
+    for url in serve(stand_in):
+        use_hub(monkeypatch, url, tmp_path_factory.mktemp("hf-cache"))
+        yield stand_in
 
 
 def test_items_lite_keeps_its_three_splits_and_the_course_text(hub: StandInHub) -> None:
@@ -343,7 +175,8 @@ def test_a_cut_download_resumes_where_it_stopped(
     monkeypatch.setattr(constants, "DOWNLOAD_CHUNK_SIZE", 100)
     hub.cut_next = 300
     dataset = get_dataset("items_lite", directory=tmp_path)
-    assert ("data/train-00000-of-00001.parquet", "bytes=300-") in hub.gets
+    (resumed,) = [path for path, wanted in hub.gets if wanted == "bytes=300-"]
+    assert (resumed, None) in hub.gets  # the file whose first GET was cut (files come in parallel)
     assert dataset.splits["train"] == 30
 
 
@@ -367,15 +200,15 @@ def test_a_gated_dataset_needs_a_token_which_only_the_hub_sees(
 def test_offline_reads_the_cache_or_says_in_one_line_what_to_do(
     hub: StandInHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    go_offline(monkeypatch)
     with pytest.raises(FetchError) as caught:
         get_dataset("items_lite")
     message = str(caught.value)
     assert "\n" not in message and "HF_HUB_OFFLINE" in message
     assert "pricebench data get items_lite" in message and hub.pages == []
-    monkeypatch.delenv("HF_HUB_OFFLINE")
+    go_online(monkeypatch)
     get_dataset("items_lite", directory=tmp_path / "online")
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    go_offline(monkeypatch)
     hub.pages.clear()
     hub.gets.clear()
     offline = get_dataset("items_lite", directory=tmp_path / "offline")
@@ -384,8 +217,7 @@ def test_offline_reads_the_cache_or_says_in_one_line_what_to_do(
 
 
 def test_an_unreachable_hub_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    use_hub(monkeypatch, "http://127.0.0.1:9", tmp_path)  # nothing listens there
     with pytest.raises(FetchError, match="cannot reach 127.0.0.1.*HF_HUB_OFFLINE=1"):
         get_dataset("items_lite")
 
@@ -502,7 +334,145 @@ def test_a_run_on_the_first_250_pricer_data_test_items_is_the_2024_edition(
 def test_cli_get_offline_is_one_line_and_exit_status_2(
     hub: StandInHub, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    go_offline(monkeypatch)
     assert main(["data", "get", "items_lite", "--no-progress"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "HF_HUB_OFFLINE" in err and hub.pages == []
+
+
+def test_ids_are_unique_across_the_shards_and_splits_of_a_dataset(
+    hub: StandInHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two shards of train holding the same rows (as items_lite's shards repeat an item): the
+    same rebuilt id at the same row number of each file. With ids that the source gave, the same
+    one in train and test."""
+    same = _parquet(_items_rows("train", 4, 0))
+    own_ids = [{**row, "id": "B000REPEAT"} for row in _items_rows("test", 2, 0)]
+    hub.repos["someone/sharded"] = {
+        "main": {
+            "data/train-00000-of-00002.parquet": same,
+            "data/train-00001-of-00002.parquet": same,
+            "data/test-00000-of-00001.parquet": _parquet(own_ids),
+            "data/validation-00000-of-00001.parquet": _parquet(own_ids[:1]),
+        }
+    }
+    dataset = get_dataset("someone/sharded")
+    assert dataset.splits == {"train": 8, "validation": 1, "test": 2}
+    data = load_dataset(dataset.path)  # refuses a repeated id
+    ids = [item.id for item in (*data.train, *data.validation, *data.test)]
+    assert len(set(ids)) == len(ids) == 11
+    assert [item.id for item in data.train[4:]] == [
+        f"{data.train[n].id}~train{n + 5}" for n in range(4)
+    ]  # the row's number within its split, counted across both shards
+    assert "~" not in data.train[0].id
+    assert data.validation[0].id == "B000REPEAT"
+    assert [item.id for item in data.test] == ["B000REPEAT~test1", "B000REPEAT~test2"]
+    out = tmp_path / "runs"
+    command = ["run", "constant", "--data", "someone/sharded", "--out", str(out)]
+    assert main(command) == 0  # a run reads it
+
+
+def _two_shards(hub: StandInHub) -> None:
+    hub.repos["someone/sharded"] = {
+        "main": {
+            "data/train-00000-of-00002.parquet": _parquet(_items_rows("train", 4, 0)),
+            "data/train-00001-of-00002.parquet": _parquet(_items_rows("train", 4, 10)),
+            "data/test-00000-of-00001.parquet": _parquet(_items_rows("test", 3, 20)),
+        }
+    }
+
+
+def _cached(name: str) -> Path:
+    """A file of someone/sharded's cached snapshot (the link to its blob)."""
+    import os
+
+    folder = Path(os.environ["HF_HUB_CACHE"]) / "datasets--someone--sharded" / "snapshots"
+    (found,) = folder.glob(f"*/{name}")
+    return found
+
+
+def test_offline_a_snapshot_lacking_a_shard_is_refused_in_one_line(
+    hub: StandInHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a cache where `datasets` or an interrupted fetch left one shard of two: converting half
+    of train and saying nothing would be a silent partial dataset."""
+    _two_shards(hub)
+    get_dataset("someone/sharded", directory=tmp_path / "online")
+    _cached("data/train-00001-of-00002.parquet").unlink()
+    go_offline(monkeypatch)
+    with pytest.raises(FetchError) as caught:
+        get_dataset("someone/sharded", directory=tmp_path / "offline")
+    message = str(caught.value)
+    assert "\n" not in message and "lacks data/train-00001-of-00002.parquet" in message
+    assert "pricebench data get someone/sharded" in message
+    assert not (tmp_path / "offline" / "someone" / "sharded" / "items.jsonl").exists()
+
+
+def test_offline_a_corrupted_cached_file_is_refused(
+    hub: StandInHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _two_shards(hub)
+    get_dataset("someone/sharded", directory=tmp_path / "online")
+    blob = _cached("data/test-00000-of-00001.parquet").resolve()
+    data = bytearray(blob.read_bytes())
+    data[len(data) // 2] ^= 1  # the same size, one bit changed
+    blob.write_bytes(bytes(data))
+    go_offline(monkeypatch)
+    with pytest.raises(FetchError, match=r"does not match its listed SHA-256.*--force") as caught:
+        get_dataset("someone/sharded", directory=tmp_path / "offline")
+    assert "\n" not in str(caught.value)
+    go_online(monkeypatch)
+    again = get_dataset("someone/sharded", directory=tmp_path / "offline", force=True)
+    assert again.splits == {"train": 8, "test": 3}  # downloaded again, whole
+
+
+def test_every_file_comes_from_the_commit_the_first_answer_names(
+    hub: StandInHub, tmp_path: Path
+) -> None:
+    """A push lands while the files download: a fetch by branch name would mix the two versions;
+    pinned to the commit that `repo_info` named first, every listing and file is that commit's,
+    and source.json records it."""
+    from tests.hub_standin import commit_of
+
+    _two_shards(hub)
+    before = dict(hub.repos["someone/sharded"]["main"])
+    pushed = {
+        "data/train-00000-of-00002.parquet": _parquet(_items_rows("train", 6, 0)),
+        "data/train-00001-of-00002.parquet": _parquet(_items_rows("train", 7, 0)),
+        "data/test-00000-of-00001.parquet": _parquet(_items_rows("test", 5, 0)),
+    }  # each file with more rows than before
+    hub.after_get.append(lambda: hub.push("someone/sharded", "main", pushed))
+    dataset = get_dataset("someone/sharded", directory=tmp_path)
+    assert hub.repos["someone/sharded"]["main"] == pushed  # the push happened mid-fetch
+    assert dataset.splits == {"train": 8, "test": 3}  # all of the first version
+    info = json.loads(dataset.path.with_name("source.json").read_text())
+    commit = commit_of(before)
+    assert (info["revision"], info["commit"]) == ("main", commit)
+    assert [f["sha256"] for f in info["files"]] == [
+        hashlib.sha256(before[name]).hexdigest()
+        for name in (
+            "data/train-00000-of-00002.parquet",
+            "data/train-00001-of-00002.parquet",
+            "data/test-00000-of-00001.parquet",
+        )
+    ]
+    first, *rest = [asked for asked in hub.requests if "someone/sharded" in asked]
+    assert first.endswith("/revision/main")  # the one question asked by branch name
+    assert rest and all(commit in asked for asked in rest)
+
+
+def test_offline_the_cached_listing_names_what_a_snapshot_lacks(
+    hub: StandInHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The converted branch's files have no `-of-N` in their names: the listing that
+    snapshot_download cached for the commit says what the snapshot must hold."""
+    import os
+
+    get_dataset("pricer-data", directory=tmp_path / "online")
+    folder = Path(os.environ["HF_HUB_CACHE"]) / "datasets--ed-donner--pricer-data" / "snapshots"
+    (test_file,) = folder.glob("*/default/partial-test/0000.parquet")
+    test_file.unlink()
+    go_offline(monkeypatch)
+    with pytest.raises(FetchError, match="lacks default/partial-test/0000.parquet") as caught:
+        get_dataset("pricer-data", directory=tmp_path / "offline")
+    assert "\n" not in str(caught.value)

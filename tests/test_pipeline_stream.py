@@ -300,3 +300,34 @@ def test_a_mapped_range_gives_the_verdicts_of_its_bytes_read(damaged: Path, tmp_
         read = curate_chunk(data[start:end], config, "Health")
         assert (mapped.lines, mapped.items, mapped.counts) == (read.lines, read.items, read.counts)
         assert (mapped.notes, mapped.examples) == (read.notes, read.examples)
+
+
+@pytest.mark.parametrize("preset", ["course-2024", "course-2025", "pricebench-clean"])
+def test_a_text_the_tokenizer_cannot_encode_is_its_own_outcome(preset: str, tmp_path: Path) -> None:
+    """A lone surrogate (the JSON escape "\\ud800") in a description: the Llama tokenizer raises
+    on it and no UTF-8 file can hold it. That record gets an outcome of its own; the file's other
+    records are curated as without it, over processes too."""
+    from pricebench.pipeline.build import build_dataset
+    from pricebench.pipeline.curate import UNENCODABLE_TEXT
+
+    config = CurationConfig.preset(preset)
+    kept = []
+    for record in _priced(60):
+        try:
+            curate_record(record, config, "Health_and_Personal_Care")
+        except Rejected:
+            continue
+        kept.append(record)
+    bad = {**kept[0], "description": ["A lone surrogate \ud800 here.", *kept[0]["description"]]}
+    bad["title"] = "Unpaired \ud800 " + bad["title"]
+    lines = [json.dumps(record) + "\n" for record in (*kept[1:], bad, *kept[1:3])]
+    assert "\\ud800" in lines[len(kept) - 1]  # as JSON writes it: an escape, valid UTF-8 bytes
+    raw = tmp_path / "meta_Health_and_Personal_Care.jsonl"
+    raw.write_text("".join(lines), encoding="utf-8")
+    report = curate_file(raw, tmp_path / "out.jsonl", config=config, workers=2, chunk_bytes=4_000)
+    assert report.counts[UNENCODABLE_TEXT] == 1
+    assert report.kept == len(kept) - 1 + 2
+    assert report.examples[UNENCODABLE_TEXT][0].startswith(f"line {len(kept)}: ")
+    options = {"test": 2, "workers": 1, "config": config}
+    manifest = build_dataset(tmp_path / "ds", raw_files=[raw], **options)
+    assert manifest.counts[UNENCODABLE_TEXT] == 1  # counted in the manifest

@@ -31,7 +31,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     fetch_parser = commands.add_parser(
         "fetch",
-        help="download raw category files into the cache (resumes, checks size and SHA-256)",
+        help="download raw category files into the Hugging Face cache (checks their SHA-256)",
+        description="Downloads McAuley-Lab/Amazon-Reviews-2023's raw meta_<Category>.jsonl files "
+        "with huggingface_hub's hf_hub_download. HF_TOKEN: a token; HF_ENDPOINT: a hub mirror; "
+        "HF_HUB_OFFLINE=1: the Hugging Face cache only.",
     )
     _add_category_option(fetch_parser, required=True)
     _add_fetch_options(fetch_parser)
@@ -146,7 +149,8 @@ def _add_fetch_options(parser: argparse.ArgumentParser) -> None:
         "--cache-dir",
         type=Path,
         default=None,
-        help="download cache (default: $PRICEBENCH_DOWNLOADS or the user cache directory)",
+        help="Hugging Face cache to download into (default: huggingface_hub's, $HF_HUB_CACHE or "
+        "$HF_HOME/hub)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -336,7 +340,9 @@ def info_command(args: argparse.Namespace) -> int:
         console.print("balance: " + json.dumps(manifest.balance))
     if manifest.deduplicated:
         console.print("duplicates dropped: " + json.dumps(manifest.deduplicated))
-    sources = Table("source", "records", "kept", "dropped (by reason)", title="sources")
+    sources = Table(
+        "source", "records", "kept", "dropped (by reason)", title="sources, in the order read"
+    )
     for source in manifest.sources:
         reasons = ", ".join(f"{k} {v:,}" for k, v in source.counts.items() if k != "kept")
         sources.add_row(

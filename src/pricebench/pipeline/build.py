@@ -15,7 +15,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-import httpx
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -39,7 +38,7 @@ from pricebench.pipeline.balance import (
     dedupe_course,
 )
 from pricebench.pipeline.curate import KEPT, CurationConfig
-from pricebench.pipeline.fetch import fetch
+from pricebench.pipeline.fetch import COURSE_CATEGORIES, fetch
 from pricebench.pipeline.manifest import Manifest, SourceInfo, write_manifest
 from pricebench.pipeline.split import split_items
 from pricebench.pipeline.store import file_sha256, save_items
@@ -127,14 +126,14 @@ def build_dataset(
     seed: int = 42,
     workers: int | None = None,
     cache_dir: str | Path | None = None,
-    client: httpx.Client | None = None,
     progress: bool = False,
     say: Callable[[str], None] = lambda message: None,
 ) -> Manifest:
     """Build a dataset directory (`items.jsonl`, `manifest.json`) from hub categories and/or local
     raw JSONL files; returns its manifest. A raw file is a path (its category from a
-    `meta_<Category>` name, else none) or a `(path, category)` pair. `say` receives one line per
-    step, warnings included."""
+    `meta_<Category>` name, else none) or a `(path, category)` pair, read in the order given
+    (categories first): the sample depends on it. Categories come through `fetch` (the Hugging
+    Face cache, or `cache_dir`). `say` receives one line per step, warnings included."""
     if not categories and not raw_files:
         raise DataError("nothing to build from: give at least one category or raw file")
     out = Path(out)
@@ -145,7 +144,7 @@ def build_dataset(
     balance = balance or BalanceOptions()
     sources: list[Source] = []
     for category in categories:
-        download = fetch(category, cache_dir=cache_dir, client=client, progress=progress)
+        download = fetch(category, cache_dir=cache_dir, progress=progress)
         how = "cached" if download.cached else "downloaded"
         say(f"{how}: {download.path} ({download.size:,} bytes)")
         sources.append(Source(download.path, category, download.url, download.sha256))
@@ -154,6 +153,15 @@ def build_dataset(
         if not path.is_file():
             raise DataError(f"{path}: no such raw file")
         sources.append(Source(path, given or category_from_name(path), None, file_sha256(path)))
+    warnings = [warning] if warning else []
+    say(
+        "sources in this order (the sample depends on it, as the course's did on its list of "
+        "categories): " + ", ".join(f"{s.path.name} ({s.category or '-'})" for s in sources)
+    )
+    out_of_order = _course_order_warning(balance, [source.category for source in sources])
+    if out_of_order:
+        say(f"WARNING: {out_of_order}")
+        warnings.append(out_of_order)
 
     curated_dir = out / "curated"
     curated_files: list[Path] = []
@@ -199,8 +207,9 @@ def build_dataset(
         totals.update(source.report.counts)
     manifest = Manifest(
         sources=[_source_info(source) for source in sources],
+        source_order=[str(source.path) for source in sources],
         curation=config,
-        warnings=[warning] if warning else [],
+        warnings=warnings,
         counts=dict(sorted(totals.items())),
         deduplicated=dict(dropped),
         balance=balance_info,
@@ -229,6 +238,24 @@ class _Ref:
 
     def model_copy(self, *, update: dict[str, Any]) -> _Ref:
         return replace(self, **update)
+
+
+def _course_order_warning(balance: BalanceOptions, categories: list[str | None]) -> str | None:
+    """What to say when a course recipe reads the course's categories in another order than the
+    course loaded them (its sample would differ, as it does for any other order)."""
+    if balance.recipe not in ("course-2024", "course-2025"):
+        return None
+    if not categories or not all(c in COURSE_CATEGORIES for c in categories):
+        return None
+    known = [c for c in categories if c is not None]
+    course_order = sorted(known, key=COURSE_CATEGORIES.index)
+    if known == course_order:
+        return None
+    return (
+        f"--recipe {balance.recipe} samples from the sources in the order given; the course "
+        f"loaded these categories in the order {', '.join(course_order)} (give them so for the "
+        "course's sample)"
+    )
 
 
 def _unique_ids(refs: list[_Ref]) -> tuple[list[_Ref], int]:

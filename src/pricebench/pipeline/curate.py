@@ -46,6 +46,9 @@ PRICE_OUT_OF_RANGE = "price_out_of_range"
 MISSING_TITLE = "missing_title"
 TOO_LITTLE_TEXT = "too_little_text"
 TRUNCATED_INPUT = "truncated_input"  # a compressed file that breaks off: its unreadable end
+# a text that is not valid Unicode (a lone surrogate such as a JSON "\ud800" escape): neither the
+# tokenizer nor a UTF-8 file can hold it
+UNENCODABLE_TEXT = "unencodable_text"
 OUTCOMES = (
     KEPT,
     BLANK_LINE,
@@ -59,6 +62,7 @@ OUTCOMES = (
     MISSING_TITLE,
     TOO_LITTLE_TEXT,
     TRUNCATED_INPUT,
+    UNENCODABLE_TEXT,
 )
 
 # Things worth knowing about kept records (counted too, never a reason to drop).
@@ -484,12 +488,12 @@ def curate_record(record: Any, config: CurationConfig, category: str | None = No
     raw_title = record.get("title")
     if not isinstance(raw_title, str) or not raw_title.strip():
         raise Rejected(MISSING_TITLE)
-    # A title is a line: a record with megabytes of title gets a capped one, like the course's
-    # text. The course's rule sets keep the title's spaces as they came (the 2025 course told
-    # duplicates by the title as it was).
-    title = raw_title[: config.max_chars_each]
+    # The course's rule sets keep the title whole, as it came: the 2025 course told duplicates by
+    # the whole title (two long titles alike in their first 3,000 characters are two items), and
+    # cut it nowhere. pricebench's own rules make it a capped line.
+    title = raw_title
     if config.rules == "pricebench":
-        title = " ".join(title.split())
+        title = " ".join(raw_title[: config.max_chars_each].split())
 
     details, details_note = parse_details(record.get("details"))
     if details_note:
@@ -525,7 +529,19 @@ def curate_record(record: Any, config: CurationConfig, category: str | None = No
         fields["brand"] = brand.strip()[:200]
     if weight:  # the 2025 course's 0 is "unknown": left out, as a course dataset row's is
         fields["weight_lb"] = weight
+    for value in fields.values():
+        if isinstance(value, str):
+            _check_encodable(value)
     return Curated(fields, tuple(notes))
+
+
+def _check_encodable(text: str) -> None:
+    """`Rejected(UNENCODABLE_TEXT)` for a text that is not valid Unicode (a lone surrogate)."""
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Rejected(UNENCODABLE_TEXT) from None
 
 
 def _pricebench_text(
@@ -555,6 +571,7 @@ def _apply_tokens(text: str, config: CurationConfig, notes: list[str]) -> str:
     if llama is None and _ATOMIC:
         return _apply_approx_tokens(text, config, notes)
     if llama is not None:
+        _check_encodable(text)  # the tokenizer raises a TypeError on a lone surrogate
         tokens = llama.encode(text)
         if len(tokens) < config.min_tokens:
             raise Rejected(TOO_LITTLE_TEXT)

@@ -29,15 +29,6 @@ def datasets_dir() -> Path:
     return Path(platformdirs.user_cache_dir("pricebench")) / "hub-datasets"
 
 
-def hf_hub_cache() -> Path:
-    """The Hugging Face cache as huggingface_hub finds it, read now (not when it was imported):
-    $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub."""
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
-    home = os.environ.get("HF_HOME") or Path("~/.cache/huggingface").expanduser()
-    return Path(home).expanduser() / "hub"
-
-
 def first_fingerprints(test: list[Item], sizes: tuple[int, ...]) -> dict[str, str]:
     """The fingerprints of the first `n` test items, for each `n` in `sizes` that there are."""
     return {str(n): fingerprint(test[:n]) for n in sizes if len(test) >= n}

@@ -3,18 +3,19 @@
     pricebench data get items_lite          # ed-donner/items_lite: train / validation / test
     pricebench run knn --data items_lite    # exactly the course's test set
 
-The files are listed with the hub's tree API: the `data/<split>-NNNNN-of-NNNNN.parquet` files that
-`push_to_hub` writes, else the `refs/convert/parquet` branch the hub converts every dataset into
-(`default/<split>/NNNN.parquet`). Each is downloaded like a raw category file (resumable, checked
-against the hub's size and SHA-256, cached), then read in record batches (pyarrow, extra
-`parquet`) and written as pricebench JSONL with each row's split kept, at flat memory.
+The files come through huggingface_hub's `snapshot_download`, pinned to the commit that the hub
+names for the branch: the `data/<split>-NNNNN-of-NNNNN.parquet` files that `push_to_hub` writes on
+main, else the `refs/convert/parquet` branch the hub converts every dataset into
+(`default/<split>/NNNN.parquet`). They land in the Hugging Face cache, are checked against the
+commit's listing (sizes, SHA-256; a snapshot lacking a listed file is refused), then read in record
+batches (pyarrow, extra `parquet`) and written as pricebench JSONL with each row's split kept, at
+flat memory.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -27,12 +28,11 @@ import httpx
 from pricebench.compare.reference import course_test_sizes
 from pricebench.errors import DataError
 from pricebench.items import Item, fingerprint
-from pricebench.pipeline.fetch import HUB, FetchError
+from pricebench.pipeline.fetch import FetchError, silent_bar, transport_errors
 from pricebench.pipeline.fetched import (
     FIRST_TEST_FINGERPRINTS,
     datasets_dir,
     first_fingerprints,
-    hf_hub_cache,
 )
 from pricebench.pipeline.store import file_sha256
 
@@ -113,11 +113,15 @@ def get_dataset(
     """Fetch the hub dataset `name` (`items_lite` or `owner/name`) and convert it to
     `<directory>/<owner>/<name>/items.jsonl`; a converted copy is reused unless `force`.
 
-    Through `huggingface_hub`: the listing (paginated), the downloads (the Hugging Face cache,
-    `cache_dir` or $HF_HUB_CACHE / $HF_HOME, so files that `datasets.load_dataset` fetched before
-    are not fetched again; resumed when cut), `endpoint` (default $HF_ENDPOINT, else
-    huggingface.co), `token` (default $HF_TOKEN, else a saved login). Each file is checked against
-    the size and SHA-256 the listing gives. With $HF_HUB_OFFLINE set, only the cache is read."""
+    Through `huggingface_hub`'s `snapshot_download`: the commit the hub names for the branch,
+    then that commit's listing and files (the Hugging Face cache, `cache_dir` or $HF_HUB_CACHE /
+    $HF_HOME, so files that `datasets.load_dataset` fetched before are not fetched again; resumed
+    when cut), `endpoint` (default $HF_ENDPOINT, else huggingface.co), `token` (default
+    $HF_TOKEN, else a saved login). Each file is checked against the size and SHA-256 the listing
+    gives; `source.json` records the branch and the commit. With $HF_HUB_OFFLINE set, only the
+    cache is read, and a snapshot lacking a listed file is refused."""
+    from huggingface_hub import constants  # imported when needed: it takes a while
+
     repo = repo_id(name)
     home = Path(directory) if directory is not None else datasets_dir()
     out = home / repo / "items.jsonl"
@@ -126,22 +130,21 @@ def get_dataset(
         info = json.loads(info_path.read_text(encoding="utf-8"))
         if info.get("items_sha256") == file_sha256(out):
             return HubDataset(repo, out, info["splits"], info["test_fingerprint"], cached=True)
-    endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or HUB).rstrip("/")
-    token = token or os.environ.get("HF_TOKEN") or None
-    cache = Path(cache_dir) if cache_dir is not None else hf_hub_cache()
-    _hub_client()
-    if hub_offline():
-        revision, files = _cached_parquet(repo, cache, name)
-        say(f"HF_HUB_OFFLINE: {repo} read from the Hugging Face cache ({revision})")
-    else:
-        revision, listed = _list_parquet(repo, endpoint, token)
-        files = [
-            (_download(repo, revision, entry, endpoint, token, cache, force, progress, say), split)
-            for entry, split in listed
-        ]
-    if revision == CONVERTED_BRANCH and any("/partial-" in str(path) for path, _ in files):
+    # huggingface_hub's own settings, read from the environment when it was imported
+    endpoint = (endpoint or constants.ENDPOINT).rstrip("/")
+    cache = Path(cache_dir if cache_dir is not None else constants.HF_HUB_CACHE)
+    offline = constants.is_offline_mode()
+    revision, commit, files = _snapshot(
+        repo, name, endpoint, token, cache, force=force, progress=progress, offline=offline
+    )
+    # (online, huggingface_hub also falls back on the cache when the hub cannot be reached)
+    note = " (HF_HUB_OFFLINE: the hub was not asked)" if offline else ""
+    say(f"{repo}: {revision} at commit {commit}, {len(files)} parquet files checked{note}")
+    if revision == CONVERTED_BRANCH and any("/partial-" in str(path) for path, _, _ in files):
         say(f"{repo}: the hub's parquet conversion is partial (it converts the first few GB only)")
-    splits, test_fingerprint, firsts, rebuilt = _convert(files, out, repo)
+    splits, test_fingerprint, firsts, rebuilt = _convert(
+        [(p, split) for p, split, _ in files], out, repo
+    )
     if rebuilt:
         say(
             f"{repo}: {rebuilt:,} rows have no id (the course pushed none): ids rebuilt from each "
@@ -150,16 +153,12 @@ def get_dataset(
     info = {
         "repo": repo,
         "revision": revision,
+        "commit": commit,  # every file is this commit's, whatever was pushed meanwhile
         "endpoint": endpoint,
         "files": [
-            {
-                "path": str(path),
-                "size": path.stat().st_size,
-                "sha256": file_sha256(path),
-                "split": split,
-            }
-            for path, split in files
-        ],  # fmt: skip
+            {"path": str(path), "size": path.stat().st_size, "sha256": sha, "split": split}
+            for path, split, sha in files
+        ],
         "splits": splits,
         "ids_rebuilt": rebuilt,
         "test_fingerprint": test_fingerprint,
@@ -171,77 +170,6 @@ def get_dataset(
     return HubDataset(repo, out, splits, test_fingerprint)
 
 
-def hub_offline() -> bool:
-    """$HF_HUB_OFFLINE as huggingface_hub reads it (1, true, yes, on), read now."""
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def _list_parquet(repo: str, endpoint: str, token: str | None) -> tuple[str, list[tuple[Any, str]]]:
-    """(revision, [(listed file, split)]) of the dataset's parquet files, in split then name
-    order: `data/` on main (what `push_to_hub` writes), else the hub's conversion branch."""
-    from huggingface_hub import HfApi
-    from huggingface_hub.errors import (
-        GatedRepoError,
-        HfHubHTTPError,
-        RemoteEntryNotFoundError,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
-
-    api = HfApi(endpoint=endpoint, token=token)
-    for revision, folder, pattern in (
-        ("main", "data", _DATA_FILE),
-        (CONVERTED_BRANCH, None, _CONVERTED_FILE),
-    ):
-        try:
-            entries = list(
-                api.list_repo_tree(
-                    repo, folder, recursive=True, revision=revision, repo_type="dataset"
-                )
-            )
-        except GatedRepoError:
-            raise FetchError(
-                f"dataset {repo} is gated: accept its terms on the hub, then set HF_TOKEN to a "
-                "token of that account"
-            ) from None
-        except RepositoryNotFoundError:
-            hint = "" if token else " (or private: set HF_TOKEN)"
-            raise FetchError(
-                f"dataset {repo} not found on {endpoint}{hint}; known course datasets: "
-                f"{', '.join(COURSE_DATASETS)}"
-            ) from None
-        except (RevisionNotFoundError, RemoteEntryNotFoundError):
-            continue
-        except HfHubHTTPError as error:
-            status = error.response.status_code if error.response is not None else "?"
-            raise FetchError(f"{endpoint}: HTTP {status} listing {repo}; run again later") from None
-        except _transport_errors() as error:
-            raise FetchError(_unreachable(endpoint, error)) from None
-        found = []
-        for entry in entries:
-            match = pattern.fullmatch(getattr(entry, "path", ""))
-            if match and hasattr(entry, "size"):  # a file, not a folder
-                found.append((entry, match.group("split")))
-        if found:
-            order = {"train": 0, "validation": 1, "test": 2}
-            found.sort(key=lambda pair: (order.get(pair[1], 3), pair[1], pair[0].path))
-            return revision, found
-    raise FetchError(
-        f"dataset {repo}: no parquet files on the hub (looked in data/ on main and in "
-        f"{CONVERTED_BRANCH}); known course datasets: {', '.join(COURSE_DATASETS)}"
-    )
-
-
-def _transport_errors() -> tuple[type[BaseException], ...]:
-    """What a network failure raises: OSError, httpx's and httpx2's (huggingface_hub's HTTP
-    client) transport errors."""
-    try:
-        import httpx2
-    except ImportError:
-        return (OSError, httpx.TransportError)
-    return (OSError, httpx.TransportError, httpx2.TransportError)
-
-
 def _unreachable(endpoint: str, error: BaseException) -> str:
     return (
         f"cannot reach {httpx.URL(endpoint).host} ({type(error).__name__}): are you offline? "
@@ -250,101 +178,179 @@ def _unreachable(endpoint: str, error: BaseException) -> str:
     )
 
 
-def _download(
+# Where a dataset's parquet files are: what `push_to_hub` writes on main, else the hub's conversion
+_SOURCES = (
+    ("main", _DATA_FILE, "data/*.parquet"),
+    (CONVERTED_BRANCH, _CONVERTED_FILE, "default/*"),
+)
+Files = list[tuple[Path, str, str]]  # (file in the snapshot, split, SHA-256)
+
+
+def _snapshot(
     repo: str,
-    revision: str,
-    entry: Any,
+    name: str,
     endpoint: str,
     token: str | None,
     cache: Path,
+    *,
     force: bool,
     progress: bool,
-    say: Callable[[str], None],
-) -> Path:
-    """One listed file through `hf_hub_download` (the HF cache; resumed), checked against the
-    listing's size and, for LFS files, SHA-256."""
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import HfHubHTTPError
-
-    try:
-        local = Path(
-            hf_hub_download(
-                repo,
-                entry.path,
-                repo_type="dataset",
-                revision=revision,
-                cache_dir=cache,
-                token=token,
-                endpoint=endpoint,
-                force_download=force,
-                tqdm_class=None if progress else _silent_bar(),
-            )
-        )
-    except HfHubHTTPError as error:
-        status = error.response.status_code if error.response is not None else "?"
-        raise FetchError(f"{repo}/{entry.path}: HTTP {status} from the hub; run again") from None
-    except _transport_errors() as error:
-        raise FetchError(
-            f"{repo}/{entry.path}: download cut ({type(error).__name__}); run the same command "
-            "again: it resumes where it stopped"
-        ) from None
-    size = local.stat().st_size
-    lfs = getattr(entry, "lfs", None)
-    expected_sha = lfs.sha256 if lfs is not None else None
-    if size != entry.size or (expected_sha and file_sha256(local) != expected_sha):
-        local.resolve().unlink(missing_ok=True)  # the blob: a new fetch downloads it again
-        raise FetchError(
-            f"{repo}/{entry.path}: the downloaded file does not match the hub's listing (size "
-            f"{size:,} vs {entry.size:,}, or SHA-256); deleted, run again"
-        )
-    say(f"{local.name} ({size:,} bytes, {'sha256 checked' if expected_sha else 'size checked'})")
-    return local
-
-
-def _silent_bar() -> type:
-    """A tqdm class that shows nothing (`--no-progress`)."""
-    from tqdm.auto import tqdm  # type: ignore[import-untyped]
-
-    class Silent(tqdm):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            kwargs["disable"] = True
-            super().__init__(*args, **kwargs)
-
-    return Silent
-
-
-def _hub_client() -> None:
-    """Raise the extra's install line when huggingface_hub is missing."""
-    try:
-        import huggingface_hub  # noqa: F401
-    except ImportError:
-        raise DataError(
-            "fetching the course's datasets needs huggingface_hub and pyarrow: "
-            "pip install 'pricebench[parquet]'"
-        ) from None
-
-
-def _cached_parquet(repo: str, cache: Path, name: str) -> tuple[str, list[tuple[Path, str]]]:
-    """(revision, [(file, split)]) of the dataset's parquet files in the Hugging Face cache."""
-    folder = cache / ("datasets--" + repo.replace("/", "--"))
-    for revision, pattern in (("main", _DATA_FILE), (CONVERTED_BRANCH, _CONVERTED_FILE)):
-        ref = folder / "refs" / revision
-        if not ref.is_file():
-            continue
-        snapshot = folder / "snapshots" / ref.read_text().strip()
-        found = []
-        for path in sorted(snapshot.rglob("*.parquet")):
-            match = pattern.fullmatch(path.relative_to(snapshot).as_posix())
-            if match:
-                found.append((path, match.group("split")))
-        if found:
-            order = {"train": 0, "validation": 1, "test": 2}
-            found.sort(key=lambda pair: (order.get(pair[1], 3), pair[1], str(pair[0])))
-            return revision, found
-    raise FetchError(
-        f"HF_HUB_OFFLINE is set and {repo} is not in the Hugging Face cache ({cache}): run "
-        f"`pricebench data get {name}` once with the network (HF_HUB_OFFLINE unset)"
+    offline: bool,
+) -> tuple[str, str, Files]:
+    """(revision, commit, files) of the dataset's parquet files, through `snapshot_download`
+    (`token` None: huggingface_hub's own, $HF_TOKEN or a saved login):
+    online, the commit that `repo_info` names for the branch and every listing and file of that
+    commit (so a push in between mixes nothing); offline, the cached snapshot. Files in split
+    then name order, each checked (`_checked_files`)."""
+    from huggingface_hub import get_token, snapshot_download
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        IncompleteSnapshotError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
     )
+
+    for revision, pattern, allow in _SOURCES:
+        try:
+            folder = Path(
+                snapshot_download(
+                    repo,
+                    repo_type="dataset",
+                    revision=revision,
+                    cache_dir=cache,
+                    endpoint=endpoint,
+                    token=token,
+                    local_files_only=offline,
+                    allow_patterns=allow,
+                    force_download=force and not offline,
+                    tqdm_class=None if progress else silent_bar(),
+                )
+            )
+        except IncompleteSnapshotError as error:  # the files that are there are checked below
+            folder = Path(error.snapshot_path)
+        except RevisionNotFoundError:
+            continue
+        except LocalEntryNotFoundError as error:  # neither the hub nor the cache has it
+            if offline:
+                continue
+            cause = error.__cause__
+            if isinstance(cause, HfHubHTTPError) and cause.response is not None:
+                status = cause.response.status_code
+                raise FetchError(f"{endpoint}: HTTP {status} for {repo}; run again later") from None
+            raise FetchError(_unreachable(endpoint, cause or error)) from None
+        except GatedRepoError:
+            raise FetchError(
+                f"dataset {repo} is gated: accept its terms on the hub, then set HF_TOKEN to a "
+                "token of that account"
+            ) from None
+        except RepositoryNotFoundError:
+            hint = "" if token or get_token() else " (or private: set HF_TOKEN)"
+            raise FetchError(
+                f"dataset {repo} not found on {endpoint}{hint}; known course datasets: "
+                f"{', '.join(COURSE_DATASETS)}"
+            ) from None
+        except HfHubHTTPError as error:
+            status = error.response.status_code if error.response is not None else "?"
+            raise FetchError(f"{repo}: HTTP {status} from the hub; run again later") from None
+        except transport_errors() as error:
+            raise FetchError(
+                f"{repo}: download cut ({type(error).__name__}); run the same command again: it "
+                "resumes where it stopped"
+            ) from None
+        files = _checked_files(repo, name, folder, pattern, cache, offline)
+        if files:
+            return revision, folder.name, files
+    if offline:
+        raise FetchError(
+            f"HF_HUB_OFFLINE is set and {repo} is not in the Hugging Face cache ({cache}): run "
+            f"`pricebench data get {name}` once with the network (HF_HUB_OFFLINE unset)"
+        )
+    raise FetchError(
+        f"dataset {repo}: no parquet files on the hub (looked in data/ on main and in "
+        f"{CONVERTED_BRANCH}); known course datasets: {', '.join(COURSE_DATASETS)}"
+    )
+
+
+def _checked_files(
+    repo: str, name: str, folder: Path, pattern: re.Pattern[str], cache: Path, offline: bool
+) -> Files:
+    """The snapshot's parquet files that `pattern` names, in split then name order; refused when
+    the snapshot lacks a file that its listing names (huggingface_hub's cached listing of the
+    commit, else the shard names' `-of-NNNNN`), or a file does not match its listed size and
+    SHA-256 (without a listing, its blob's name: the SHA-256 that LFS files are stored under)."""
+    commit = folder.name
+    listing = _cached_listing(repo, commit, cache)
+    found = []
+    for path in sorted(folder.rglob("*.parquet")):
+        match = pattern.fullmatch(path.relative_to(folder).as_posix())
+        if match:
+            found.append((path, match.group("split")))
+    named = {path for path in listing or () if pattern.fullmatch(path)}
+    if not found and not named:
+        return []
+    have = {path.relative_to(folder).as_posix() for path, _ in found}
+    missing = sorted((named or _shard_names(have)) - have)
+    rerun = f"run `pricebench data get {name}` once with the network (HF_HUB_OFFLINE unset)"
+    if missing:
+        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+        why = "HF_HUB_OFFLINE is set and" if offline else "the hub could not be reached and"
+        raise FetchError(
+            f"{why} the cached snapshot of {repo} ({commit[:12]}) lacks {missing[0]}{more}, "
+            f"which its listing names: {rerun}"
+        )
+    checked = []
+    for path, split in found:
+        size, sha = (listing or {}).get(path.relative_to(folder).as_posix(), (None, None))
+        blob = path.resolve()
+        if sha is None and re.fullmatch(r"[0-9a-f]{64}", blob.name):
+            sha = blob.name
+        actual, digest = path.stat().st_size, file_sha256(path)
+        if (size is None or actual == size) and (sha is None or digest == sha):
+            checked.append((path, split, digest))
+            continue
+        what = "size" if size is not None and actual != size else "SHA-256"
+        if offline:
+            raise FetchError(
+                f"{path}: the cached file does not match its listed {what}: run `pricebench data "
+                f"get {name} --force` once with the network (HF_HUB_OFFLINE unset)"
+            )
+        blob.unlink(missing_ok=True)  # a new fetch downloads it again
+        raise FetchError(
+            f"{repo}/{path.relative_to(folder).as_posix()}: the downloaded file does not match "
+            f"the hub's listing ({what}); deleted, run again"
+        )
+    order = {"train": 0, "validation": 1, "test": 2}
+    checked.sort(key=lambda file: (order.get(file[1], 3), file[1], str(file[0])))
+    return checked
+
+
+def _cached_listing(
+    repo: str, commit: str, cache: Path
+) -> dict[str, tuple[int, str | None]] | None:
+    """{path: (size, SHA-256 of an LFS file)} of a commit as huggingface_hub cached its listing
+    (`snapshot_download` keeps it under `trees/`); None when it has none."""
+    from huggingface_hub import get_cached_repo_tree
+    from huggingface_hub.errors import CachedRepoTreeNotFoundError
+
+    try:
+        files = get_cached_repo_tree(repo, repo_type="dataset", revision=commit, cache_dir=cache)
+    except CachedRepoTreeNotFoundError:
+        return None
+    return {f.path: (f.size, f.lfs.sha256 if f.lfs is not None else None) for f in files}
+
+
+def _shard_names(have: set[str]) -> set[str]:
+    """Every shard that `<split>-NNNNN-of-MMMMM.parquet` names say a split has."""
+    named = set()
+    for path in have:
+        shard = re.fullmatch(r"(?P<head>.*-)\d+-of-(?P<count>\d+)\.parquet", path)
+        if shard:
+            count = shard.group("count")
+            head = shard.group("head")
+            named |= {f"{head}{n:0{len(count)}d}-of-{count}.parquet" for n in range(int(count))}
+    return named | have
 
 
 def _convert(
@@ -376,10 +382,8 @@ def _convert(
                 for number, row in enumerate(rows, start=1):
                     rebuilt += row.get("id") is None
                     item = hub_row_item(row, split, f"{path.name}:{number}", repo)
-                    if item["id"] in seen:  # ids must be unique in a pricebench file
-                        item["id"] += f"~{split}{number}"
-                    seen.add(item["id"])
                     counts[split] += 1
+                    item["id"] = _unique_id(item["id"], split, counts[split], seen)
                     if split == "test":
                         test.append(Item(id=item["id"], title="-", text="-", price=item["price"]))
                     sink.write(json.dumps(item, ensure_ascii=False) + "\n")
@@ -394,6 +398,20 @@ def _convert(
         first_fingerprints(test, course_test_sizes()),
         rebuilt,
     )
+
+
+def _unique_id(row_id: str, split: str, row: int, seen: set[str]) -> str:
+    """`row_id`, or when an earlier row had it, `row_id~<split><row>` with `row` the row's number
+    within its split counted across the split's files in listing order (unique in the dataset
+    whatever the shards), and `~2`, `~3`, ... after that in the rare case a source id already
+    reads like one; added to `seen`."""
+    unique = row_id if row_id not in seen else f"{row_id}~{split}{row}"
+    again = 1
+    while unique in seen:
+        again += 1
+        unique = f"{row_id}~{split}{row}~{again}"
+    seen.add(unique)
+    return unique
 
 
 def hub_row_item(row: dict[str, Any], split: str, where: str, repo: str) -> dict[str, Any]:

@@ -47,6 +47,8 @@ class Manifest(BaseModel):
     )
     pricebench_version: str = __version__
     sources: list[SourceInfo]
+    # the sources' paths in the order they were read: the sample depends on it
+    source_order: list[str] = Field(default_factory=list)
     curation: CurationConfig
     # what a reader must know before trusting the items (e.g. approximate course token counts)
     warnings: list[str] = Field(default_factory=list)
