@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from pricebench.currency import check_currency
 from pricebench.errors import DataError
 from pricebench.files import BadLine, read_jsonl
 from pricebench.items import Item, ItemSet, fingerprint
@@ -95,6 +96,7 @@ def load_dataset(
     `validation`/`val`/`dev`); otherwise the items are shuffled with `seed` and cut by fraction.
     `read_options` are those of `load_items`.
     """
+    currency = check_currency(currency)  # before the file is read
     items, dropped = _read(Path(path), **read_options)
     splits = {item.split for item in items}
     if splits - {None}:

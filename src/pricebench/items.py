@@ -9,6 +9,8 @@ from typing import Any, SupportsIndex, overload
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from pricebench.currency import check_currency
+
 # The highest true price an item may have, and the default ceiling of a guess (`Tester`).
 MAX_PRICE = 1e9
 
@@ -77,7 +79,7 @@ class ItemSet(list[Item]):
         super().__init__(items)
         self.source = source
         self.split = split
-        self.currency = currency
+        self.currency = check_currency(currency)  # printed in HTML and terminal markup
 
     @property
     def label(self) -> str:

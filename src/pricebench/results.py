@@ -25,9 +25,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from pricebench._version import __version__
+from pricebench.currency import check_currency
 from pricebench.errors import ResultsError, StopRun
 from pricebench.files import read_jsonl, write_atomic
 from pricebench.metrics import Scores, Tolerance, score
@@ -92,6 +93,9 @@ class RunHeader(BaseModel):
     # Parameters that change how the run goes, not what it guesses (the pricer says which): a
     # resumed run may change them, as a bigger budget continues a run that hit its cap.
     resumable: list[str] = Field(default_factory=list)
+
+    # A shared run.json is input too: its currency is printed in HTML and terminal markup.
+    _currency = field_validator("currency")(check_currency)
 
 
 class Results:

@@ -514,9 +514,10 @@ class Tester:
             return f"[magenta]{number}: FAILED {failure} Item: {title}[/magenta]"
         c = self.currency
         colour = _COLOURS[record.band or "red"]
+        guess, truth = escape(money(record.guess or 0.0, c)), escape(money(record.truth, c))
         return (
-            f"[{colour}]{number}: Guess: {money(record.guess or 0.0, c)} "
-            f"Truth: {money(record.truth, c)} Error: {money(record.error or 0.0, c)} "
+            f"[{colour}]{number}: Guess: {guess} "
+            f"Truth: {truth} Error: {escape(money(record.error or 0.0, c))} "
             f"SLE: {record.squared_log_error:,.2f} Item: {title}[/{colour}]"
         )
 

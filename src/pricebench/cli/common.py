@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
+from pricebench.currency import CurrencyError, check_currency
 from pricebench.data import Dataset, load_dataset
 from pricebench.errors import PricebenchError
 from pricebench.pipeline.hub import COURSE_DATASETS, resolve_dataset
@@ -74,13 +75,26 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
         metavar=("LOW", "HIGH"),
         help="skip items priced outside LOW..HIGH",
     )
-    group.add_argument("--currency", default="USD", help="currency of the prices (default: USD)")
+    group.add_argument(
+        "--currency",
+        type=currency,
+        default="USD",
+        help="currency of the prices: an ISO 4217 code or a short symbol (default: USD)",
+    )
     group.add_argument(
         "--seed",
         type=int,
         default=42,
         help="seed of the train/test split when the file has none (default: 42)",
     )
+
+
+def currency(text: str) -> str:
+    """An argparse `type`: an ISO 4217 code or a short symbol (`pricebench.currency`)."""
+    try:
+        return check_currency(text)
+    except CurrencyError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def number(*, low: float = 0.0, strict: bool = False) -> Any:
@@ -187,7 +201,7 @@ def results_table(
         priced = run.n_priced > 0 and not math.isnan(s.mean_error)
         ci = s.mean_error_ci
         gap = "\n" if compact else " "
-        error = f"{money(s.mean_error, c)}{gap}[{ci.low:,.2f}, {ci.high:,.2f}]"
+        error = f"{escape(money(s.mean_error, c))}{gap}[{ci.low:,.2f}, {ci.high:,.2f}]"
         if compact:
             counts = [
                 f"{run.n_priced}\n{run.n_failed} failed" if run.n_failed else str(run.n_priced)

@@ -18,7 +18,8 @@ from pricebench.compare.reference import (
     reference_boards,
     same_data_board,
 )
-from pricebench.results import HEADER_FILE, find_runs, money, read_run
+from pricebench.results import HEADER_FILE, find_runs, read_run
+from pricebench.results import money as plain_money
 
 DEFAULT_RESULTS = Path("results")
 
@@ -232,3 +233,8 @@ def reference_table(ref: ReferenceBoard, same_data_repo: str | None = None) -> T
             str(row.n or ref.n),
         )
     return table
+
+
+def money(amount: float, currency: str) -> str:
+    """An amount with its currency, escaped for the tables' markup: runs come from anywhere."""
+    return escape(plain_money(amount, currency))
