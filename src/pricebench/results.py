@@ -13,6 +13,7 @@ is undone, so the file stays readable, and the run stops.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import math
@@ -534,24 +535,42 @@ class RunLock:
 
     @classmethod
     def acquire(cls, directory: Path) -> RunLock:
-        fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            _lock(fd)
-        except OSError:
-            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
-            os.close(fd)
-            raise ResultsError(
-                f"{directory} is in use by another pricebench process (pid {holder}): wait for it "
-                "to end, or choose another output directory"
-            ) from None
+        while True:
+            fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                _lock(fd)
+            except OSError:
+                holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+                os.close(fd)
+                raise ResultsError(
+                    f"{directory} is in use by another pricebench process (pid {holder}): wait "
+                    "for it to end, or choose another output directory"
+                ) from None
+            if _same_file(fd, directory / LOCK_FILE):
+                break
+            os.close(fd)  # its holder removed the file as we opened it: lock the new one
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode("ascii"))
         return cls(directory, fd)
 
     def release(self) -> None:
+        """Remove the lock file, then let go of the lock: a run that ended leaves no lock behind
+        (one killed with -9 leaves the file, but no lock on it)."""
         if self.fd is not None:
+            with contextlib.suppress(OSError):  # removed already, or a read-only directory
+                (self.directory / LOCK_FILE).unlink()
             os.close(self.fd)  # closing the descriptor lets go of the lock
             self.fd = None
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether `path` still names the file open as `fd` (not removed or replaced since)."""
+    try:
+        named = path.stat()
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
 
 
 if sys.platform == "win32":  # pragma: no cover - CI runs on Linux

@@ -255,8 +255,9 @@ class Tester:
         except StopRun as stop:
             status, note = "stopped", one_line(redact(str(stop)))
             self.console.print(f"[yellow]run stopped: {escape(note)}[/yellow]", soft_wrap=True)
-        except KeyboardInterrupt:
-            writer.finish("interrupted", "interrupted by the user", **self._totals(writer, started))
+        except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM under the command line
+            note = str(stop) or "interrupted by the user"
+            writer.finish("interrupted", note, **self._totals(writer, started))
             raise
         except BaseException as error:
             note = one_line(redact(f"crashed: {error!r}"))

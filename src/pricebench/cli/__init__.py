@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 
 from rich.console import Console
 from rich.markup import escape
@@ -36,7 +39,7 @@ EXIT_INTERNAL = 1  # an unexpected error inside pricebench (a bug): a traceback 
 EXIT_BAD_INPUT = 2  # bad input or usage: one line saying what and where
 EXIT_STOPPED = 3  # a run stopped early: fatal provider error, budget reached, disk full
 EXIT_NOTHING_PRICED = 4  # a run finished but every item failed
-EXIT_INTERRUPTED = 130  # Ctrl-C; the same command resumes
+EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM; the same command resumes
 
 EXIT_CODES = """exit codes:
   0    every requested run complete, with at least one item priced
@@ -46,7 +49,7 @@ EXIT_CODES = """exit codes:
        unreachable or failing), budget reached, disk full, or batches not yet collected; its
        status is "stopped", run again to resume (its failed items are priced again)
   4    a run finished but priced nothing (every item failed; the summary says why)
-  130  interrupted (Ctrl-C); run the same command again to resume"""
+  130  interrupted (Ctrl-C or SIGTERM); run the same command again to resume"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,16 +66,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill`, a scheduler ending a job), ended as Ctrl-C is: the run is marked
+    interrupted, its lock let go, and the same command resumes it."""
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While the command runs, SIGTERM raises `Terminated` in the main thread."""
+    if threading.current_thread() is not threading.main_thread():  # only it may set handlers
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated("terminated (SIGTERM)")
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console(stderr=True, highlight=False)
     try:
-        return int(args.func(args) or 0)
+        with sigterm_as_interrupt():
+            return int(args.func(args) or 0)
     except PricebenchError as error:
         console.print(f"[red]error:[/red] {escape(redact(str(error)))}", soft_wrap=True)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/yellow]: run the same command again to resume")
+    except KeyboardInterrupt as stop:
+        what = "terminated" if isinstance(stop, Terminated) else "interrupted"
+        console.print(f"[yellow]{what}[/yellow]: run the same command again to resume")
         return EXIT_INTERRUPTED
 
 

@@ -1,0 +1,74 @@
+"""Bad input, faults and endings (issue 30): input is checked where it enters, before anything is
+written or paid for; every way a run can end leaves a run.json whose status says how it ended,
+and no lock behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pricebench.cli import main
+from pricebench.results import LOCK_FILE, read_run
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def _data(tmp_path: Path, n: int = 10, **fields: object) -> Path:
+    """A small JSONL file: the first 60% train, the rest test."""
+    path = tmp_path / "items.jsonl"
+    lines = [
+        {"id": f"s{i}", "title": f"Thing {i}", "text": f"Thing {i}", "price": 10.0 + i,
+         "split": "train" if i < n * 0.6 else "test", **fields}
+        for i in range(n)
+    ]  # fmt: skip
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return path
+
+
+def _start(*argv: str, cwd: Path) -> subprocess.Popen[str]:
+    environment = {**os.environ, "PYTHONPATH": str(SRC)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "pricebench", *argv],
+        cwd=cwd,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+# --- 6. SIGTERM ----------------------------------------------------------------------------------
+
+
+def test_sigterm_ends_a_run_as_ctrl_c_does(tmp_path):
+    (tmp_path / "slow.py").write_text(
+        "import time\n\ndef slow(item):\n    time.sleep(0.2)\n    return 12.0\n"
+    )
+    data = _data(tmp_path, n=60)
+    argv = ("run", "slow.py:slow", "--data", str(data), "--out", "out")
+    process = _start(*argv, cwd=tmp_path)
+    items = tmp_path / "out" / "slow.py_slow" / "items.jsonl"
+    deadline = time.monotonic() + 60
+    while not (items.exists() and items.read_text().count("\n") >= 2):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and "terminated" in err
+    run = read_run(tmp_path / "out" / "slow.py_slow")
+    assert run.header.status == "interrupted" and "SIGTERM" in (run.header.note or "")
+    assert not (run.path / LOCK_FILE).exists()  # type: ignore[operator]
+    assert 2 <= len(run.records) < 24
+
+
+def test_a_run_that_ends_leaves_no_lock_file(tmp_path):
+    out = tmp_path / "out"
+    assert main(["run", "random", "--data", str(_data(tmp_path)), "--out", str(out)]) == 0
+    assert (out / "random" / "run.json").exists()
+    assert not (out / "random" / LOCK_FILE).exists()
