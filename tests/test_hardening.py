@@ -72,3 +72,61 @@ def test_a_run_that_ends_leaves_no_lock_file(tmp_path):
     assert main(["run", "random", "--data", str(_data(tmp_path)), "--out", str(out)]) == 0
     assert (out / "random" / "run.json").exists()
     assert not (out / "random" / LOCK_FILE).exists()
+
+
+# --- 8. a pricer without batch mode -------------------------------------------------------------
+
+
+def test_batch_without_a_batch_mode_is_refused_before_anything_is_written(tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["run", "random", "--batch", "--data", str(_data(tmp_path)), "--out", str(out)])
+    assert code == 2 and "has no batch mode" in capsys.readouterr().err
+    assert not out.exists()
+
+
+# --- 5. a disk already full when the run starts -------------------------------------------------
+
+
+def test_a_disk_full_before_the_first_write_stops_the_run_and_leaves_nothing(
+    tmp_path, capsys, monkeypatch
+):
+    """The first write of a run, its header, fails as os.replace / write do on a full disk."""
+    import errno
+
+    import pricebench.files
+
+    real_write_text = Path.write_text
+
+    def full(self: Path, *args: object, **kwargs: object) -> int:
+        if self.name.endswith(".tmp"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
+        return real_write_text(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    data = _data(tmp_path)
+    out = tmp_path / "out"
+    monkeypatch.setattr(pricebench.files.Path, "write_text", full)
+    assert main(["run", "random", "--data", str(data), "--out", str(out)]) == 3
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "Traceback" not in err
+    assert "run.json says why" not in err  # there is none
+    assert not (out / "random").exists()  # no run.lock, no empty directory
+
+
+# --- 11. a place a run cannot be written --------------------------------------------------------
+
+
+def test_out_naming_a_file_is_one_line(tmp_path, capsys):
+    (tmp_path / "taken").write_text("someone's file\n")
+    code = main(["run", "random", "--data", str(_data(tmp_path)), "--out", str(tmp_path / "taken")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "cannot write a run there (Not a directory)" in err and "Traceback" not in err
+    assert (tmp_path / "taken").read_text() == "someone's file\n"
+
+
+def test_an_unwritable_out_is_one_line(tmp_path, capsys):
+    # /sys is read-only even for root: mkdir there fails with EPERM (or EROFS).
+    code = main(["run", "random", "--data", str(_data(tmp_path)), "--out", "/sys/pricebench-out"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "/sys/pricebench-out/random: cannot write a run there" in err

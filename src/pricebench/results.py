@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from pricebench._version import __version__
 from pricebench.currency import check_currency
-from pricebench.errors import ResultsError, StopRun
+from pricebench.errors import PricebenchError, ResultsError, StopRun
 from pricebench.files import read_jsonl, write_atomic
 from pricebench.metrics import Scores, Tolerance, score
 
@@ -228,7 +228,8 @@ class Results:
     def why_nothing_priced(self) -> str:
         """For a run that priced nothing: how many items failed and the most common reason."""
         if self.header.status == "stopped":  # the reason was said when it stopped, and is the note
-            return f"stopped before any price ({self.n_failed} failed); run.json says why"
+            why = "run.json says why" if self.path is not None else self.header.note
+            return f"stopped before any price ({self.n_failed} failed); {why}"
         if not self.records:
             return f"nothing priced yet (status {self.header.status})"
         reasons = self.failure_reasons()
@@ -328,11 +329,15 @@ class RunWriter:
         A directory that holds other files but no run is refused, even with `overwrite`.
         `repaired` says what was fixed in the directory before resuming (a partial last line).
         """
-        resuming = (path / HEADER_FILE).exists()
-        if not resuming:
-            _check_fresh_directory(path)
-        path.mkdir(parents=True, exist_ok=True)
-        lock = RunLock.acquire(path)
+        try:
+            resuming = (path / HEADER_FILE).exists()
+            if not resuming:
+                _check_fresh_directory(path)
+            created = not path.exists()
+            path.mkdir(parents=True, exist_ok=True)
+            lock = RunLock.acquire(path)
+        except OSError as error:
+            raise cannot_write(path, error) from None
         try:
             repaired, previous = None, None
             if resuming and not overwrite:
@@ -347,8 +352,13 @@ class RunWriter:
             writer.repaired = repaired
             writer.previous_status = previous
             writer.write_header()
-        except BaseException:
+        except BaseException as error:
             lock.release()
+            if created:  # nothing of this run is left behind
+                with contextlib.suppress(OSError):
+                    path.rmdir()
+            if isinstance(error, OSError):
+                raise cannot_write(path, error) from None
             raise
         return writer
 
@@ -431,6 +441,16 @@ class RunWriter:
 
     def results(self) -> Results:
         return Results(self.header, list(self.records.values()), self.path)
+
+
+def cannot_write(path: Path, error: OSError) -> PricebenchError:
+    """One line for a run directory that cannot be written: `StopRun` for a full disk (room can
+    be made, and the same command then starts the run), `ResultsError` for a place that can never
+    hold it (no permission, a file in the way, a read-only file system)."""
+    reason = error.strerror or str(error)
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StopRun(f"cannot write {path} ({reason}): the run did not start")
+    return ResultsError(f"{path}: cannot write a run there ({reason}): choose another directory")
 
 
 def _resume(path: Path, header: RunHeader) -> tuple[RunHeader, dict[str, ItemResult]]:

@@ -145,6 +145,8 @@ class Tester:
         self.out = Path(out) if out is not None else None
         self.resume_policy = resume
         self.execution = Execution(workers, timeout, mode)
+        if mode == "batch" and not hasattr(self.pricer, "estimate_batch"):  # before any writing
+            raise PricerError(f"pricer {self.pricer.name!r} has no batch mode")
         self.verbose = verbose
         self.progress = sys.stderr.isatty() if progress is None else progress
         if not (math.isfinite(max_guess) and max_guess > 0):
@@ -230,7 +232,11 @@ class Tester:
             writer = RunWriter.in_memory(header)
         else:
             # Opened before fitting: a run that cannot go on is refused before a long fit.
-            writer = RunWriter.open(self.out, header, overwrite=self.resume_policy == "overwrite")
+            overwrite = self.resume_policy == "overwrite"
+            try:
+                writer = RunWriter.open(self.out, header, overwrite=overwrite)
+            except StopRun as stop:  # a full disk: nothing could be written, nothing was priced
+                return self._not_started(header, stop)
             if writer.repaired:
                 self.console.print(f"[yellow]{escape(writer.repaired)}[/yellow]", soft_wrap=True)
         # A run that was stopped (a dead server, a quota) failed its last items for that reason:
@@ -272,6 +278,13 @@ class Tester:
                 f"[yellow]priced nothing: every item failed, e.g. {first}[/yellow]", soft_wrap=True
             )
         return results
+
+    def _not_started(self, header: RunHeader, stop: StopRun) -> Results:
+        """The results of a run stopped before it could write anything (its run.json too)."""
+        note = one_line(redact(str(stop)))
+        self.console.print(f"[yellow]run stopped: {escape(note)}[/yellow]", soft_wrap=True)
+        ended = header.model_copy(update={"status": "stopped", "note": note})
+        return Results(ended, [], None)
 
     def _fit(self, train: Sequence[Item]) -> float:
         """Fit the pricer on `train`, with a spinner in a terminal; the seconds it took."""
