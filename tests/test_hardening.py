@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from pricebench.cli import main
 from pricebench.results import LOCK_FILE, read_run
 
@@ -130,3 +132,57 @@ def test_an_unwritable_out_is_one_line(tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert "/sys/pricebench-out/random: cannot write a run there" in err
+
+
+# --- 7. a model that cannot load ----------------------------------------------------------------
+
+
+def _bad_model(kind: str, tmp_path: Path) -> str:
+    """A model spec that cannot load, made the way a user gets one."""
+    if kind == "missing":
+        return str(tmp_path / "no-such-model")
+    folder = tmp_path / kind
+    folder.mkdir()
+    if kind == "bad-config":
+        (folder / "config.json").write_text("{not json")
+    if kind == "text-gguf":
+        (folder / "model.gguf").write_text("hello, not a model\n")
+        return str(folder / "model.gguf")
+    if kind == "truncated-gguf":
+        from tests.test_hf_smollm2 import smollm2_gguf  # a real GGUF file, cut short
+
+        with Path(smollm2_gguf()).open("rb") as whole:
+            (folder / "model.gguf").write_bytes(whole.read(200_000))
+        return str(folder / "model.gguf")
+    if kind == "hub-offline":
+        return "nobody-here/no-such-model"
+    return str(folder)  # empty, bad-config
+
+
+@pytest.mark.parametrize(
+    "kind", ["missing", "empty", "bad-config", "text-gguf", "truncated-gguf", "hub-offline"]
+)
+def test_a_model_that_cannot_load_is_refused_once_before_anything_is_written(
+    kind, tmp_path, capsys, monkeypatch
+):
+    pytest.importorskip("transformers")
+    import huggingface_hub.constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # as on a machine without the network
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    import pricebench.hf.loading
+
+    loads = []
+    real = pricebench.hf.loading.load_tokenizer
+    monkeypatch.setattr(
+        "pricebench.hf.pricer.load_tokenizer", lambda source: loads.append(source) or real(source)
+    )
+    out = tmp_path / "out"
+    argv = ["run", f"hf:{_bad_model(kind, tmp_path)}", "--data", str(_data(tmp_path, n=20))]
+    code = main([*argv, "--out", str(out), "--param", "max_price=100"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    error = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(error) == 1 and error[0].startswith("error: hf:"), err
+    assert "Traceback" not in err and len(loads) <= 1
+    assert not out.exists()

@@ -217,6 +217,9 @@ class Tester:
             # Refused before the run directory is written: nothing to clean up after.
             label = describe(fit_on)[0] or "fit_on"
             raise PricerError(f"{label}: no training items to fit {self.pricer.name} on")
+        prepare = getattr(self.pricer, "prepare", None)
+        if callable(prepare):  # a model that cannot load is refused once, before any writing
+            prepare()
         header = RunHeader(
             pricer=redact(self.pricer.name),
             params=redact_value(pricer_params(self.pricer)),
