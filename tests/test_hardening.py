@@ -186,3 +186,57 @@ def test_a_model_that_cannot_load_is_refused_once_before_anything_is_written(
     assert len(error) == 1 and error[0].startswith("error: hf:"), err
     assert "Traceback" not in err and len(loads) <= 1
     assert not out.exists()
+
+
+# --- 12. pricer parameters ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "says"),
+    [
+        ("knn:n_neighbors=-1", "n_neighbors must be at least 1, got -1"),
+        ("knn:n_neighbors=0", "n_neighbors must be at least 1, got 0"),
+        ("knn:n_neighbors=abc", "n_neighbors must be a whole number, got 'abc'"),
+        ("knn:n_neighbors=2.5", "n_neighbors must be a whole number, got 2.5"),
+        ("knn:power=NaN", "power must be a finite number, got nan"),
+        ("random:low=10:high=1", "0 <= low <= high, got low=10 high=1"),
+        ("random:seed=true", "seed must be a whole number, got True"),
+    ],
+)
+def test_bad_pricer_parameters_are_refused_before_anything_is_written(spec, says, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", spec, "--data", str(_data(tmp_path)), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_good_pricer_parameters_still_run(tmp_path):
+    out = tmp_path / "out"
+    data = str(_data(tmp_path, n=20))
+    assert main(["run", "knn:n_neighbors=3:power=1", "random:low=5:high=50", "--data", data,
+                 "--out", str(out)]) == 0  # fmt: skip
+
+
+# --- 13. a price table with a NaN rate ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("rate", ["NaN", "Infinity", "-1", '"cheap"'])
+def test_a_price_table_with_a_bad_rate_is_refused_before_any_call(
+    rate, tmp_path, capsys, monkeypatch
+):
+    from pricebench.chat import costs
+
+    monkeypatch.setattr(costs, "_overrides", {})
+    monkeypatch.setattr(costs, "_env_loaded", False)
+    table = tmp_path / "prices.json"
+    table.write_text(f'{{"gpt-4o-mini": [{rate}, 0.6]}}')  # json.loads reads NaN and Infinity
+    monkeypatch.setenv("PRICEBENCH_PRICES", str(table))
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0000")
+    out = tmp_path / "out"
+    # Nothing listens on port 9: a call would fail as a dead server (exit 3), not exit 2.
+    argv = ["run", "openai:gpt-4o-mini", "--base-url", "http://127.0.0.1:9/v1", "--no-cache"]
+    assert main([*argv, "--data", str(_data(tmp_path)), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"price table {table}" in err and "gpt-4o-mini" in err
+    assert not out.exists()
