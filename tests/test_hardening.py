@@ -240,3 +240,23 @@ def test_a_price_table_with_a_bad_rate_is_refused_before_any_call(
     err = capsys.readouterr().err
     assert f"price table {table}" in err and "gpt-4o-mini" in err
     assert not out.exists()
+
+
+# --- 14. leaderboard --alpha --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["leaderboard", "compare"])
+@pytest.mark.parametrize("alpha", ["2", "nan", "-0.1", "0", "1", "inf", "abc"])
+def test_alpha_must_be_a_level_between_0_and_1(command, alpha, tmp_path, capsys):
+    runs = [str(tmp_path)] if command == "leaderboard" else [str(tmp_path), str(tmp_path)]
+    with pytest.raises(SystemExit) as exit_:
+        main([command, *runs, "--alpha", alpha])
+    assert exit_.value.code == 2
+    assert "a level between 0 and 1" in capsys.readouterr().err
+
+
+def test_a_good_alpha_is_used(tmp_path, capsys):
+    out = tmp_path / "out"
+    data = str(_data(tmp_path, n=20))
+    assert main(["run", "random", "constant", "--data", data, "--out", str(out)]) == 0
+    assert main(["leaderboard", str(out), "--alpha", "0.01"]) == 0

@@ -97,6 +97,17 @@ def currency(text: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def significance(text: str) -> float:
+    """An argparse `type`: a significance level, a finite number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < 1:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"a level between 0 and 1 (such as 0.05), got {text!r}")
+    return value
+
+
 def number(*, low: float = 0.0, strict: bool = False) -> Any:
     """An argparse `type`: a finite float >= `low` (> `low` when `strict`). NaN and infinity
     would pass a bare `float` and then compare false with everything."""
