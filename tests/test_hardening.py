@@ -260,3 +260,68 @@ def test_a_good_alpha_is_used(tmp_path, capsys):
     data = str(_data(tmp_path, n=20))
     assert main(["run", "random", "constant", "--data", data, "--out", str(out)]) == 0
     assert main(["leaderboard", str(out), "--alpha", "0.01"]) == 0
+
+
+# --- 9, 10. a 400-digit price, a lone surrogate -------------------------------------------------
+
+HUGE = 10**400
+
+
+def _jsonl(tmp_path: Path, bad: dict, line: int = 3) -> Path:
+    """The small data file with `bad`'s fields put into its line `line`."""
+    path = _data(tmp_path)
+    rows = [json.loads(text) for text in path.read_text().splitlines()]
+    rows[line - 1].update(bad)
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))  # "\ud800" stays escaped
+    return path
+
+
+@pytest.mark.parametrize(
+    ("bad", "says"),
+    [
+        ({"price": HUGE}, "line 3: price 10000000000000000000... is above 1e+09"),
+        ({"title": "Thing \ud800"}, "line 3: title holds a lone surrogate"),
+        ({"text": "\udfff text"}, "line 3: text holds a lone surrogate"),
+        ({"id": "s\ud800"}, "line 3: id holds a lone surrogate"),
+    ],
+)
+def test_a_huge_price_or_a_lone_surrogate_is_one_line_naming_it(bad, says, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", "random", "--data", str(_jsonl(tmp_path, bad)), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def _kept_raw_record() -> dict:
+    """A record of the real raw sample that curation keeps."""
+    from pricebench.pipeline.curate import CurationConfig, Rejected, curate_record
+    from tests.conftest import RAW_SAMPLE
+
+    for line in RAW_SAMPLE.open(encoding="utf-8"):
+        record = json.loads(line)
+        try:
+            curate_record(record, CurationConfig())
+        except Rejected:
+            continue
+        return record
+    raise AssertionError("no kept record in the sample")
+
+
+def test_curation_drops_huge_prices_and_lone_surrogates(tmp_path):
+    from pricebench import load_items
+    from pricebench.pipeline.curate import CurationConfig
+    from pricebench.pipeline.stream import curate_file
+
+    good = _kept_raw_record()
+    records = [
+        {**good, "parent_asin": "GOOD"},
+        {**good, "parent_asin": "HUGE", "price": HUGE},
+        {**good, "parent_asin": "SURROGATE", "title": good["title"] + " \ud800"},
+    ]
+    raw = tmp_path / "meta_Toys.jsonl"
+    raw.write_text("".join(json.dumps(record) + "\n" for record in records))
+    report = curate_file(raw, tmp_path / "curated.jsonl", workers=1, config=CurationConfig())
+    assert report.kept == 1
+    assert report.counts["price_out_of_range"] == 1 and report.counts["invalid_utf8"] == 1
+    assert [item.id for item in load_items(tmp_path / "curated.jsonl")] == ["GOOD"]

@@ -30,6 +30,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pricebench.errors import DataError
+from pricebench.items import has_surrogate
 from pricebench.pipeline.llama import INSTALL_HINT, LLAMA_MODEL, llama_tokenizer
 from pricebench.units import parse_weight
 
@@ -272,7 +273,10 @@ def parse_record_price(value: Any, *, accept_dollar_strings: bool = True) -> tup
     if isinstance(value, bool):
         raise Rejected(NON_NUMERIC_PRICE)
     if isinstance(value, int | float):
-        price = float(value)
+        try:
+            price = float(value)
+        except OverflowError:  # an integer of hundreds of digits: no price
+            raise Rejected(PRICE_OUT_OF_RANGE) from None
         if not math.isfinite(price):
             raise Rejected(NON_NUMERIC_PRICE)
         return price, False
@@ -525,6 +529,8 @@ def curate_record(record: Any, config: CurationConfig, category: str | None = No
         fields["brand"] = brand.strip()[:200]
     if weight:  # the 2025 course's 0 is "unknown": left out, as a course dataset row's is
         fields["weight_lb"] = weight
+    if any(isinstance(v, str) and has_surrogate(v) for v in fields.values()):
+        raise Rejected(INVALID_UTF8)  # a "\ud800" escape: text no UTF-8 file can hold
     return Curated(fields, tuple(notes))
 
 
