@@ -325,3 +325,54 @@ def test_curation_drops_huge_prices_and_lone_surrogates(tmp_path):
     assert report.kept == 1
     assert report.counts["price_out_of_range"] == 1 and report.counts["invalid_utf8"] == 1
     assert [item.id for item in load_items(tmp_path / "curated.jsonl")] == ["GOOD"]
+
+
+# --- 11. a data folder that cannot be read ------------------------------------------------------
+
+
+def _as_a_user(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`pricebench ARGV` as an ordinary user: root reads every folder whatever its mode."""
+    environment = {**os.environ, "PYTHONPATH": str(SRC), "HOME": str(cwd)}
+    command = [sys.executable, "-m", "pricebench", *argv]
+    if os.geteuid() == 0:  # as nobody (util-linux's setpriv: the interpreter may be root's only)
+        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+    return subprocess.run(
+        command, cwd=cwd, env=environment, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture
+def open_folder():
+    """A folder everyone may use (pytest's tmp_path is the owner's only)."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="pricebench-hardening-"))
+    folder.chmod(0o777)
+    yield folder
+    for path in folder.rglob("*"):
+        if path.is_dir():
+            path.chmod(0o755)
+    shutil.rmtree(folder)
+
+
+@pytest.mark.parametrize("what", ["folder", "file"])
+def test_unreadable_data_is_one_line(what, open_folder):
+    locked = open_folder / "locked"
+    locked.mkdir()
+    data = _data(locked)
+    (locked if what == "folder" else data).chmod(0o000)
+    result = _as_a_user("run", "random", "--data", str(data), "--out", "out", cwd=open_folder)
+    assert result.returncode == 2, result.stderr
+    assert str(data) in result.stderr and "Permission denied" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (open_folder / "out").exists()
+
+
+def test_an_out_folder_without_write_permission_is_one_line(open_folder):
+    data = _data(open_folder)
+    data.chmod(0o644)
+    (open_folder / "shut").mkdir(mode=0o555)
+    result = _as_a_user("run", "random", "--data", str(data), "--out", "shut/out", cwd=open_folder)
+    assert result.returncode == 2, result.stderr
+    assert "shut/out/random: cannot write a run there (Permission denied)" in result.stderr

@@ -11,6 +11,7 @@ import csv
 import gzip
 import json
 import random
+import stat
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -150,11 +151,15 @@ def _read(
     drop_unpriced: bool = False,
     price_range: tuple[float, float] | None = None,
 ) -> tuple[list[Item], int]:
-    if path.is_dir():
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise DataError(f"{path}: no such file") from None
+    except OSError as error:  # a folder on the way that cannot be read, say
+        raise DataError(f"{path}: cannot read it ({error.strerror or error})") from None
+    if stat.S_ISDIR(mode):
         raise DataError(f"{path}: is a directory, not a data file")
-    if not path.exists():
-        raise DataError(f"{path}: no such file")
-    if not path.is_file():  # a FIFO or a device: reading would block or never end
+    if not stat.S_ISREG(mode):  # a FIFO or a device: reading would block or never end
         raise DataError(f"{path}: not a regular file (a pipe or device); save the data to a file")
     suffixes = [s.lower() for s in path.suffixes]
     is_csv = ".csv" in suffixes[-2:]

@@ -132,7 +132,10 @@ def load_data(args: argparse.Namespace) -> Dataset:
         if not DEFAULT_DATA.exists():
             raise PricebenchError(NO_DATA)
         path = DEFAULT_DATA
-    path = resolve_dataset(path)  # a dataset NAME fetched with `pricebench data get`
+    try:
+        path = resolve_dataset(path)  # a dataset NAME fetched with `pricebench data get`
+    except OSError as error:  # a folder on the way that cannot be read
+        raise PricebenchError(f"{path}: cannot read it ({error.strerror or error})") from None
     options: dict[str, Any] = {
         "price_column": args.price_column,
         "drop_unpriced": args.drop_unpriced,
