@@ -376,3 +376,24 @@ def test_an_out_folder_without_write_permission_is_one_line(open_folder):
     result = _as_a_user("run", "random", "--data", str(data), "--out", "shut/out", cwd=open_folder)
     assert result.returncode == 2, result.stderr
     assert "shut/out/random: cannot write a run there (Permission denied)" in result.stderr
+
+
+# --- 15. long CSV fields ------------------------------------------------------------------------
+
+
+def test_a_csv_field_longer_than_the_csv_modules_default_loads(tmp_path):
+    import csv
+
+    from pricebench import load_dataset
+
+    previous = csv.field_size_limit(131_072)  # the module's default, whatever ran before
+    try:
+        long_text = "word " * 60_000  # 300,000 characters
+        path = tmp_path / "items.csv"
+        rows = "".join(f'{n},"Thing {n} {long_text}",{10 + n}\n' for n in range(10))
+        path.write_text("id,text,price\n" + rows)
+        data = load_dataset(path)
+        assert len(data.train) + len(data.test) == 10
+        assert max(len(item.text) for item in data.test) > 300_000
+    finally:
+        csv.field_size_limit(previous)

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from pricebench.currency import check_currency
 from pricebench.errors import DataError
-from pricebench.files import BadLine, read_jsonl
+from pricebench.files import BadLine, raise_csv_field_limit, read_jsonl
 from pricebench.items import Item, ItemSet, fingerprint
 
 VALIDATION_NAMES = ("validation", "val", "valid", "dev")
@@ -301,6 +301,7 @@ def _csv_rows(
             numbers.append(number)
             yield text
 
+    raise_csv_field_limit()
     reader = csv.DictReader(text_lines())
     try:
         header = reader.fieldnames

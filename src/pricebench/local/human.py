@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pricebench.errors import DataError, PricerError, StopRun
+from pricebench.files import raise_csv_field_limit
 from pricebench.items import Item
 from pricebench.pricer import BasePricer
 
@@ -101,6 +102,7 @@ def read_sheet(path: Path) -> dict[str, float]:
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     with path.open(newline="", encoding="utf-8-sig") as file:
+        raise_csv_field_limit()
         rows = csv.DictReader(file)
         missing = {"id", "guess"} - set(rows.fieldnames or [])
         if missing:
