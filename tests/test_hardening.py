@@ -397,3 +397,41 @@ def test_a_csv_field_longer_than_the_csv_modules_default_loads(tmp_path):
         assert max(len(item.text) for item in data.test) > 300_000
     finally:
         csv.field_size_limit(previous)
+
+
+# --- 16. records that share a parent_asin -------------------------------------------------------
+
+
+def test_data_curate_keeps_one_record_per_id_and_counts_the_others(tmp_path, capsys):
+    good = _kept_raw_record()
+    records = [
+        {**good, "parent_asin": "SAME", "title": good["title"] + " first"},
+        {**good, "parent_asin": "OTHER"},
+        {**good, "parent_asin": "SAME", "title": good["title"] + " second"},
+    ]
+    raw = tmp_path / "meta_Toys.jsonl"
+    raw.write_text("".join(json.dumps(record) + "\n" for record in records))
+    curated = tmp_path / "curated.jsonl"
+    argv = ["data", "curate", str(raw), "--out", str(curated), "--preset", "pricebench-clean"]
+    assert main([*argv, "--workers", "1"]) == 0
+    assert "duplicate_id" in capsys.readouterr().out
+    from pricebench import load_items
+
+    items = load_items(curated)  # loads: no "id already used"
+    assert sorted(item.id for item in items) == ["OTHER", "SAME"]
+    assert next(item for item in items if item.id == "SAME").title.endswith("first")
+
+
+def test_a_resumed_curation_remembers_the_ids_written_before(tmp_path):
+    from pricebench.pipeline.curate import CurationConfig
+    from pricebench.pipeline.stream import curate_file
+
+    good = _kept_raw_record()
+    line = json.dumps({**good, "parent_asin": "SAME"}) + "\n"
+    raw = tmp_path / "meta_Toys.jsonl"
+    raw.write_text(line * 6)
+    report = curate_file(
+        raw, tmp_path / "c.jsonl", workers=1, config=CurationConfig(), unique_ids=True,
+        chunk_bytes=len(line),
+    )  # fmt: skip
+    assert report.kept == 1 and report.counts["duplicate_id"] == 5
