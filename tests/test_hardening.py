@@ -435,3 +435,20 @@ def test_a_resumed_curation_remembers_the_ids_written_before(tmp_path):
         chunk_bytes=len(line),
     )  # fmt: skip
     assert report.kept == 1 and report.counts["duplicate_id"] == 5
+
+
+# --- 17. ids that start with a quote before a formula -------------------------------------------
+
+
+def test_ids_survive_the_play_sheet_round_trip(tmp_path):
+    from pricebench import Item, Tester
+    from pricebench.local.human import HumanPricer, write_sheet
+
+    ids = ["'=x", "=y", "''=z", "'plain", "-5", "@a", "'", "ok"]
+    items = [Item(id=i, title=f"Thing {i}", text="Thing", price=10.0) for i in ids]
+    sheet = write_sheet(items, tmp_path / "sheet.csv")
+    text = sheet.read_text()
+    assert "\n'=y," in text and "\n''=x," in text  # still safe to open in a spreadsheet
+    sheet.write_text(text.replace(",\n", ",12\n"))  # every guess filled in
+    results = Tester(HumanPricer(sheet), items).run()
+    assert results.n_failed == 0 and results.n_priced == len(ids)

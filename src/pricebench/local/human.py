@@ -125,13 +125,16 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def cell(text: str) -> str:
     """`text` safe to open in a spreadsheet: a leading ' when it would start a formula (OWASP's
-    advice: `=HYPERLINK(...)` in a product title must stay text). `read_sheet` takes it off ids."""
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+    advice: `=HYPERLINK(...)` in a product title must stay text). `read_sheet` takes it off ids.
+    Text that already starts with quotes before a formula (an id `'=x`) gets one more, so that
+    `uncell` gives it back whole."""
+    return f"'{text}" if text.lstrip("'").startswith(FORMULA_STARTS) else text
 
 
 def uncell(text: str) -> str:
     """The value `cell` wrote: its ' taken off again."""
-    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
+    quoted = text.startswith("'") and text.lstrip("'").startswith(FORMULA_STARTS)
+    return text[1:] if quoted else text
 
 
 def write_sheet(items: Sequence[Item], path: str | Path, max_text: int = 600) -> Path:
