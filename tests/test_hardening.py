@@ -452,3 +452,72 @@ def test_ids_survive_the_play_sheet_round_trip(tmp_path):
     sheet.write_text(text.replace(",\n", ",12\n"))  # every guess filled in
     results = Tester(HumanPricer(sheet), items).run()
     assert results.n_failed == 0 and results.n_priced == len(ids)
+
+
+# --- 3. a server that drips its answer ----------------------------------------------------------
+
+
+@pytest.fixture
+def dripping_server():
+    """An OpenAI-like server on 127.0.0.1 that sends its headers, then one byte every 0.3 s of
+    a body that never ends (each byte restarts a read timeout)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    stop = threading.Event()
+    calls: list[float] = []
+
+    class Drip(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the http.server name
+            self.rfile.read(int(self.headers["content-length"]))
+            calls.append(time.monotonic())
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", "1000000")
+            self.end_headers()
+            try:
+                while not stop.is_set():
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    stop.wait(0.3)
+            except OSError:  # the client gave up and closed the connection
+                pass
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Drip)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1", calls
+    stop.set()
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_dripping_answer_times_out_within_the_items_deadline(dripping_server, monkeypatch):
+    from pricebench.chat.openai import OpenAIPricer
+
+    url, calls = dripping_server
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-drip")
+    pricer = OpenAIPricer("gpt-4o-mini", base_url=url, cache=False, timeout=1.0, deadline=2.5)
+    import threading
+
+    from pricebench import Item
+
+    item = Item(id="d1", title="Dripped", text="Dripped", price=10.0)
+    outcome: list[BaseException] = []
+
+    def price() -> None:
+        try:
+            pricer.estimate(item)
+        except BaseException as error:  # noqa: BLE001 - kept for the assertions
+            outcome.append(error)
+
+    worker = threading.Thread(target=price, daemon=True)  # left behind if it never ends
+    worker.start()
+    worker.join(timeout=10)
+    assert not worker.is_alive(), "still reading the dripping answer after 10 s"
+    assert outcome and "timed out" in str(outcome[0]).lower(), outcome
+    assert 1 <= len(calls) <= 3  # retried within the item's deadline of 2.5 s
