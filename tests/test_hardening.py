@@ -521,3 +521,63 @@ def test_a_dripping_answer_times_out_within_the_items_deadline(dripping_server, 
     assert not worker.is_alive(), "still reading the dripping answer after 10 s"
     assert outcome and "timed out" in str(outcome[0]).lower(), outcome
     assert 1 <= len(calls) <= 3  # retried within the item's deadline of 2.5 s
+
+
+# --- 4. a hub that never answers ----------------------------------------------------------------
+
+
+@pytest.fixture
+def silent_hub():
+    """A hub on 127.0.0.1 that accepts every connection and never answers."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    held: list[socket.socket] = []
+    done = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not done.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            held.append(connection)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}", held
+    done.set()
+    thread.join()
+    for connection in held:
+        connection.close()
+    listener.close()
+
+
+def test_data_get_from_a_hub_that_never_answers_ends_with_one_line(
+    silent_hub, tmp_path, monkeypatch, capsys
+):
+    pytest.importorskip("huggingface_hub")
+    import threading
+
+    from huggingface_hub import constants
+
+    url, held = silent_hub
+    monkeypatch.setenv("HF_ENDPOINT", url)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "cache"))
+    # Each attempt waits 0.2 s; huggingface_hub's own retries add about 23 s of backoff.
+    monkeypatch.setattr(constants, "HF_HUB_DOWNLOAD_TIMEOUT", 0.2)
+    codes: list[int] = []
+    worker = threading.Thread(target=lambda: codes.append(main(["data", "get", "owner/name"])))
+    worker.daemon = True  # left behind if it hangs, as it did
+    worker.start()
+    worker.join(timeout=90)
+    assert not worker.is_alive(), "data get still waiting after 90 s"
+    assert codes == [2]
+    assert "cannot reach 127.0.0.1 (ReadTimeout)" in capsys.readouterr().err
+    assert held  # it did connect
