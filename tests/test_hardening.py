@@ -581,3 +581,46 @@ def test_data_get_from_a_hub_that_never_answers_ends_with_one_line(
     assert codes == [2]
     assert "cannot reach 127.0.0.1 (ReadTimeout)" in capsys.readouterr().err
     assert held  # it did connect
+
+
+# --- 18. kill -9 with calls in flight -----------------------------------------------------------
+
+
+def test_a_resume_after_kill_9_names_the_calls_that_were_in_flight(tmp_path):
+    # A pricer that "bills" each call (a line in calls.txt) and then takes a while to answer.
+    (tmp_path / "paid.py").write_text(
+        "import time\n\n"
+        "def paid(item):\n"
+        "    with open('calls.txt', 'a') as calls:\n"
+        "        calls.write(item.id + '\\n')\n"
+        "    time.sleep(0.4)\n"
+        "    return 12.0\n"
+    )
+    data = _data(tmp_path, n=60)
+    argv = ("run", "paid.py:paid", "--data", str(data), "--out", "out", "--workers", "4")
+    process = _start(*argv, cwd=tmp_path)
+    run_dir = tmp_path / "out" / "paid.py_paid"
+    items = run_dir / "items.jsonl"
+    deadline = time.monotonic() + 60
+    while not (items.exists() and items.read_text().count("\n") >= 4):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.05)
+    time.sleep(0.2)  # mid-call: some items billed and not yet answered
+    process.kill()  # kill -9
+    process.communicate(timeout=30)
+    recorded = {json.loads(line)["id"] for line in items.read_text().splitlines()}
+    billed = (tmp_path / "calls.txt").read_text().split()
+    lost = [i for i in billed if i not in recorded]
+    assert lost  # calls in flight, billed, with no record
+
+    again = subprocess.run(
+        [sys.executable, "-m", "pricebench", *argv], cwd=tmp_path, capture_output=True,
+        text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(SRC)},
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    said = " ".join(again.stderr.split())
+    assert "were being priced when the run ended and left no record" in said
+    count = int(said.split(" item(s) were being priced")[0].split()[-1])
+    assert len(lost) <= count <= 4  # each billed call named; at most one a worker
+    assert all(i in said for i in lost[:5])
+    assert not (run_dir / "started.txt").exists()  # complete: every item has its record

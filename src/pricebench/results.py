@@ -32,6 +32,7 @@ from pricebench._version import __version__
 from pricebench.currency import check_currency
 from pricebench.errors import PricebenchError, ResultsError, StopRun
 from pricebench.files import read_jsonl, write_atomic
+from pricebench.inflight import STARTED_FILE, StartedLog, unrecorded
 from pricebench.metrics import Scores, Tolerance, score
 
 HEADER_FILE = "run.json"
@@ -39,7 +40,7 @@ ITEMS_FILE = "items.jsonl"
 LOCK_FILE = "run.lock"
 # What may already be in a directory that holds no run.json yet: a run never writes into a
 # directory holding anything else (it could be someone's data).
-_FRESH_DIRECTORY_FILES = frozenset({LOCK_FILE, HEADER_FILE + ".tmp"})
+_FRESH_DIRECTORY_FILES = frozenset({LOCK_FILE, HEADER_FILE + ".tmp", STARTED_FILE})
 FORMAT_VERSION = 1
 
 Status = Literal["running", "complete", "stopped", "interrupted"]
@@ -316,8 +317,10 @@ class RunWriter:
         self.records = records
         self.repaired: str | None = None
         self.previous_status: Status | None = None  # of the run this one resumes, if any
+        self.unrecorded: list[str] = []  # ids in flight when the run it resumes ended
         self._file: IO[bytes] | None = None
         self._lock: RunLock | None = None
+        self._started = StartedLog(path) if path is not None else None
 
     @classmethod
     def open(cls, path: Path, header: RunHeader, *, overwrite: bool = False) -> RunWriter:
@@ -351,6 +354,8 @@ class RunWriter:
             writer._lock = lock
             writer.repaired = repaired
             writer.previous_status = previous
+            writer.unrecorded = unrecorded(path, records.keys()) if previous else []
+            writer._started.reset()  # type: ignore[union-attr]
             writer.write_header()
         except BaseException as error:
             lock.release()
@@ -385,9 +390,16 @@ class RunWriter:
             raise StopRun(f"cannot write {items_file} ({reason}): the run stopped") from None
         self.records[record.id] = record
 
+    def started(self, ids: Iterable[str]) -> None:
+        """Note that these items' pricing begins (`pricebench.inflight`)."""
+        if self._started is not None:
+            self._started.add(ids)
+
     def finish(self, status: Status, note: str | None = None, **totals: float) -> None:
         """Record how the run ended and let go of the directory."""
         self.close()
+        if self._started is not None:  # complete: every item that began has its record
+            self._started.remove() if status == "complete" else self._started.close()
         self.header = self.header.model_copy(
             update={"status": status, "note": note, "finished_at": _now(), "totals": totals}
         )

@@ -9,7 +9,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +27,7 @@ from rich.progress import (
 )
 
 from pricebench.errors import PricerError, ResultsError, StopRun
+from pricebench.inflight import in_flight_note
 from pricebench.items import MAX_PRICE, Item, ItemSet, describe, fingerprint
 from pricebench.metrics import Tolerance, squared_log_error
 from pricebench.pricer import (
@@ -153,6 +154,12 @@ class Tester:
             raise PricerError(f"max_guess must be a positive number, got {max_guess}")
         self.max_guess = max_guess
         self.console = Console(stderr=True, highlight=False)
+        self._writer: RunWriter | None = None  # of the run going on
+
+    def _started(self, ids: Iterable[str]) -> None:
+        """Note items whose pricing begins, so that a resume after a kill names those it lost."""
+        if self._writer is not None:
+            self._writer.started(ids)
 
     @property
     def workers(self) -> int:
@@ -242,6 +249,10 @@ class Tester:
                 return self._not_started(header, stop)
             if writer.repaired:
                 self.console.print(f"[yellow]{escape(writer.repaired)}[/yellow]", soft_wrap=True)
+            if writer.unrecorded:  # calls out when it ended: perhaps billed, never recorded
+                said = escape(in_flight_note(writer.unrecorded))
+                self.console.print(f"[yellow]{said}[/yellow]", soft_wrap=True)
+        self._writer = writer
         # A run that was stopped (a dead server, a quota) failed its last items for that reason:
         # continuing it prices them again, as "run the same command again" promises.
         retry = self.resume_policy == "retry-failures" or writer.previous_status == "stopped"
@@ -325,6 +336,7 @@ class Tester:
         return (self._attempt(item) for item in items)
 
     def _attempt(self, item: Item) -> tuple[Item, Outcome, float]:
+        self._started([item.id])
         start = time.perf_counter()
         try:
             outcome: Outcome = estimate_one(self.pricer, item)
@@ -342,6 +354,7 @@ class Tester:
             # keeps them; predict_batch gives bare prices.
             batch = getattr(self.pricer, "estimate_many", None)
             batch = batch or self.pricer.predict_batch  # type: ignore[attr-defined]
+            self._started(item.id for item in chunk)
             try:
                 prices = list(batch(chunk))
                 if len(prices) != len(chunk):
