@@ -141,6 +141,8 @@ def _bad_model(kind: str, tmp_path: Path) -> str:
     """A model spec that cannot load, made the way a user gets one."""
     if kind == "missing":
         return str(tmp_path / "no-such-model")
+    if kind == "missing-gguf":
+        return str(tmp_path / "no-such-model.Q4_0.gguf")
     folder = tmp_path / kind
     folder.mkdir()
     if kind == "bad-config":
@@ -160,7 +162,16 @@ def _bad_model(kind: str, tmp_path: Path) -> str:
 
 
 @pytest.mark.parametrize(
-    "kind", ["missing", "empty", "bad-config", "text-gguf", "truncated-gguf", "hub-offline"]
+    "kind",
+    [
+        "missing",
+        "missing-gguf",
+        "empty",
+        "bad-config",
+        "text-gguf",
+        "truncated-gguf",
+        "hub-offline",
+    ],
 )
 def test_a_model_that_cannot_load_is_refused_once_before_anything_is_written(
     kind, tmp_path, capsys, monkeypatch
