@@ -12,6 +12,7 @@ import gzip
 import json
 import math
 import random
+import stat
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -20,8 +21,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from pricebench.currency import check_currency
 from pricebench.errors import DataError
-from pricebench.files import BadLine, read_jsonl
+from pricebench.files import BadLine, raise_csv_field_limit, read_jsonl
 from pricebench.items import Item, ItemSet, fingerprint
 
 VALIDATION_NAMES = ("validation", "val", "valid", "dev")
@@ -103,6 +105,7 @@ def load_dataset(
     `validation`/`val`/`dev`); otherwise the items are shuffled with `seed` and cut by fraction.
     `read_options` are those of `load_items`.
     """
+    currency = check_currency(currency)  # before the file is read
     items, dropped = _read(Path(path), **read_options)
     splits = {item.split for item in items}
     if splits - {None}:
@@ -156,11 +159,15 @@ def _read(
     drop_unpriced: bool = False,
     price_range: tuple[float, float] | None = None,
 ) -> tuple[list[Item], int]:
-    if path.is_dir():
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise DataError(f"{path}: no such file") from None
+    except OSError as error:  # a folder on the way that cannot be read, say
+        raise DataError(f"{path}: cannot read it ({error.strerror or error})") from None
+    if stat.S_ISDIR(mode):
         raise DataError(f"{path}: is a directory, not a data file")
-    if not path.exists():
-        raise DataError(f"{path}: no such file")
-    if not path.is_file():  # a FIFO or a device: reading would block or never end
+    if not stat.S_ISREG(mode):  # a FIFO or a device: reading would block or never end
         raise DataError(f"{path}: not a regular file (a pipe or device); save the data to a file")
     suffixes = [s.lower() for s in path.suffixes]
     is_csv = ".csv" in suffixes[-2:]
@@ -302,6 +309,7 @@ def _csv_rows(
             numbers.append(number)
             yield text
 
+    raise_csv_field_limit()
     reader = csv.DictReader(text_lines())
     try:
         header = reader.fieldnames

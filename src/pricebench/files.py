@@ -7,6 +7,7 @@ goes through `read_jsonl`; every state or header file it rewrites goes through `
 
 from __future__ import annotations
 
+import csv
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -78,3 +79,13 @@ def write_atomic(path: Path, text: str) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+CSV_FIELD_LIMIT = 2**31 - 1  # characters: the most the csv module takes on every platform
+
+
+def raise_csv_field_limit() -> None:
+    """Let CSV fields be as long as a JSONL line's text may be. The csv module's default, 131,072
+    characters, refused product texts that JSONL takes; the limit is the module's, process-wide."""
+    if csv.field_size_limit() < CSV_FIELD_LIMIT:
+        csv.field_size_limit(CSV_FIELD_LIMIT)

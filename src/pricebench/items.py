@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Iterable
 from typing import Any, SupportsIndex, overload
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
+
+from pricebench.currency import check_currency
 
 # The highest true price an item may have, and the default ceiling of a guess (`Tester`).
 MAX_PRICE = 1e9
@@ -39,6 +42,8 @@ class Item(BaseModel):
             raise ValueError(f"price must be a number, got {value!r}")
         try:
             price = float(value)
+        except OverflowError:  # an integer of hundreds of digits
+            raise ValueError(f"price {str(value)[:20]}... is above {MAX_PRICE:g}") from None
         except (TypeError, ValueError):
             raise ValueError(f"price must be a number, got {value!r}") from None
         if not math.isfinite(price) or price <= 0:
@@ -46,6 +51,24 @@ class Item(BaseModel):
         if price > MAX_PRICE:  # 1e308 is finite, but no product costs it: a broken field
             raise ValueError(f"price {value!r} is above {MAX_PRICE:g}, the most an item may cost")
         return price
+
+    @field_validator("id", "title", "text", "category", mode="before")
+    @classmethod
+    def _text_is_unicode(cls, value: Any, info: ValidationInfo) -> Any:
+        # JSON can carry "\ud800", a lone surrogate: no UTF-8 file or record can hold it.
+        if isinstance(value, str) and has_surrogate(value):
+            raise ValueError(
+                f"{info.field_name} holds a lone surrogate (such as \\ud800): not Unicode text"
+            )
+        return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def has_surrogate(text: str) -> bool:
+    """Whether `text` holds a lone surrogate, which cannot be encoded as UTF-8."""
+    return _SURROGATE.search(text) is not None
 
 
 class PriceHidden(AttributeError):
@@ -115,7 +138,7 @@ class ItemSet(list[Item]):
         super().__init__(items)
         self.source = source
         self.split = split
-        self.currency = currency
+        self.currency = check_currency(currency)  # printed in HTML and terminal markup
         self.fallback = fallback
 
     @property

@@ -22,12 +22,14 @@ import importlib
 import importlib.util
 import inspect
 import json
+import math
 import re
 import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +211,7 @@ def make_pricer(spec: str, **options: Any) -> Pricer:
         raise SpecError(f"pricer spec {spec!r}: {error}{hint}") from None
     except ValueError:  # no signature to check (a builtin): let the call decide
         pass
+    check_option_types(factory, spec, options)
     try:
         pricer = factory(*args, **options)
     except ModuleNotFoundError as error:
@@ -218,6 +221,42 @@ def make_pricer(spec: str, **options: Any) -> Pricer:
     except Exception as error:  # a constructor's complaint, in one line
         raise SpecError(f"pricer spec {spec!r}: {type(error).__name__}: {error}") from None
     return as_pricer(pricer) if parsed.kind != "name" else pricer
+
+
+_SIMPLE_TYPES = {"int": int, "float": float, "bool": bool, "str": str, "None": type(None)}
+_WANTED = {"int": "a whole number", "float": "a finite number", "bool": "true or false",
+           "str": "text", "None": "null"}  # fmt: skip
+
+
+def check_option_types(factory: Any, spec: str, options: dict[str, Any]) -> None:
+    """Refuse an option whose value is not of the simple type the factory declares for it
+    (`n_neighbors: int` given "abc", `power: float` given NaN), before anything is built.
+    Options declared with other types (paths, prompts, objects) are left to the factory."""
+    function = factory.__init__ if inspect.isclass(factory) else factory
+    try:
+        declared = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return
+    for key, value in options.items():
+        parameter = declared.get(key)
+        hint = parameter.annotation if parameter is not None else inspect.Parameter.empty
+        if not isinstance(hint, str):  # annotations are text here (from __future__)
+            continue
+        names = [name.strip() for name in hint.split("|")]
+        if not all(name in _SIMPLE_TYPES for name in names):
+            continue
+        if not any(_is(value, _SIMPLE_TYPES[name]) for name in names):
+            wanted = " or ".join(_WANTED[name] for name in names)
+            raise SpecError(f"pricer spec {spec!r}: {key} must be {wanted}, got {value!r}")
+
+
+def _is(value: Any, kind: type) -> bool:
+    if kind is float:  # a whole number is a float too; NaN and infinity are no option value
+        ok = isinstance(value, Real) and not isinstance(value, bool)
+        return ok and math.isfinite(value)
+    if kind is int:
+        return isinstance(value, Integral) and not isinstance(value, bool)
+    return isinstance(value, kind)
 
 
 def accepts(spec: str, option: str) -> bool:

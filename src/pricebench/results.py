@@ -13,6 +13,7 @@ is undone, so the file stays readable, and the run stops.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import math
@@ -25,11 +26,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from pricebench._version import __version__
-from pricebench.errors import ResultsError, StopRun
+from pricebench.currency import check_currency
+from pricebench.errors import PricebenchError, ResultsError, StopRun
 from pricebench.files import read_jsonl, write_atomic
+from pricebench.inflight import STARTED_FILE, StartedLog, unrecorded
 from pricebench.metrics import Scores, Tolerance, score
 
 HEADER_FILE = "run.json"
@@ -37,7 +40,7 @@ ITEMS_FILE = "items.jsonl"
 LOCK_FILE = "run.lock"
 # What may already be in a directory that holds no run.json yet: a run never writes into a
 # directory holding anything else (it could be someone's data).
-_FRESH_DIRECTORY_FILES = frozenset({LOCK_FILE, HEADER_FILE + ".tmp"})
+_FRESH_DIRECTORY_FILES = frozenset({LOCK_FILE, HEADER_FILE + ".tmp", STARTED_FILE})
 FORMAT_VERSION = 1
 
 Status = Literal["running", "complete", "stopped", "interrupted"]
@@ -100,6 +103,9 @@ class RunHeader(BaseModel):
     # Parameters that change how the run goes, not what it guesses (the pricer says which): a
     # resumed run may change them, as a bigger budget continues a run that hit its cap.
     resumable: list[str] = Field(default_factory=list)
+
+    # A shared run.json is input too: its currency is printed in HTML and terminal markup.
+    _currency = field_validator("currency")(check_currency)
 
 
 class Results:
@@ -259,7 +265,8 @@ class Results:
     def why_nothing_priced(self) -> str:
         """For a run that priced nothing: how many items failed and the most common reason."""
         if self.header.status == "stopped":  # the reason was said when it stopped, and is the note
-            return f"stopped before any price ({self.n_failed} failed); run.json says why"
+            why = "run.json says why" if self.path is not None else self.header.note
+            return f"stopped before any price ({self.n_failed} failed); {why}"
         if not self.records:
             return f"nothing priced yet (status {self.header.status})"
         reasons = self.failure_reasons()
@@ -346,8 +353,10 @@ class RunWriter:
         self.records = records
         self.repaired: str | None = None
         self.previous_status: Status | None = None  # of the run this one resumes, if any
+        self.unrecorded: list[str] = []  # ids in flight when the run it resumes ended
         self._file: IO[bytes] | None = None
         self._lock: RunLock | None = None
+        self._started = StartedLog(path) if path is not None else None
 
     @classmethod
     def open(cls, path: Path, header: RunHeader, *, overwrite: bool = False) -> RunWriter:
@@ -359,11 +368,15 @@ class RunWriter:
         A directory that holds other files but no run is refused, even with `overwrite`.
         `repaired` says what was fixed in the directory before resuming (a partial last line).
         """
-        resuming = (path / HEADER_FILE).exists()
-        if not resuming:
-            _check_fresh_directory(path)
-        path.mkdir(parents=True, exist_ok=True)
-        lock = RunLock.acquire(path)
+        try:
+            resuming = (path / HEADER_FILE).exists()
+            if not resuming:
+                _check_fresh_directory(path)
+            created = not path.exists()
+            path.mkdir(parents=True, exist_ok=True)
+            lock = RunLock.acquire(path)
+        except OSError as error:
+            raise cannot_write(path, error) from None
         try:
             repaired, previous = None, None
             if resuming and not overwrite:
@@ -377,9 +390,16 @@ class RunWriter:
             writer._lock = lock
             writer.repaired = repaired
             writer.previous_status = previous
+            writer.unrecorded = unrecorded(path, records.keys()) if previous else []
+            writer._started.reset()  # type: ignore[union-attr]
             writer.write_header()
-        except BaseException:
+        except BaseException as error:
             lock.release()
+            if created:  # nothing of this run is left behind
+                with contextlib.suppress(OSError):
+                    path.rmdir()
+            if isinstance(error, OSError):
+                raise cannot_write(path, error) from None
             raise
         return writer
 
@@ -406,9 +426,16 @@ class RunWriter:
             raise StopRun(f"cannot write {items_file} ({reason}): the run stopped") from None
         self.records[record.id] = record
 
+    def started(self, ids: Iterable[str]) -> None:
+        """Note that these items' pricing begins (`pricebench.inflight`)."""
+        if self._started is not None:
+            self._started.add(ids)
+
     def finish(self, status: Status, note: str | None = None, **totals: float) -> None:
         """Record how the run ended and let go of the directory."""
         self.close()
+        if self._started is not None:  # complete: every item that began has its record
+            self._started.remove() if status == "complete" else self._started.close()
         self.header = self.header.model_copy(
             update={"status": status, "note": note, "finished_at": _now(), "totals": totals}
         )
@@ -462,6 +489,16 @@ class RunWriter:
 
     def results(self) -> Results:
         return Results(self.header, list(self.records.values()), self.path)
+
+
+def cannot_write(path: Path, error: OSError) -> PricebenchError:
+    """One line for a run directory that cannot be written: `StopRun` for a full disk (room can
+    be made, and the same command then starts the run), `ResultsError` for a place that can never
+    hold it (no permission, a file in the way, a read-only file system)."""
+    reason = error.strerror or str(error)
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StopRun(f"cannot write {path} ({reason}): the run did not start")
+    return ResultsError(f"{path}: cannot write a run there ({reason}): choose another directory")
 
 
 def _resume(path: Path, header: RunHeader) -> tuple[RunHeader, dict[str, ItemResult]]:
@@ -586,24 +623,42 @@ class RunLock:
 
     @classmethod
     def acquire(cls, directory: Path) -> RunLock:
-        fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            _lock(fd)
-        except OSError:
-            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
-            os.close(fd)
-            raise ResultsError(
-                f"{directory} is in use by another pricebench process (pid {holder}): wait for it "
-                "to end, or choose another output directory"
-            ) from None
+        while True:
+            fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                _lock(fd)
+            except OSError:
+                holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+                os.close(fd)
+                raise ResultsError(
+                    f"{directory} is in use by another pricebench process (pid {holder}): wait "
+                    "for it to end, or choose another output directory"
+                ) from None
+            if _same_file(fd, directory / LOCK_FILE):
+                break
+            os.close(fd)  # its holder removed the file as we opened it: lock the new one
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode("ascii"))
         return cls(directory, fd)
 
     def release(self) -> None:
+        """Remove the lock file, then let go of the lock: a run that ended leaves no lock behind
+        (one killed with -9 leaves the file, but no lock on it)."""
         if self.fd is not None:
+            with contextlib.suppress(OSError):  # removed already, or a read-only directory
+                (self.directory / LOCK_FILE).unlink()
             os.close(self.fd)  # closing the descriptor lets go of the lock
             self.fd = None
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether `path` still names the file open as `fd` (not removed or replaced since)."""
+    try:
+        named = path.stat()
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
 
 
 if sys.platform == "win32":  # pragma: no cover - CI runs on Linux

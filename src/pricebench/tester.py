@@ -9,7 +9,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +27,7 @@ from rich.progress import (
 )
 
 from pricebench.errors import BudgetReached, PricerError, ResultsError, StopRun
+from pricebench.inflight import in_flight_note
 from pricebench.items import (
     MAX_PRICE,
     Item,
@@ -161,6 +162,8 @@ class Tester:
         self.out = Path(out) if out is not None else None
         self.resume_policy = resume
         self.execution = Execution(workers, timeout, mode)
+        if mode == "batch" and not hasattr(self.pricer, "estimate_batch"):  # before any writing
+            raise PricerError(f"pricer {self.pricer.name!r} has no batch mode")
         self.verbose = verbose
         self.progress = sys.stderr.isatty() if progress is None else progress
         if not (math.isfinite(max_guess) and max_guess > 0):
@@ -172,6 +175,12 @@ class Tester:
             raise PricerError(f"fallback must be a price (at least 0), got {fallback}")
         self.fallback = fallback
         self.console = Console(stderr=True, highlight=False)
+        self._writer: RunWriter | None = None  # of the run going on
+
+    def _started(self, ids: Iterable[str]) -> None:
+        """Note items whose pricing begins, so that a resume after a kill names those it lost."""
+        if self._writer is not None:
+            self._writer.started(ids)
 
     @property
     def workers(self) -> int:
@@ -254,6 +263,9 @@ class Tester:
             # Refused before the run directory is written: nothing to clean up after.
             label = describe(fit_on)[0] or "fit_on"
             raise PricerError(f"{label}: no training items to fit {self.pricer.name} on")
+        prepare = getattr(self.pricer, "prepare", None)
+        if callable(prepare):  # a model that cannot load is refused once, before any writing
+            prepare()
         check_prompt_is_blind(self.pricer, self.items[0])
         if self.fallback is None and fit_on:
             self.fallback = math.fsum(item.price for item in fit_on) / len(fit_on)
@@ -262,9 +274,17 @@ class Tester:
             writer = RunWriter.in_memory(header)
         else:
             # Opened before fitting: a run that cannot go on is refused before a long fit.
-            writer = RunWriter.open(self.out, header, overwrite=self.resume_policy == "overwrite")
+            overwrite = self.resume_policy == "overwrite"
+            try:
+                writer = RunWriter.open(self.out, header, overwrite=overwrite)
+            except StopRun as stop:  # a full disk: nothing could be written, nothing was priced
+                return self._not_started(header, stop)
             if writer.repaired:
                 self.console.print(f"[yellow]{escape(writer.repaired)}[/yellow]", soft_wrap=True)
+            if writer.unrecorded:  # calls out when it ended: perhaps billed, never recorded
+                said = escape(in_flight_note(writer.unrecorded))
+                self.console.print(f"[yellow]{said}[/yellow]", soft_wrap=True)
+        self._writer = writer
         # A run that was stopped (a dead server, a quota) failed its last items for that reason:
         # continuing it prices them again, as "run the same command again" promises.
         retry = self.resume_policy == "retry-failures" or writer.previous_status == "stopped"
@@ -287,8 +307,9 @@ class Tester:
         except StopRun as stop:
             status, note = "stopped", one_line(redact(str(stop)))
             self.console.print(f"[yellow]run stopped: {escape(note)}[/yellow]", soft_wrap=True)
-        except KeyboardInterrupt:
-            writer.finish("interrupted", "interrupted by the user", **self._totals(writer, started))
+        except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM under the command line
+            note = str(stop) or "interrupted by the user"
+            writer.finish("interrupted", note, **self._totals(writer, started))
             raise
         except BaseException as error:
             note = one_line(redact(f"crashed: {error!r}"))
@@ -303,6 +324,13 @@ class Tester:
                 f"[yellow]priced nothing: every item failed, e.g. {first}[/yellow]", soft_wrap=True
             )
         return results
+
+    def _not_started(self, header: RunHeader, stop: StopRun) -> Results:
+        """The results of a run stopped before it could write anything (its run.json too)."""
+        note = one_line(redact(str(stop)))
+        self.console.print(f"[yellow]run stopped: {escape(note)}[/yellow]", soft_wrap=True)
+        ended = header.model_copy(update={"status": "stopped", "note": note})
+        return Results(ended, [], None)
 
     def _fit(self, train: Sequence[Item]) -> float:
         """Fit the pricer on `train`, with a spinner in a terminal; the seconds it took."""
@@ -340,6 +368,7 @@ class Tester:
         return (self._attempt(item) for item in items)
 
     def _attempt(self, item: Item) -> tuple[Item, Outcome, float]:
+        self._started([item.id])
         start = time.perf_counter()
         try:
             outcome: Outcome = estimate_one(self.pricer, hide_price(item, self.pricer.name))
@@ -359,6 +388,7 @@ class Tester:
             # keeps them; predict_batch gives bare prices.
             batch = getattr(self.pricer, "estimate_many", None)
             batch = batch or self.pricer.predict_batch  # type: ignore[attr-defined]
+            self._started(item.id for item in chunk)
             try:
                 prices = list(batch([hide_price(item, self.pricer.name) for item in chunk]))
                 if len(prices) != len(chunk):
@@ -580,9 +610,10 @@ class Tester:
             return f"[magenta]{number}: FAILED {failure} Item: {title}[/magenta]"
         c = self.currency
         colour = _COLOURS[record.band or "red"]
+        guess, truth = escape(money(record.guess or 0.0, c)), escape(money(record.truth, c))
         return (
-            f"[{colour}]{number}: Guess: {money(record.guess or 0.0, c)} "
-            f"Truth: {money(record.truth, c)} Error: {money(record.error or 0.0, c)} "
+            f"[{colour}]{number}: Guess: {guess} "
+            f"Truth: {truth} Error: {escape(money(record.error or 0.0, c))} "
             f"SLE: {record.squared_log_error:,.2f} Item: {title}[/{colour}]"
         )
 

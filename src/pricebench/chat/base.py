@@ -37,6 +37,7 @@ from pricebench.chat.budget import Budget
 from pricebench.chat.cache import ResponseCache, cache_key
 from pricebench.chat.config import ChatConfig
 from pricebench.chat.context import load_context
+from pricebench.chat.deadline import bound_calls
 from pricebench.chat.estimate import worst_case
 from pricebench.chat.limits import AccountLimiter, limiter_for, request_tokens
 from pricebench.chat.models import Provider, resolve
@@ -280,6 +281,7 @@ class ChatPricer(BasePricer):
                 client = self._given_client or self._make_client(self._api_key())
                 # pricebench retries itself, to tell a wait-and-retry error from a fatal one.
                 self._client = client.with_options(max_retries=0, timeout=self.config.timeout)
+                bound_calls(self._client)  # a body sent a byte at a time still times out
             return self._client
 
     @property

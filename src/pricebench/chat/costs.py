@@ -20,11 +20,13 @@ on such a model is refused before the first call (see `require_price`).
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
+from numbers import Real
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -137,8 +139,10 @@ def set_price(
     """Use these prices (USD per million tokens) for `model` and the snapshots named after it."""
     rates = [input, output, cache_read, cache_write]
     rates += [r for tier in tiers for r in (tier.input, tier.output, tier.cache_read)]
-    if any(rate is not None and rate < 0 for rate in rates):
-        raise PricerError(f"price of {model!r} must not be negative: {rates}")
+    for rate in rates:  # NaN would price every call as "Invalid price value", after paying
+        number = isinstance(rate, Real) and not isinstance(rate, bool)
+        if rate is not None and not (number and math.isfinite(rate) and rate >= 0):
+            raise PricerError(f"price of {model!r}: {rate!r} is not a finite number >= 0: {rates}")
     price = ModelPrice(
         float(input),
         float(output),
@@ -175,6 +179,8 @@ def load_prices(path: str | Path) -> None:
             else:
                 input_price, output_price = value
                 set_price(model, input_price, output_price)
+        except PricerError as error:
+            raise PricerError(f"price table {path}: {error}") from None
         except (KeyError, TypeError, ValueError) as error:
             raise PricerError(
                 f"price table {path}: model {model!r}: expected [input, output] or "

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from rich.console import Console
 from rich.markup import escape
@@ -37,7 +40,7 @@ EXIT_INTERNAL = 1  # an unexpected error inside pricebench (a bug): a traceback 
 EXIT_BAD_INPUT = 2  # bad input or usage: one line saying what and where
 EXIT_STOPPED = 3  # a run stopped early: fatal provider error, budget reached, disk full
 EXIT_NOTHING_PRICED = 4  # a run finished but every item failed
-EXIT_INTERRUPTED = 130  # Ctrl-C; the same command resumes
+EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM; the same command resumes
 
 EXIT_CODES = """exit codes:
   0    every requested run complete, with at least one item priced
@@ -47,7 +50,7 @@ EXIT_CODES = """exit codes:
        unreachable or failing), budget reached, disk full, or batches not yet collected; its
        status is "stopped", run again to resume (its failed items are priced again)
   4    a run finished but priced nothing (every item failed; the summary says why)
-  130  interrupted (Ctrl-C); run the same command again to resume"""
+  130  interrupted (Ctrl-C or SIGTERM); run the same command again to resume"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,6 +67,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill`, a scheduler ending a job), ended as Ctrl-C is: the run is marked
+    interrupted, its lock let go, and the same command resumes it."""
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While the command runs, SIGTERM raises `Terminated` in the main thread."""
+    if threading.current_thread() is not threading.main_thread():  # only it may set handlers
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated("terminated (SIGTERM)")
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console(stderr=True, highlight=False)
@@ -78,12 +103,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     shown, warnings.showwarning = warnings.showwarning, show
     try:
-        return int(args.func(args) or 0)
+        with sigterm_as_interrupt():
+            return int(args.func(args) or 0)
     except PricebenchError as error:
         console.print(f"[red]error:[/red] {escape(redact(str(error)))}", soft_wrap=True)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/yellow]: run the same command again to resume")
+    except KeyboardInterrupt as stop:
+        what = "terminated" if isinstance(stop, Terminated) else "interrupted"
+        console.print(f"[yellow]{what}[/yellow]: run the same command again to resume")
         return EXIT_INTERRUPTED
     finally:
         warnings.showwarning = shown

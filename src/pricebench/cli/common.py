@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
+from pricebench.currency import CurrencyError, check_currency
 from pricebench.data import Dataset, load_dataset
 from pricebench.errors import PricebenchError
 from pricebench.pipeline.hub import COURSE_DATASETS, resolve_dataset
@@ -74,13 +75,37 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
         metavar=("LOW", "HIGH"),
         help="skip items priced outside LOW..HIGH",
     )
-    group.add_argument("--currency", default="USD", help="currency of the prices (default: USD)")
+    group.add_argument(
+        "--currency",
+        type=currency,
+        default="USD",
+        help="currency of the prices: an ISO 4217 code or a short symbol (default: USD)",
+    )
     group.add_argument(
         "--seed",
         type=int,
         default=42,
         help="seed of the train/test split when the file has none (default: 42)",
     )
+
+
+def currency(text: str) -> str:
+    """An argparse `type`: an ISO 4217 code or a short symbol (`pricebench.currency`)."""
+    try:
+        return check_currency(text)
+    except CurrencyError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def significance(text: str) -> float:
+    """An argparse `type`: a significance level, a finite number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < 1:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"a level between 0 and 1 (such as 0.05), got {text!r}")
+    return value
 
 
 def number(*, low: float = 0.0, strict: bool = False) -> Any:
@@ -107,7 +132,10 @@ def load_data(args: argparse.Namespace) -> Dataset:
         if not DEFAULT_DATA.exists():
             raise PricebenchError(NO_DATA)
         path = DEFAULT_DATA
-    path = resolve_dataset(path)  # a dataset NAME fetched with `pricebench data get`
+    try:
+        path = resolve_dataset(path)  # a dataset NAME fetched with `pricebench data get`
+    except OSError as error:  # a folder on the way that cannot be read
+        raise PricebenchError(f"{path}: cannot read it ({error.strerror or error})") from None
     options: dict[str, Any] = {
         "price_column": args.price_column,
         "drop_unpriced": args.drop_unpriced,
@@ -192,7 +220,7 @@ def results_table(
         priced = run.n_priced > 0 and not math.isnan(s.mean_error)
         ci = s.mean_error_ci
         gap = "\n" if compact else " "
-        error = f"{money(s.mean_error, c)}{gap}[{ci.low:,.2f}, {ci.high:,.2f}]"
+        error = f"{escape(money(s.mean_error, c))}{gap}[{ci.low:,.2f}, {ci.high:,.2f}]"
         if compact:
             counts = [
                 f"{run.n_priced}\n{run.n_failed} failed" if run.n_failed else str(run.n_priced)

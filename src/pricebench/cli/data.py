@@ -282,6 +282,7 @@ def curate_command(args: argparse.Namespace) -> int:
             category=args.category_name,
             workers=args.workers,
             on_progress=lambda done: bar.update(task, completed=done, refresh=True),
+            unique_ids=True,  # `run` refuses a file with an id twice
         )
     console = Console(highlight=False)
     console.print(

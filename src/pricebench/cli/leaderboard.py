@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from pricebench.cli.common import table_width
+from pricebench.cli.common import significance, table_width
 from pricebench.compare.paired import Board, Leaderboard, Row, compare, leaderboard
 from pricebench.compare.reference import (
     NOT_MEASURED,
@@ -18,7 +18,8 @@ from pricebench.compare.reference import (
     reference_boards,
     same_data_board,
 )
-from pricebench.results import HEADER_FILE, find_runs, money, read_run
+from pricebench.results import HEADER_FILE, find_runs, read_run
+from pricebench.results import money as plain_money
 
 DEFAULT_RESULTS = Path("results")
 
@@ -55,7 +56,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="also print the course's published leaderboards (not measured on your data)",
     )
     parser.add_argument(
-        "--alpha", type=float, default=0.05, help="significance level (default: 0.05)"
+        "--alpha", type=significance, default=0.05, help="significance level (default: 0.05)"
     )
     parser.set_defaults(func=leaderboard_command)
 
@@ -70,7 +71,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("a", type=Path, metavar="RUN_A", help="a run directory")
     parser.add_argument("b", type=Path, metavar="RUN_B", help="another run directory")
     parser.add_argument(
-        "--alpha", type=float, default=0.05, help="significance level (default: 0.05)"
+        "--alpha", type=significance, default=0.05, help="significance level (default: 0.05)"
     )
     parser.set_defaults(func=compare_command)
 
@@ -264,3 +265,8 @@ def reference_table(ref: ReferenceBoard, same_data_repo: str | None = None) -> T
             str(row.n or ref.n),
         )
     return table
+
+
+def money(amount: float, currency: str) -> str:
+    """An amount with its currency, escaped for the tables' markup: runs come from anywhere."""
+    return escape(plain_money(amount, currency))

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from pricebench.cli.common import add_data_options, load_data
+from pricebench.cli.common import add_data_options, load_data, slug
 from pricebench.compare.paired import run_labels
 from pricebench.errors import PricebenchError
 from pricebench.items import Item
@@ -55,13 +55,16 @@ def play_command(args: argparse.Namespace) -> int:
         write_sheet(items, args.export)
         console.print(f"wrote {len(items)} items to {args.export}", markup=False)
         return 0
+    directory = args.out / slug(args.name)  # never outside --out, as `run` names its runs
+    if directory.name != args.name:
+        console.print(f"{args.name!r} is written to {directory}", markup=False, soft_wrap=True)
     console.print(
         f"{len(items)} items from {dataset.source}: type your guess, q to pause", markup=False
     )
     results = Tester(
         TerminalPlayer(args.name),
         items,
-        out=args.out / args.name,
+        out=directory,
         tolerance=Tolerance(),
         verbose=True,
         progress=False,
@@ -95,6 +98,6 @@ def _print_place(mine: Results, items: list[Item], out: Path) -> None:
     table.add_column("pricer")
     table.add_column("mean error", justify="right")
     for place, (error, name) in enumerate(rows, start=1):
-        table.add_row(str(place), escape(name), money(error, mine.header.currency))
+        table.add_row(str(place), escape(name), escape(money(error, mine.header.currency)))
     Console(highlight=False).print(table)
     print("The course's humans: $127 (2024 items), $87.62 on 100 items (2025): other items.")

@@ -22,7 +22,8 @@ from pricebench.compare.groups import category_table
 from pricebench.compare.paired import Board, Leaderboard, leaderboard
 from pricebench.compare.reference import NOT_MEASURED, reference_boards, reference_source
 from pricebench.redact import redact
-from pricebench.results import Results, money
+from pricebench.results import Results
+from pricebench.results import money as plain_money
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -200,6 +201,11 @@ def _reference_section() -> str:
         )
     parts.append("</div>")
     return "\n".join(parts)
+
+
+def money(amount: float, currency: str) -> str:
+    """An amount with its currency, escaped: a run.json from elsewhere may name any currency."""
+    return escape(plain_money(amount, currency))
 
 
 def _safe(text: str) -> str:

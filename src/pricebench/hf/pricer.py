@@ -305,15 +305,36 @@ class HFPricer:
 
     # --- loading and saving -------------------------------------------------------------------
 
+    def prepare(self) -> None:
+        """Load the model and tokenizer now (the Tester calls it before a run writes anything):
+        a model that cannot load is one `PricerError`, not a failure for every item."""
+        self._load()
+
     def _load(self) -> None:
         if self._model is not None:
             return
         device = resolve_device(self.device)
+        for given in (self.model, self.adapter):
+            if given and _looks_local(given) and not Path(given).expanduser().exists():
+                raise PricerError(f"{self.name}: {given}: no such model file or directory")
+        folder = Path(self.model).expanduser()
+        if folder.is_dir() and not (folder / "config.json").is_file():
+            raise PricerError(
+                f"{self.name}: {self.model} holds no config.json: not a model folder (one saved "
+                "with save_pretrained, or a hub id, or a .gguf file)"
+            )
         source = self.adapter if self.adapter and _has_tokenizer(self.adapter) else self.model
-        self._tokenizer = load_tokenizer(source)
-        self._model = load_model(
-            self.model, self.adapter, device=device, quantization=self.quantization
-        )
+        try:
+            tokenizer = load_tokenizer(source)
+            model = load_model(
+                self.model, self.adapter, device=device, quantization=self.quantization
+            )
+        except Exception as error:  # a broken file fails in many ways inside transformers
+            kind = "" if isinstance(error, PricerError) else f"{type(error).__name__}: "
+            reason = " ".join(f"{kind}{error}".split())  # one line, as the CLI prints errors
+            reason = reason if len(reason) <= 400 else reason[:397] + "..."
+            raise PricerError(f"{self.name}: {reason}") from None
+        self._tokenizer, self._model = tokenizer, model
 
     def save(self, path: str | Path) -> Path:
         """Write the adapter (or, with none, the whole model), the tokenizer and the settings."""
@@ -355,6 +376,11 @@ def hf_pricer(spec: str = "", **options: Any) -> HFPricer:
     if listed_base is not None:
         return HFPricer(listed_base, spec, **options)
     return HFPricer(spec, **options)
+
+
+def _looks_local(model: str) -> bool:
+    """Whether `model` is written as a path (a hub id is `org/name`, never `./x` or `/x`)."""
+    return model.startswith(("/", "./", "../", "~", ".\\")) or model.lower().endswith(".gguf")
 
 
 def _has_tokenizer(folder: str | None) -> bool:

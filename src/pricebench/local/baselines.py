@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import statistics
 from collections.abc import Sequence
+from numbers import Integral
 from pathlib import Path
 
 from pricebench.errors import PricerError
@@ -20,6 +21,12 @@ class RandomPricer(BasePricer):
     """
 
     def __init__(self, low: int = 1, high: int = 999, seed: int = 42) -> None:
+        whole = all(isinstance(n, Integral) and not isinstance(n, bool) for n in (low, high))
+        if not (whole and 0 <= low <= high):  # refused before any item is priced
+            raise PricerError(
+                f"random: low and high must be whole numbers, 0 <= low <= high, got low={low!r} "
+                f"high={high!r}"
+            )
         self.low = low
         self.high = high
         self.seed = seed

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pricebench.errors import DataError, PricerError, StopRun
+from pricebench.files import raise_csv_field_limit
 from pricebench.items import Item
 from pricebench.pricer import BasePricer
 
@@ -103,6 +104,7 @@ def read_sheet(path: Path) -> dict[str, float]:
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     with path.open(newline="", encoding="utf-8-sig") as file:
+        raise_csv_field_limit()
         rows = csv.DictReader(file)
         missing = {"id", "guess"} - set(rows.fieldnames or [])
         if missing:
@@ -131,13 +133,16 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def cell(text: str) -> str:
     """`text` safe to open in a spreadsheet: a leading ' when it would start a formula (OWASP's
-    advice: `=HYPERLINK(...)` in a product title must stay text). `read_sheet` takes it off ids."""
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+    advice: `=HYPERLINK(...)` in a product title must stay text). `read_sheet` takes it off ids.
+    Text that already starts with quotes before a formula (an id `'=x`) gets one more, so that
+    `uncell` gives it back whole."""
+    return f"'{text}" if text.lstrip("'").startswith(FORMULA_STARTS) else text
 
 
 def uncell(text: str) -> str:
     """The value `cell` wrote: its ' taken off again."""
-    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
+    quoted = text.startswith("'") and text.lstrip("'").startswith(FORMULA_STARTS)
+    return text[1:] if quoted else text
 
 
 def write_sheet(items: Sequence[Item], path: str | Path, max_text: int = 600) -> Path:

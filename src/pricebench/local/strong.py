@@ -17,7 +17,9 @@ hundreds of thousands of items on a laptop.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -191,6 +193,7 @@ class NeighbourPrices(LocalPricer):
     spec = "knn"
 
     def __init__(self, n_neighbors: int = 10, power: float = 2.0, log_target: bool = True) -> None:
+        _check_neighbours(n_neighbors, power)  # refused before a fit, not for every item
         self.n_neighbors = n_neighbors
         self.power = power
         self.log_target = log_target
@@ -200,6 +203,13 @@ class NeighbourPrices(LocalPricer):
             ngram_range=(1, 2), sublinear_tf=True, strip_accents="unicode", dtype=np.float32
         )
         return make_pipeline(vectoriser, CosineNeighbours(self.n_neighbors, self.power))
+
+
+def _check_neighbours(n_neighbors: object, power: object) -> None:
+    if not (isinstance(n_neighbors, Integral) and int(n_neighbors) >= 1):
+        raise PricerError(f"knn: n_neighbors must be at least 1, got {n_neighbors!r}")
+    if not (isinstance(power, (int, float)) and math.isfinite(power) and power >= 0):
+        raise PricerError(f"knn: power must be a number at least 0, got {power!r}")
 
 
 class CosineNeighbours(RegressorMixin, BaseEstimator):

@@ -276,7 +276,10 @@ def parse_record_price(value: Any, *, accept_dollar_strings: bool = True) -> tup
     if isinstance(value, bool):
         raise Rejected(NON_NUMERIC_PRICE)
     if isinstance(value, int | float):
-        price = float(value)
+        try:
+            price = float(value)
+        except OverflowError:  # an integer of hundreds of digits: no price
+            raise Rejected(PRICE_OUT_OF_RANGE) from None
         if not math.isfinite(price):
             raise Rejected(NON_NUMERIC_PRICE)
         return price, False

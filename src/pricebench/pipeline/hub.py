@@ -122,6 +122,7 @@ def get_dataset(
     cache is read, and a snapshot lacking a listed file is refused."""
     from huggingface_hub import constants  # imported when needed: it takes a while
 
+    _bound_hub_reads()
     repo = repo_id(name)
     home = Path(directory) if directory is not None else datasets_dir()
     out = home / repo / "items.jsonl"
@@ -455,3 +456,32 @@ def _number(text: str) -> float | None:
         return float(text.replace(",", "").strip())
     except ValueError:
         return None
+
+
+def _bound_hub_reads() -> None:
+    """huggingface_hub's HTTP client waits for an answer forever where a call names no timeout
+    (the listing passes `timeout=None`): a hub that took the connection and never answered hung
+    `data get`. A request hook gives such calls the timeout huggingface_hub gives downloads
+    ($HF_HUB_DOWNLOAD_TIMEOUT, 10 s; with its retries a dead hub fails in about a minute and a
+    half). A client factory set by the user is left alone."""
+    from huggingface_hub import constants, set_client_factory
+    from huggingface_hub.utils import _http
+
+    if getattr(_http, "_GLOBAL_CLIENT_FACTORY", None) is not _http.default_client_factory:
+        return
+
+    def fill(request: Any) -> None:
+        given = request.extensions.get("timeout") or {}
+        limit = constants.HF_HUB_DOWNLOAD_TIMEOUT
+        request.extensions["timeout"] = {
+            phase: limit if given.get(phase) is None else given[phase]
+            for phase in ("connect", "read", "write", "pool")
+        }
+
+    def bounded() -> Any:
+        client = _http.default_client_factory()
+        hooks = client.event_hooks
+        client.event_hooks = {**hooks, "request": [*hooks.get("request", []), fill]}
+        return client
+
+    set_client_factory(bounded)

@@ -40,6 +40,7 @@ CHUNK_BYTES = 4 << 20
 # Stands for the unreadable end of a broken compressed file (a NUL byte cannot start a JSON line).
 TRUNCATED_MARK = b"\x00truncated: "
 EXAMPLES_PER_KIND = 3
+DUPLICATE_ID = "duplicate_id"  # with unique_ids: a record whose id an earlier kept one had
 _PRICE_KEY = b'"price": '
 _IMAGES_KEY = b', "images": '
 _STORE_KEY = b', "store": '
@@ -287,6 +288,7 @@ def curate_file(
     chunk_bytes: int = CHUNK_BYTES,
     resume: bool = True,
     on_progress: Callable[[int], None] | None = None,
+    unique_ids: bool = False,
 ) -> CurationReport:
     """Curate the raw JSONL (or JSONL.gz) `source` into pricebench JSONL at `out`.
 
@@ -296,7 +298,9 @@ def curate_file(
     finish, with a checkpoint beside it; an interrupted run on the same source with the same rules
     continues from the last checkpoint (`resume=False` starts over; compressed input always does).
     `on_progress(n)` gets the source bytes done (compressed input: lines). Bad records are counted,
-    never fatal.
+    never fatal. `unique_ids` keeps the first record of each id (records share a `parent_asin`)
+    and counts the others as `duplicate_id`, so that the file loads as data (`data curate`; a
+    build keeps them all, and its course recipes rename them as the course kept them).
     """
     source, out = Path(source), Path(out)
     if not source.is_file():
@@ -309,15 +313,20 @@ def curate_file(
     partial = out.with_name(out.name + ".part")
     checkpoint = out.with_name(out.name + ".checkpoint.json")
     stamp = _stamp(source, config, category)
+    if unique_ids:
+        stamp["unique_ids"] = True
     report, offset, written = CurationReport(str(source)), 0, 0
     if resume and source.suffix.lower() != ".gz":
         saved = _read_checkpoint(checkpoint, partial, stamp)
         if saved is not None:
             report, offset, written = saved
+    seen = _ids_written(partial, written) if unique_ids else set()
     with open(partial, "r+b" if written else "wb") as sink:
         sink.truncate(written)  # drop what was written after the checkpoint
         sink.seek(written)
         for done, result in _results(source, config, category, workers, chunk_bytes, offset):
+            if unique_ids:
+                _drop_seen_ids(result, seen)
             report.add(result, first_line=report.records)
             if result.items:
                 sink.write(("\n".join(result.items) + "\n").encode())
@@ -330,6 +339,29 @@ def curate_file(
     checkpoint.unlink(missing_ok=True)
     report.seconds += time.perf_counter() - started
     return report
+
+
+def _ids_written(partial: Path, written: int) -> set[str]:
+    """The ids of the items in the first `written` bytes of `partial` (a resumed curation)."""
+    if not written:
+        return set()
+    with open(partial, "rb") as file:
+        return {json.loads(line)["id"] for line in file.read(written).splitlines() if line}
+
+
+def _drop_seen_ids(result: _ChunkResult, seen: set[str]) -> None:
+    """Take out of `result` the items whose id is in `seen` (counted as `duplicate_id`), and add
+    the ids of the others to `seen`."""
+    kept = []
+    for line in result.items:
+        item_id = json.loads(line)["id"]
+        if item_id in seen:
+            result.counts[KEPT] -= 1
+            result.counts[DUPLICATE_ID] += 1
+            continue
+        seen.add(item_id)
+        kept.append(line)
+    result.items = kept
 
 
 def _stamp(source: Path, config: CurationConfig, category: str | None) -> dict:
