@@ -97,7 +97,7 @@ def test_compare_scores_failures_at_the_fallback_on_the_items_both_attempted():
     assert (c.mean_error_a, c.mean_error_b) == ((10 + 10 + 5) / 3, (50 + 5 + 20) / 3)
     assert (c.failed_a, c.failed_b, c.fallback) == (1, 1, 40)
     # Without a fallback the failures cannot be scored, and are not dropped silently.
-    with pytest.raises(ResultsError, match="no fallback guess"):
+    with pytest.raises(ResultsError, match="no agreed fallback guess"):
         compare(_run("a", [("1", 100, None)]), _run("b", [("1", 100, 90)]))
 
 

@@ -78,8 +78,9 @@ def test_report_is_one_self_contained_page(report):
     parsed = _Page()
     parsed.feed(page)
     assert parsed.fetches == [] and parsed.scripts == 0  # nothing to load from anywhere
-    # The leaderboard and cost charts plus one chart per run, each a real PNG inlined.
-    assert len(parsed.images) == 2 + 4
+    # The leaderboard chart plus one chart per run, each a real PNG inlined (local runs cost
+    # nothing: no cost chart).
+    assert len(parsed.images) == 1 + 4
     for src in parsed.images:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
@@ -118,6 +119,6 @@ def test_report_command_writes_html_and_keeps_its_charts(saved_runs, tmp_path, c
     code = main(["report", *runs, "--html", str(target), "--charts", str(charts), "--reference"])
     assert code == 0
     page = target.read_text(encoding="utf-8")
-    assert page.count("data:image/png;base64,") == 2 + 2 and "gpt-4o-mini" in page
-    assert sorted(p.name for p in charts.iterdir()) == ["bow-lr.png", "constant.png", "cost.png"]
+    assert page.count("data:image/png;base64,") == 1 + 2 and "gpt-4o-mini" in page
+    assert sorted(p.name for p in charts.iterdir()) == ["bow-lr.png", "constant.png"]
     assert re.search(r"bow-lr", capsys.readouterr().out)

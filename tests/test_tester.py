@@ -632,7 +632,8 @@ def test_the_items_say_what_data_and_currency_a_run_was_on(items):
 
 def test_run_fits_a_learning_pricer_first_and_times_it(items):
     constant = ConstantPricer()
-    results = Tester(constant, items).run(fit_on=items)
+    train = [item.model_copy(update={"id": f"t{item.id}"}) for item in items]
+    results = Tester(constant, items).run(fit_on=train)
     assert results.header.fit_seconds is not None and constant.value_ > 0
     lookup = Lookup()
     assert Tester(lookup, items).run(fit_on=items).header.fit_seconds is None  # it does not learn

@@ -22,6 +22,7 @@ pricer does: `as_pricer` wraps it.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import inspect
 import math
@@ -238,18 +239,29 @@ def code_identity(pricer: Any) -> str:
     taken as done) by other code under the same name and parameters.
 
     A pricer of pricebench's own: "pricebench VERSION". One of the user's (a class, a `file.py:
-    Class` spec, a plain function): "source " + a hash of the source of its class and of every
-    base class outside pricebench (or of the function), else of their compiled code when the
-    source cannot be read (a class typed into a console). The code a pricer calls in other
-    functions or modules is not part of its identity.
+    Class` spec, a plain function, a `functools.partial`, a callable object): "source " + a hash
+    of the whole source file that defines it and of every base class outside pricebench (so a
+    constant beside the class counts), else of its compiled code when there is no source file
+    (a class typed into a console). A pricer made of others (an ensemble) adds their identities.
+    Code in other modules that the pricer calls is not part of its identity.
     """
-    target = pricer.function if isinstance(pricer, FunctionPricer) else type(pricer)
-    if _module_of(target).split(".")[0] == "pricebench":
-        return f"pricebench {__version__}"
+    target = pricer.function if isinstance(pricer, FunctionPricer) else pricer
+    parts: list[str] = []
+    while isinstance(target, functools.partial):  # the function, and what it was given
+        parts.append(repr((target.args, sorted(target.keywords.items()))))
+        target = target.func
+    if not (inspect.isfunction(target) or inspect.ismethod(target)):
+        target = type(target)  # a pricer object, or a callable object: its class
+    members = [code_identity(m) for m in getattr(pricer, "_pricers", None) or ()]
+    if _module_of(target).split(".")[0] == "pricebench" and not parts:
+        own = f"pricebench {__version__}"
+        if not any(m.startswith("source ") for m in members):
+            return own
+        parts.append(own)
     digest = hashlib.sha256()
-    parts = [target] if not isinstance(target, type) else _own_classes(target)
-    for part in parts:
-        digest.update(_source(part).encode("utf-8", "surrogatepass"))
+    sources: list[Any] = [target] if not isinstance(target, type) else _own_classes(target)
+    for text in [_source(source) for source in sources] + parts + members:
+        digest.update(text.encode("utf-8", "surrogatepass"))
     return f"source {digest.hexdigest()[:12]}"
 
 
@@ -267,11 +279,13 @@ def _own_classes(cls: type) -> list[type]:
 
 
 def _source(obj: Any) -> str:
+    """The source file that defines `obj` (a constant beside it is part of its code) with its
+    own source (two functions of one file differ), else its compiled code."""
     try:
-        return inspect.getsource(obj)
-    except (OSError, TypeError):
+        whole = Path(inspect.getsourcefile(obj) or "").read_text(encoding="utf-8")
+        return whole + "\0" + inspect.getsource(obj)
+    except (OSError, TypeError, UnicodeDecodeError):
         pass
-    # No source file: the compiled code of the function, or of each function of the class.
     functions = [obj] if not isinstance(obj, type) else list(vars(obj).values())
     codes = [getattr(f, "__code__", None) for f in functions]
     return "\n".join(

@@ -357,6 +357,10 @@ def _load_file(path: Path) -> Any:
         raise SpecError(f"{path}: cannot be loaded as Python")
     module = importlib.util.module_from_spec(loaded)
     sys.modules[module_name] = module  # pickling, dataclasses and typing look modules up here
+    # Its folder on the import path, as `python file.py` has it: a helper module beside it loads.
+    folder = str(resolved.parent)
+    if folder not in sys.path:
+        sys.path.append(folder)
     try:
         loaded.loader.exec_module(module)
     except SyntaxError as error:

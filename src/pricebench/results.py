@@ -93,6 +93,8 @@ class RunHeader(BaseModel):
     code: str | None = None
     # The guess a failed item counts as when runs are ranked: the training mean (docs/compare.md).
     fallback: float | None = None
+    # The items the pricer was fitted on (their fingerprint), when the run fitted it.
+    trained_on: str | None = None
     pricebench_version: str = __version__
     started_at: str = Field(default_factory=lambda: _now())
     finished_at: str | None = None
@@ -516,6 +518,7 @@ def _resume(path: Path, header: RunHeader) -> tuple[RunHeader, dict[str, ItemRes
             "params": header.params,
             "code": header.code,
             "fallback": header.fallback if header.fallback is not None else old.header.fallback,
+            "trained_on": header.trained_on or old.header.trained_on,
         }
     )
     return header, {r.id: r for r in old.records}
@@ -534,6 +537,11 @@ def run_mismatch(old: RunHeader, new: RunHeader) -> str | None:
     changed = changed_params(old.params, new.params, new.resumable)
     if changed:
         return f"a run of {new.pricer!r} with other parameters ({', '.join(changed)})"
+    if None not in (old.trained_on, new.trained_on) and old.trained_on != new.trained_on:
+        return (
+            f"a run of {new.pricer!r} fitted on other training items (data "
+            f"{old.trained_on}; now {new.trained_on})"
+        )
     if old.code is not None and new.code is not None and old.code != new.code:
         return (
             f"a run of {new.pricer!r} made by other code (its code: {old.code}; this pricer's: "

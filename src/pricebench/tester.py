@@ -169,11 +169,10 @@ class Tester:
         if not (math.isfinite(max_guess) and max_guess > 0):
             raise PricerError(f"max_guess must be a positive number, got {max_guess}")
         self.max_guess = max_guess
-        if fallback is None:
-            fallback = getattr(items, "fallback", None)
         if fallback is not None and not (math.isfinite(fallback) and fallback >= 0):
             raise PricerError(f"fallback must be a price (at least 0), got {fallback}")
         self.fallback = fallback
+        self._items_fallback: float | None = getattr(items, "fallback", None)
         self.console = Console(stderr=True, highlight=False)
         self._writer: RunWriter | None = None  # of the run going on
 
@@ -228,9 +227,10 @@ class Tester:
         header = read_run(run_dir).header
         if items is None:
             items = _saved_items(run_dir, header)
-        labelled = ItemSet(items, currency=header.currency, fallback=header.fallback)
+        labelled = ItemSet(items, currency=header.currency)
         labelled.source, _, labelled.split = header.dataset.partition("#")
         options.setdefault("tolerance", header.tolerance)
+        options.setdefault("fallback", header.fallback)
         options.setdefault("mode", header.mode)
         tester = cls(pricer, labelled, out=run_dir, **options)
         given = fingerprint(tester.items, tester.currency)
@@ -241,8 +241,16 @@ class Tester:
             )
         return tester
 
-    def header(self) -> RunHeader:
-        """The header of this run: what is priced, on what, by which code."""
+    def header(self, fit_on: Sequence[Item] | None = None) -> RunHeader:
+        """The header of this run (fitted on `fit_on`): what is priced, on what, by which code,
+        trained on what, and the guess a failure counts as in rankings (`fallback` as given,
+        else the mean price of `fit_on`, else the items' own)."""
+        trains = bool(fit_on) and learns(self.pricer)
+        fallback = self.fallback
+        if fallback is None and fit_on:
+            fallback = math.fsum(item.price for item in fit_on) / len(fit_on)
+        if fallback is None:
+            fallback = self._items_fallback
         return RunHeader(
             pricer=redact(self.pricer.name),
             params=redact_value(pricer_params(self.pricer)),
@@ -253,7 +261,8 @@ class Tester:
             currency=self.currency,
             mode=self.mode,
             code=code_identity(self.pricer),
-            fallback=self.fallback,
+            fallback=fallback,
+            trained_on=fingerprint(fit_on) if fit_on and trains else None,
             resumable=sorted(resumable_params(self.pricer)),
         )
 
@@ -266,10 +275,10 @@ class Tester:
         prepare = getattr(self.pricer, "prepare", None)
         if callable(prepare):  # a model that cannot load is refused once, before any writing
             prepare()
+        if fit_on and learns(self.pricer):
+            check_not_trained_on_test(self.pricer.name, fit_on, self.items)
         check_prompt_is_blind(self.pricer, self.items[0])
-        if self.fallback is None and fit_on:
-            self.fallback = math.fsum(item.price for item in fit_on) / len(fit_on)
-        header = self.header()
+        header = self.header(fit_on)
         if self.out is None:
             writer = RunWriter.in_memory(header)
         else:
@@ -395,11 +404,15 @@ class Tester:
                     raise ValueError(f"{batch.__name__} returned {len(prices)} for {len(chunk)}")
             except StopRun:
                 raise
+            except PriceHidden as error:  # as for one item: the truth is not the pricer's
+                raise StopRun(str(error)) from None
             except Exception:  # find which item fails by pricing the chunk one at a time
                 yield from (self._attempt(item) for item in chunk)
                 continue
             latency = (time.perf_counter() - began) / len(chunk)
             for item, price in zip(chunk, prices, strict=True):
+                if isinstance(price, PriceHidden):
+                    raise StopRun(str(price))
                 try:
                     outcome: Outcome = price if isinstance(price, Exception) else to_estimate(price)
                 except Exception as error:
@@ -629,6 +642,19 @@ class Tester:
             "cache_write_tokens": float(sum(r.cache_write_tokens for r in records)),
             "seconds": round(time.perf_counter() - started, 3),
         }
+
+
+def check_not_trained_on_test(name: str, train: Sequence[Item], items: Sequence[Item]) -> None:
+    """PricerError when items to price are among the training items: a test on items a pricer
+    learned from measures its memory (knn fitted on the test items errs by $5.92)."""
+    trained = {item.id for item in train}
+    shared = [item.id for item in items if item.id in trained]
+    if shared:
+        raise PricerError(
+            f"{name}: {len(shared)} of the {len(items)} items to price are among its "
+            f"{len(trained)} training items (e.g. {shared[0]!r}): fit on other items than those "
+            "it is tested on"
+        )
 
 
 def check_prompt_is_blind(pricer: Any, item: Item) -> None:

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from pricebench.cli.common import print_table, slug
-from pricebench.compare.charts import cost_chart
+from pricebench.compare.charts import cost_chart, has_paid_runs
 from pricebench.compare.groups import category_table
 from pricebench.compare.paired import Board, leaderboard, run_labels
 from pricebench.results import Results, find_runs, money
@@ -71,7 +71,7 @@ def report_command(args: argparse.Namespace) -> int:
             run.chart(target)
             console.print(f"chart: {target}", markup=False)
         for number, b in enumerate(board, start=1):
-            if b.best is None:
+            if b.best is None or not has_paid_runs(b):  # all at $0: nothing to draw
                 continue
             stem = "cost" if number == 1 else f"cost-{number}"
             while f"{stem}.png" in names:  # a run named "cost" keeps its own chart

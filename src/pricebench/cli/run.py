@@ -202,7 +202,7 @@ def run_specs(args: argparse.Namespace, specs: list[str]) -> list[Results]:
             verbose=args.verbose,
             max_guess=args.max_guess,
         )
-        done = None if args.overwrite else _check_run_directory(out, tester, args)
+        done = None if args.overwrite else _check_run_directory(out, tester, args, dataset.train)
         if done is not None:
             console.print(
                 f"{out}: complete ({done.n_priced} priced, {done.n_failed} failed); not run again "
@@ -312,14 +312,16 @@ def _make(spec: str, params: dict[str, Any], args: argparse.Namespace) -> Pricer
     return make_pricer(spec, **options)
 
 
-def _check_run_directory(out: Path, tester: Tester, args: argparse.Namespace) -> Results | None:
+def _check_run_directory(
+    out: Path, tester: Tester, args: argparse.Namespace, fit_on: Sequence[Item]
+) -> Results | None:
     """The run in `out` when it is complete and there is nothing to do; PricebenchError when the
     run there is another one (other pricer, data, currency, parameters or code); None when the
     pricer should be fitted and run."""
     if not (out / HEADER_FILE).exists():
         return None
     old = read_run(out)
-    problem = run_mismatch(old.header, tester.header())
+    problem = run_mismatch(old.header, tester.header(fit_on))
     if problem:
         raise PricebenchError(
             f"{out} holds {problem}: run it elsewhere with --out DIR, or start over with "

@@ -44,6 +44,8 @@ class RunHeaderView(Protocol):
     @property
     def currency(self) -> str: ...
     @property
+    def n_items(self) -> int: ...
+    @property
     def tolerance(self) -> Tolerance: ...
 
 
@@ -112,9 +114,13 @@ def run_chart(results: RunView, path: str | Path | None = None) -> Figure:
         title_fontsize=8,
     )
     scores = results.scores
+    # A run that failed items is drawn on those it priced: the title says how many, so that
+    # the picture cannot pass for a score on every item.
+    asked = results.header.n_items
+    coverage = f" ({len(priced)} of {asked} priced)" if len(priced) < asked else ""
     scatter.set_title(
         f"{results.name}: error {unit}{scores.mean_error:,.2f}, RMSLE {scores.rmsle:.2f}, "
-        f"hits {scores.hit_rate:.1%}"
+        f"hits {scores.hit_rate:.1%}{coverage}"
     )
 
     n = np.arange(1, len(errors) + 1)
@@ -251,9 +257,29 @@ def cost_chart(board: Board, path: str | Path | None = None) -> Figure:
     dataset = Path(board.dataset.split("#")[0]).name if board.dataset else board.fingerprint
     axes.set_title(_plain(f"error against cost: {dataset}, {board.n_items} items"))
     axes.grid(True, alpha=0.3)
+    from matplotlib.lines import Line2D
+
+    axes.legend(
+        handles=[
+            Line2D([], [], marker="o", linestyle="", color=BAR_COLOURS[key], label=label)
+            for key, label in (
+                ("best", "best"),
+                ("tied", "not significantly worse"),
+                ("worse", "significantly worse (paired)"),
+            )
+        ],
+        fontsize=8,
+        loc="best",
+    )
+    axes.margins(x=0.15)  # room for the labels of the costliest runs
     if path is not None:
         figure.savefig(path, dpi=DPI)
     return figure
+
+
+def has_paid_runs(board: Board) -> bool:
+    """Whether any ranked run of `board` cost something: a cost chart of $0 alone says nothing."""
+    return any(row.rank is not None and row.run.list_cost > 0 for row in board.rows)
 
 
 REFERENCE_COLOUR = "#c8a24a"  # muted gold, hatched: not one of the user's runs

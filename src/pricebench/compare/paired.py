@@ -112,6 +112,10 @@ def compare(
             f"cannot compare {a.name} ({a.header.currency}) with {b.name} ({b.header.currency})"
         )
     guess = fallback if fallback is not None else shared_fallback([a, b])
+    for run in (a, b) if fallback is None else ():
+        problem = fallback_problem(run, guess)
+        if problem is not None:
+            raise ResultsError(f"{run.name}: {problem}; compare(..., fallback=PRICE) sets one")
     errors_a, errors_b = contest_errors(a, guess), contest_errors(b, guess)
     records_b = {r.id: r for r in b.records}
     pairs, failed_a, failed_b = [], 0, 0
@@ -135,14 +139,33 @@ def compare(
 
 
 def shared_fallback(runs: Sequence[Results]) -> float | None:
-    """The one fallback guess for `runs` (so that every run's failures count alike): the one
-    their headers record, or where runs fitted on other training items record others, the one
-    most of them record (the lowest of those tied); None when none records one."""
+    """The one fallback guess for `runs`, so that every run's failures count alike: the one
+    most of them record (runs on the same items fitted on the same training items record the
+    same training mean). None when none records one, or when two values are recorded equally
+    often: then no fallback is agreed, and failures cannot be scored fairly."""
     counts = Counter(r.header.fallback for r in runs if r.header.fallback is not None)
-    if not counts:
+    ranked = counts.most_common(2)
+    if not ranked or (len(ranked) == 2 and ranked[0][1] == ranked[1][1]):
         return None
-    most = max(counts.values())
-    return min(value for value, count in counts.items() if count == most)
+    return ranked[0][0]
+
+
+def fallback_problem(run: Results, fallback: float | None) -> str | None:
+    """Why `run`'s failures cannot be scored with `fallback`, or None when they can: a run that
+    failed nothing needs none; a run whose own fallback differs (fitted on other training items,
+    or given another by hand) must not have its failures scored at a guess it did not get."""
+    if not run.n_failed:
+        return None
+    if fallback is None:
+        return f"{run.n_failed} failed and no agreed fallback guess to score them with"
+    own = run.header.fallback
+    if own is not None and not math.isclose(own, fallback, rel_tol=1e-9):
+        currency = run.header.currency
+        return (
+            f"{run.n_failed} failed, and it records the fallback {money(own, currency)}, not "
+            f"the {money(fallback, currency)} of the other runs (other training items?)"
+        )
+    return None
 
 
 def contest_errors(run: Results, fallback: float | None) -> dict[str, float]:
@@ -352,9 +375,13 @@ def leaderboard(
     is better at level `alpha`. These are separate tests against one run, not corrected for
     multiplicity: with many runs near the best, read p-values near `alpha` as weak.
     """
-    groups: dict[tuple[str, str], list[Results]] = {}
+    # Runs on other items, in another currency or scored with another hit rule are not ranked
+    # together: their hit rates would not mean the same thing.
+    groups: dict[tuple[str, str, tuple[float, float]], list[Results]] = {}
     for run in runs:
-        groups.setdefault((run.header.fingerprint, run.header.currency), []).append(run)
+        h = run.header
+        key = (h.fingerprint, h.currency, (h.tolerance.absolute, h.tolerance.relative))
+        groups.setdefault(key, []).append(run)
     boards = [_board(group, alpha, resamples, seed) for group in groups.values()]
     boards.sort(key=lambda board: (-len(board.rows), board.dataset, board.fingerprint))
     return Leaderboard(boards, alpha)
@@ -392,9 +419,7 @@ def _unranked(run: Results, fallback: float | None) -> str | None:
         return f"attempted {attempted} of {asked} items ({run.header.status})"
     if run.n_priced == 0:
         return f"priced none of {asked} items"
-    if run.n_failed and fallback is None:
-        return f"{run.n_failed} failed and no fallback guess recorded to score them with"
-    return None
+    return fallback_problem(run, fallback)
 
 
 def run_labels(runs: Sequence[Results]) -> list[str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pricebench._version import __version__
-from pricebench.compare.charts import cost_chart, leaderboard_chart, run_chart
+from pricebench.compare.charts import cost_chart, has_paid_runs, leaderboard_chart, run_chart
 from pricebench.compare.groups import category_table
 from pricebench.compare.paired import Board, Leaderboard, leaderboard
 from pricebench.compare.reference import NOT_MEASURED, reference_boards, reference_source
@@ -88,7 +88,8 @@ def _leaderboard_section(board: Leaderboard) -> str:
         parts.append(_board_table(b))
         if b.best is not None:
             parts.append(_png(leaderboard_chart(b), f"leaderboard of {b.dataset}"))
-            parts.append(_png(cost_chart(b), f"error against cost on {b.dataset}"))
+            if has_paid_runs(b):  # else every point sits at $0
+                parts.append(_png(cost_chart(b), f"error against cost on {b.dataset}"))
         parts.append(_category_table(b))
     return "\n".join(parts)
 
