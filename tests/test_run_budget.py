@@ -91,7 +91,7 @@ def test_max_cost_spans_every_model_of_a_run_and_a_higher_cap_resumes(tmp_path, 
     assert run(tmp_path, "--max-cost", "1") == 0
     cost, priced = spent(tmp_path)
     assert priced == 16 and api.count == 16  # resumed where it stopped: nothing paid twice
-    assert "of --max-cost $1.00" in capsys.readouterr().err
+    assert "of --max-cost $1.0000" in capsys.readouterr().err
 
 
 def test_one_budget_shared_by_pricers_on_threads_never_passes_its_cap():
@@ -183,3 +183,14 @@ def test_prompt_tokens_count_every_message_and_the_system_prompt():
         }
     )
     assert 0 < one < two
+
+
+def test_a_small_cap_is_written_with_the_digits_it_needs():
+    from pricebench.chat.budget import Budget
+    from pricebench.errors import BudgetReached
+
+    budget = Budget(max_cost=0.00003)
+    with pytest.raises(BudgetReached) as stopped:
+        budget.reserve(0.0000335)
+    message = str(stopped.value)
+    assert "cost budget ($0.000030)" in message and "up to $0.000034" in message

@@ -62,7 +62,7 @@ class Budget:
         if self.max_calls is not None and self.calls >= self.max_calls:
             return f"call budget ({self.max_calls}) reached"
         if self.max_cost is not None and self.cost >= self.max_cost:
-            return f"cost budget (${self.max_cost:,.2f}) reached: ${self.cost:,.4f} spent"
+            return f"cost budget ({dollars(self.max_cost)}) reached: {dollars(self.cost)} spent"
         return None
 
     def reserve(self, worst: float) -> None:
@@ -73,8 +73,9 @@ class Budget:
             while self.max_cost is not None:
                 if self.cost + worst > self.max_cost:
                     raise BudgetReached(
-                        f"cost budget (${self.max_cost:,.2f}) reached: ${self.cost:,.4f} spent "
-                        f"in {self.calls} calls, and the next could cost up to ${worst:,.4f} "
+                        f"cost budget ({dollars(self.max_cost)}) reached: {dollars(self.cost)} "
+                        f"spent in {self.calls} calls, and the next could cost up to "
+                        f"{dollars(worst)} "
                         "(a higher cap, e.g. --max-cost, goes on where this stopped)"
                     )
                 if self.cost + self.held + worst <= self.max_cost:
@@ -122,3 +123,9 @@ class BudgetedPricer:
 
     def predict(self, item: Item) -> float:
         return self.estimate(item).price
+
+
+def dollars(amount: float) -> str:
+    """US dollars with the digits a small amount needs ("$0.000243", "$12.5000"): two decimals
+    made a $0.00003 cap read "$0.00"."""
+    return f"${amount:,.4f}" if amount >= 0.01 else f"${amount:.6f}"

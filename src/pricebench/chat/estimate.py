@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pricebench.chat.budget import dollars
 from pricebench.chat.cache import cache_key
 from pricebench.chat.costs import PRICES_ENV, TokenUsage
 from pricebench.items import Item
@@ -115,11 +116,6 @@ def estimate_run(pricer: ChatPricer, items: Sequence[Item], *, batch: bool = Fal
         expected=expected if known else None,
         ceiling=ceiling if known else None,
     )
-
-
-def dollars(amount: float) -> str:
-    """US dollars with the digits a small estimate needs ("$0.000243", "$12.5000")."""
-    return f"${amount:,.4f}" if amount >= 0.01 else f"${amount:.6f}"
 
 
 def _text(content: Any) -> str:

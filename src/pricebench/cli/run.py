@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.console import Console
 
-from pricebench.chat.budget import Budget
+from pricebench.chat.budget import Budget, dollars
 from pricebench.cli import EXIT_NOTHING_PRICED, EXIT_OK, EXIT_STOPPED
 from pricebench.cli.common import (
     add_data_options,
@@ -219,7 +219,7 @@ def run_specs(args: argparse.Namespace, specs: list[str]) -> list[Results]:
         runs.append(results)
     if budget is not None:
         console.print(
-            f"spent ${budget.cost:,.4f} of --max-cost ${budget.max_cost:,.2f} "
+            f"spent {dollars(budget.cost)} of --max-cost {dollars(budget.max_cost or 0.0)} "
             f"({budget.calls} paid calls)",
             markup=False,
         )
