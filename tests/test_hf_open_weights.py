@@ -304,3 +304,15 @@ def test_finetune_lora_command(tiny, tmp_path, capsys):
     # Two new tokens keep a random tiny model's guesses under the Tester's $1e9 ceiling.
     assert main(["run", f"hf:{out / 'adapter'}", "--data", str(COURSE_ITEMS), "--size", "4",
                  "--param", "max_new_tokens=2", "--out", str(tmp_path / "results")]) == 0  # fmt: skip
+
+
+def test_the_bound_on_expansions_is_a_setting_and_a_stopped_search_says_so(data, tiny):
+    with pytest.raises(PricerError, match="max_expansions"):
+        HFPricer(tiny, max_expansions=0)
+    full = HFPricer(tiny, device="cpu", max_price=999.0).estimate_many(data.test[:8])
+    cut = HFPricer(tiny, device="cpu", max_price=999.0, max_expansions=1)
+    assert cut.get_params()["max_expansions"] == 1
+    outcomes = cut.estimate_many(data.test[:8])
+    stopped = [o for o in outcomes if "search stopped at 1 expansions" in (o.reply or "")]
+    assert stopped and all(o.reply.count(" p=") == 3 for o in stopped)
+    assert all("stopped" not in (o.reply or "") for o in full)
