@@ -316,3 +316,34 @@ def test_the_bound_on_expansions_is_a_setting_and_a_stopped_search_says_so(data,
     stopped = [o for o in outcomes if "search stopped at 1 expansions" in (o.reply or "")]
     assert stopped and all(o.reply.count(" p=") == 3 for o in stopped)
     assert all("stopped" not in (o.reply or "") for o in full)
+
+
+def test_predict_batch_fails_only_the_items_the_model_gives_no_price_for(data, trained):
+    fitted = trained.pricer_
+    pricer = HFPricer.from_model(
+        fitted._model, fitted._tokenizer, model_name=fitted.model, method="greedy",
+        max_new_tokens=4, prompt=fitted.prompt, chat=fitted.chat, max_length=fitted.max_length,
+    )  # fmt: skip
+    decode = pricer._decode
+
+    def every_third_reply_is_no_price(generated):
+        texts, counts = decode(generated)
+        return [t if n % 3 else "no idea" for n, t in enumerate(texts)], counts
+
+    pricer._decode = every_third_reply_is_no_price  # the trained model always writes a price
+    items = data.test[:8]
+    outcomes = pricer.estimate_many(items)
+    prices = pricer.predict_batch(items)  # raised on the first bad reply, losing the rest
+    assert len(prices) == len(items)
+    failed = [isinstance(o, PriceParseError) for o in outcomes]
+    assert failed == [n % 3 == 0 for n in range(len(items))]
+    for outcome, price in zip(outcomes, prices, strict=True):
+        if isinstance(outcome, Estimate):
+            assert price == outcome.price and math.isfinite(price)
+        else:
+            assert math.isnan(price)
+    # a pricer with only predict_batch gets those items recorded as failures, the others priced
+    bulk_only = type("BulkOnly", (), {"name": "bulk", "predict_batch": staticmethod(
+        pricer.predict_batch), "predict": pricer.predict})()  # fmt: skip
+    results = Tester(bulk_only, items, progress=False).run()
+    assert results.n_failed == sum(failed) and results.n_priced == len(items) - sum(failed)

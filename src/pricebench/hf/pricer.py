@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -185,13 +186,12 @@ class HFPricer:
         return outcome
 
     def predict_batch(self, items: Sequence[Item]) -> list[float]:
-        """Prices in order; the first item that cannot be priced raises its error."""
-        prices = []
-        for outcome in self.estimate_many(items):
-            if isinstance(outcome, BaseException):
-                raise outcome
-            prices.append(outcome.price)
-        return prices
+        """Prices in order, NaN for an item the model gave no price for: one bad reply fails
+        only its item, as in `estimate_many`, which says why (the Tester records it so)."""
+        return [
+            math.nan if isinstance(outcome, BaseException) else outcome.price
+            for outcome in self.estimate_many(items)
+        ]
 
     def estimate_many(self, items: Sequence[Item]) -> list[Estimate | PriceParseError]:
         """Each item's `Estimate`, or the error that failed it, `batch_size` items at a time."""

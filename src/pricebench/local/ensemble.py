@@ -204,7 +204,10 @@ class Ensemble:
                 values = list(batch([items[i] for i in missing]))
                 if len(values) != len(missing):
                     raise ValueError(f"{pricer.name}: predict_batch returned the wrong count")
-                prices[missing] = [to_estimate(v).price for v in values]
+                if strict:
+                    prices[missing] = [to_estimate(v).price for v in values]
+                else:  # NaN: the member failed that item alone (HFPricer), not the batch
+                    prices[missing] = [_price_or_nan(v) for v in values]
                 return prices
             except Exception:
                 if strict:
@@ -267,6 +270,13 @@ def _member(member: Pricer | Callable[[Item], Any] | str) -> Pricer:
 
         return make_pricer(member)
     return as_pricer(member)
+
+
+def _price_or_nan(value: Any) -> float:
+    try:
+        return to_estimate(value).price
+    except Exception:  # anything but a price fails the item
+        return float("nan")
 
 
 def _fresh_copies(pricer: Pricer) -> Callable[[], Any] | None:
