@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from subprocess import DEVNULL
 
 import pytest
 import torch
@@ -347,3 +355,33 @@ def test_predict_batch_fails_only_the_items_the_model_gives_no_price_for(data, t
         pricer.predict_batch), "predict": pricer.predict})()  # fmt: skip
     results = Tester(bulk_only, items, progress=False).run()
     assert results.n_failed == sum(failed) and results.n_priced == len(items) - sum(failed)
+
+
+def test_a_killed_run_keeps_every_batch_it_finished(tiny, tmp_path):
+    """kill -9 during `pricebench run hf:...` loses at most the batch being priced: each batch's
+    records are on disk as soon as it is done (they waited for a chunk of 256 items before)."""
+    out = tmp_path / "runs"
+    src = Path(__file__).resolve().parents[1] / "src"
+    environment = {**os.environ, "PYTHONPATH": str(src), "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "pricebench", "run", f"hf:{tiny}", "--data",
+               str(COURSE_ITEMS), "--size", "200", "--out", str(out),
+               "--param", "device=cpu", "--param", "batch_size=2"]  # fmt: skip
+    process = subprocess.Popen(command, env=environment, stdout=DEVNULL, stderr=DEVNULL)
+    deadline, seen = time.monotonic() + 300, 0
+    while process.poll() is None and time.monotonic() < deadline and seen < 4:
+        seen = sum(len(f.read_bytes().splitlines()) for f in out.rglob("items.jsonl"))
+        time.sleep(0.02)
+    process.kill()  # SIGKILL: nothing of pricebench runs after it
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    (items_file,) = out.rglob("items.jsonl")
+    records = [json.loads(line) for line in items_file.read_text().splitlines()]
+    assert 4 <= len(records) < 200, len(records)
+    # priced two at a time: each record says its latency is the mean of a call for two items
+    assert all(r["latency_items"] == 2 and r["latency"] > 0 for r in records)
+    # the same command again prices only what the killed run had not written
+    again = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    ids = [json.loads(line)["id"] for line in items_file.read_text().splitlines()]
+    assert len(ids) == len(set(ids)) == 200
+    assert ids[: len(records)] == [r["id"] for r in records]

@@ -193,6 +193,12 @@ class HFPricer:
             for outcome in self.estimate_many(items)
         ]
 
+    @property
+    def bulk_size(self) -> int:
+        """Items the Tester hands over at a time (`batch_size`): each call's records are written
+        when it returns, so a stopped run loses at most one batch."""
+        return self.batch_size
+
     def estimate_many(self, items: Sequence[Item]) -> list[Estimate | PriceParseError]:
         """Each item's `Estimate`, or the error that failed it, `batch_size` items at a time."""
         self._load()

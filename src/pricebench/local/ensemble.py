@@ -171,6 +171,14 @@ class Ensemble:
             raise AttributeError("predict_batch")
         return self._predict_batch
 
+    @property
+    def bulk_size(self) -> int:
+        # The smallest a member asks for: a slow open-weights member sets the pace of writing.
+        sizes = [p.bulk_size for p in self._pricers if hasattr(p, "bulk_size")]
+        if not sizes:
+            raise AttributeError("bulk_size")
+        return min(sizes)
+
     def _predict_batch(self, items: Sequence[Item]) -> list[float]:
         return [float(p) for p in self._combine(self._predict_matrix(items, strict=True))]
 
