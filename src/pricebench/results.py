@@ -59,6 +59,7 @@ class ItemResult(BaseModel):
     hit: bool | None = None
     band: str | None = None  # green / orange / red
     latency: float = 0.0  # seconds
+    latency_items: int = 1  # priced in one call with it: latency is their mean when above 1
     failure: str | None = None
     reply: str | None = None
     input_tokens: int = 0

@@ -59,6 +59,18 @@ MAX_GUESS = MAX_PRICE  # default ceiling: a guess above it is a failure, not a s
 MAX_REPLY_CHARS = 4000  # of a reply kept in a record: enough to see what went wrong
 MAX_FAILURE_CHARS = 1000  # of a failure message kept in a record
 DRAIN_SECONDS = 30.0  # how long a stopped run waits for the answers already in flight
+BULK_SIZE = 256  # items per predict_batch call, for a pricer that declares no bulk_size
+
+
+class Shared(float):
+    """A latency in seconds that is the mean over `items` items priced in one call."""
+
+    items: int
+
+    def __new__(cls, seconds: float, items: int) -> Shared:
+        latency = super().__new__(cls, seconds)
+        latency.items = items
+        return latency
 
 
 def clip(text: str | None, limit: int) -> str | None:
@@ -81,8 +93,10 @@ class Execution:
     """How a Tester prices its items. The strategy follows the pricer's abilities:
 
     - `provider-batch` (`mode="batch"`): the pricer's `estimate_batch`, provider batch jobs;
-    - `bulk`: the pricer's `predict_batch`, `batch_size` items at a time. Chosen for any pricer
-      that has it, whatever `workers` says: threads never make a bulk pricer slower;
+    - `bulk`: the pricer's `predict_batch`, `batch_size` items at a time (None: the pricer's
+      `bulk_size` when it declares one, as `HFPricer` does, else 256; records are written as
+      each call returns, so a slow pricer declares a small size). Chosen for any pricer that
+      has it, whatever `workers` says: threads never make a bulk pricer slower;
     - `threads`: `workers` threads (pricers that wait on a network), or any `timeout`;
     - `sequential`: one item after another.
     """
@@ -90,7 +104,7 @@ class Execution:
     workers: int = 1
     timeout: float | None = None
     mode: Literal["interactive", "batch"] = "interactive"
-    batch_size: int = 256
+    batch_size: int | None = None
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -390,8 +404,9 @@ class Tester:
         return item, outcome, time.perf_counter() - start
 
     def _chunked(self, items: list[Item]) -> Iterator[tuple[Item, Outcome, float]]:
-        for start in range(0, len(items), self.execution.batch_size):
-            chunk = items[start : start + self.execution.batch_size]
+        size = self.execution.batch_size or getattr(self.pricer, "bulk_size", None) or BULK_SIZE
+        for start in range(0, len(items), size):
+            chunk = items[start : start + size]
             began = time.perf_counter()
             # A pricer that answers a batch with each item's Estimate (reply, tokens) or error
             # keeps them; predict_batch gives bare prices.
@@ -409,7 +424,7 @@ class Tester:
             except Exception:  # find which item fails by pricing the chunk one at a time
                 yield from (self._attempt(item) for item in chunk)
                 continue
-            latency = (time.perf_counter() - began) / len(chunk)
+            latency = Shared((time.perf_counter() - began) / len(chunk), len(chunk))
             for item, price in zip(chunk, prices, strict=True):
                 if isinstance(price, PriceHidden):
                     raise StopRun(str(price))
@@ -541,6 +556,7 @@ class Tester:
                 yield by_id.pop(item_id), outcome, 0.0
 
     def _record(self, item: Item, outcome: Outcome, latency: float) -> ItemResult:
+        shared = getattr(latency, "items", 1)  # a bulk call's mean, not this item's own time
         if isinstance(outcome, Estimate):
             problem = self._check_guess(outcome.price)
             if problem is not None:
@@ -550,6 +566,7 @@ class Tester:
                     category=item.category,
                     truth=item.price,
                     latency=latency,
+                    latency_items=shared,
                     failure=f"{GuessError.__name__}: {problem}",
                     reply=clip(redact(outcome.reply or ""), MAX_REPLY_CHARS) or None,
                     input_tokens=outcome.input_tokens,
@@ -569,6 +586,7 @@ class Tester:
                 category=item.category,
                 truth=item.price,
                 latency=latency,
+                latency_items=shared,
                 failure=failure,
                 reply=clip(redact(reply), MAX_REPLY_CHARS) if isinstance(reply, str) else None,
                 # A paid call whose reply held no price still counts toward the cost.
@@ -593,6 +611,7 @@ class Tester:
             hit=band == "green",
             band=band,
             latency=latency,
+            latency_items=shared,
             reply=clip(redact(outcome.reply), MAX_REPLY_CHARS) if outcome.reply else outcome.reply,
             input_tokens=outcome.input_tokens,
             output_tokens=outcome.output_tokens,

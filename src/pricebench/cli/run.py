@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import functools
+import inspect
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -212,6 +214,15 @@ def run_specs(args: argparse.Namespace, specs: list[str]) -> list[Results]:
             )
             runs.append(done)
             continue
+        if args.split == "test" and dataset.validation and _stacks(pricer):
+            # The stacking items must be ones no member learned from: a fine-tuned member
+            # learned from all of train, so out-of-fold guesses on train would flatter it.
+            pricer.fit = functools.partial(pricer.fit, validation=dataset.validation)  # type: ignore[attr-defined]
+            console.print(
+                f"{spec}: weights fitted on the {len(dataset.validation)} validation items",
+                markup=False,
+                soft_wrap=True,
+            )
         results = tester.run(fit_on=dataset.train)
         console.print(results.summary(), markup=False, soft_wrap=True)
         if results.paid:
@@ -276,6 +287,14 @@ def _dry_run(
             f"total for {len(items)} items{prices}: about {dollars(expected)}, "
             f"at most {dollars(ceiling)}"
         )
+
+
+def _stacks(pricer: Pricer) -> bool:
+    """A pricer that fits stacking weights and can fit them on validation items (`Ensemble`)."""
+    fit = getattr(pricer, "fit", None)
+    if getattr(pricer, "method", None) != "stack" or fit is None:
+        return False
+    return "validation" in inspect.signature(fit).parameters
 
 
 def run_directory(out: Path, spec: str, pricer: Pricer, console: Console | None = None) -> Path:

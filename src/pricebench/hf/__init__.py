@@ -25,7 +25,8 @@ except ImportError:
 from pricebench.hf.decoding import (  # noqa: E402
     Candidate,
     NumberVocabulary,
-    price_beams,
+    Search,
+    top_prices,
     weighted_price,
 )
 from pricebench.hf.lora import COURSE_LORA, LoRAFineTuned  # noqa: E402
@@ -45,6 +46,7 @@ __all__ = [
     "COURSE_TRAINING_PROMPT",
     "Candidate",
     "NumberVocabulary",
-    "price_beams",
+    "Search",
+    "top_prices",
     "weighted_price",
 ]

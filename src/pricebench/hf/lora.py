@@ -381,6 +381,11 @@ class LoRAFineTuned:
     def estimate_many(self, items: Sequence[Item]) -> list[Estimate | PriceParseError]:
         return self._fitted().estimate_many(items)
 
+    @property
+    def bulk_size(self) -> int:
+        """The fitted pricer's `batch_size` (see `HFPricer.bulk_size`)."""
+        return self._fitted().bulk_size
+
     def save(self, path: str | Path) -> Path:
         """Write adapter, tokenizer and settings; `HFPricer.from_pretrained` reads them."""
         return self._fitted().save(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,10 +16,11 @@ from pricebench.chat.parse import parse_price
 from pricebench.chat.prompts import COURSE_PROMPT, PromptTemplate, load_prompt, prompt_fields
 from pricebench.errors import PriceParseError, PricerError
 from pricebench.hf.decoding import (
+    MAX_EXPANSIONS,
     NumberVocabulary,
     candidate_weights,
     describe,
-    price_beams,
+    top_prices,
     weighted_price,
 )
 from pricebench.hf.loading import (
@@ -42,8 +44,9 @@ class HFPricer:
 
     `model` is a Hugging Face model id or folder; `adapter` a LoRA adapter (id or folder) put on
     top of it. `method="top-k"` is the course's weighted estimate over the `top_k` likeliest
-    whole prices, `"greedy"` parses the most likely price text (`pricebench.hf.decoding` says
-    why the first is usually better). Items are priced `batch_size` at a time, padded on the
+    whole prices, found exactly by a search that expands at most `max_expansions` numbers per
+    item, `"greedy"` parses the most likely price text (`pricebench.hf.decoding` says why the
+    first is usually better). Items are priced `batch_size` at a time, padded on the
     left. `device` is auto, cpu, cuda or mps; `quantization` 4bit or 8bit needs CUDA. The prompt
     must be the one the model was fine-tuned with; `chat` picks the tokenizer's chat template
     (None: whenever the tokenizer has one); `max_length` cuts item texts as training did.
@@ -62,6 +65,7 @@ class HFPricer:
         method: str = "top-k",
         top_k: int = 3,
         max_new_tokens: int = 8,
+        max_expansions: int = MAX_EXPANSIONS,
         batch_size: int = 8,
         device: str = "auto",
         quantization: Quantization = None,
@@ -73,8 +77,10 @@ class HFPricer:
     ) -> None:
         if method not in METHODS:
             raise PricerError(f"method {method!r}: use one of {', '.join(METHODS)}")
-        if top_k < 1 or max_new_tokens < 1 or batch_size < 1:
-            raise PricerError("top_k, max_new_tokens and batch_size must be at least 1")
+        if min(top_k, max_new_tokens, max_expansions, batch_size) < 1:
+            raise PricerError(
+                "top_k, max_new_tokens, max_expansions and batch_size must be at least 1"
+            )
         if max_price is not None and not (isinstance(max_price, (int, float)) and max_price > 0):
             raise PricerError(f"max_price must be a positive price, got {max_price!r}")
         self.model = model
@@ -82,6 +88,7 @@ class HFPricer:
         self.method = method
         self.top_k = top_k
         self.max_new_tokens = max_new_tokens
+        self.max_expansions = max_expansions
         self.batch_size = batch_size
         self.device = device
         self.quantization = quantization
@@ -127,6 +134,7 @@ class HFPricer:
             "method": self.method,
             "top_k": self.top_k,
             "max_new_tokens": self.max_new_tokens,
+            "max_expansions": self.max_expansions,
             "batch_size": self.batch_size,
             "device": self.device,
             "quantization": self.quantization,
@@ -178,13 +186,18 @@ class HFPricer:
         return outcome
 
     def predict_batch(self, items: Sequence[Item]) -> list[float]:
-        """Prices in order; the first item that cannot be priced raises its error."""
-        prices = []
-        for outcome in self.estimate_many(items):
-            if isinstance(outcome, BaseException):
-                raise outcome
-            prices.append(outcome.price)
-        return prices
+        """Prices in order, NaN for an item the model gave no price for: one bad reply fails
+        only its item, as in `estimate_many`, which says why (the Tester records it so)."""
+        return [
+            math.nan if isinstance(outcome, BaseException) else outcome.price
+            for outcome in self.estimate_many(items)
+        ]
+
+    @property
+    def bulk_size(self) -> int:
+        """Items the Tester hands over at a time (`batch_size`): each call's records are written
+        when it returns, so a stopped run loses at most one batch."""
+        return self.batch_size
 
     def estimate_many(self, items: Sequence[Item]) -> list[Estimate | PriceParseError]:
         """Each item's `Estimate`, or the error that failed it, `batch_size` items at a time."""
@@ -237,45 +250,60 @@ class HFPricer:
         return (price if self.ceiling is None else min(price, self.ceiling)), text
 
     def _top_k(self, encoded: Any) -> tuple[list[str], list[int], list[Any]]:
-        """The top-K estimate on whole prices (`pricebench.hf.decoding.price_beams`)."""
+        """The top-K estimate on whole prices (`pricebench.hf.decoding.top_prices`)."""
+        from transformers import DynamicCache
+
         ids, mask = encoded["input_ids"], encoded["attention_mask"]
         positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
         output = self._model(
             input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True
         )
-        cache = output.cache  # transformers 5: `past_key_values` is the old name
+        prompts = [(layer.keys, layer.values) for layer in output.cache.layers]
         first = torch.log_softmax(output.logits[:, -1, :].float(), dim=-1)
-        state = {"mask": mask, "next": positions[:, -1] + 1}
+        following = positions[:, -1] + 1
 
-        def step(tokens: torch.Tensor, parents: torch.Tensor) -> torch.Tensor:
-            parents = parents.to(ids.device)
-            cache.reorder_cache(parents)
-            mask = state["mask"].index_select(0, parents)
-            mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
-            where = state["next"].index_select(0, parents)
+        def expand(rows: Sequence[tuple[int, tuple[int, ...]]]) -> torch.Tensor:
+            # Each row reads its prompt's cached keys and values, then its number's tokens,
+            # padded on the right: a causal model's logits at a real token ignore the padding.
+            which = torch.tensor([i for i, _ in rows], device=ids.device)
+            longest = max(len(tokens) for _, tokens in rows)
+            padded = [[*tokens, *[tokens[-1]] * (longest - len(tokens))] for _, tokens in rows]
+            cache = DynamicCache(
+                [(k.index_select(0, which), v.index_select(0, which)) for k, v in prompts],
+                config=self._model.config,
+            )
+            read = torch.cat(
+                [mask.index_select(0, which), mask.new_ones((len(rows), longest))], dim=1
+            )
+            steps = torch.arange(longest, device=ids.device)
             out = self._model(
-                input_ids=tokens.to(ids.device).reshape(-1, 1),
-                attention_mask=mask,
-                position_ids=where.reshape(-1, 1),
+                input_ids=torch.tensor(padded, device=ids.device),
+                attention_mask=read,
+                position_ids=following.index_select(0, which)[:, None] + steps,
                 cache=cache,
                 use_cache=True,
             )
-            state["mask"], state["next"] = mask, where + 1
-            return torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)
+            last = torch.tensor([len(tokens) - 1 for _, tokens in rows], device=ids.device)
+            logits = out.logits[torch.arange(len(rows), device=ids.device), last]
+            return torch.log_softmax(logits.float(), dim=-1)
 
-        found, counts = price_beams(first, step, self._numbers(), self.top_k, self.max_new_tokens)
+        searches = top_prices(
+            first, expand, self._numbers(), self.top_k, self.max_new_tokens, self.max_expansions
+        )
         texts: list[str] = []
         outcomes: list[tuple[float, str] | PriceParseError] = []
-        for candidates in found:
-            weights = candidate_weights(candidates)
-            reply = describe(candidates, weights)
+        for search in searches:
+            weights = candidate_weights(search.candidates)
+            reply = describe(search.candidates, weights)
+            if not search.exact:
+                reply += f" (search stopped at {search.expanded} expansions)"
             texts.append(reply)
             try:
-                price = weighted_price([c.value for c in candidates], weights, self.ceiling)
-                outcomes.append((price, reply))
+                values = [c.value for c in search.candidates]
+                outcomes.append((weighted_price(values, weights, self.ceiling), reply))
             except PriceParseError as error:
                 outcomes.append(PriceParseError(str(error), reply))
-        return texts, counts, outcomes
+        return texts, [search.tokens for search in searches], outcomes
 
     def _generate(self, ids: torch.Tensor, mask: torch.Tensor, new: int | None = None) -> Any:
         output = self._model.generate(

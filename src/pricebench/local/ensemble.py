@@ -171,6 +171,14 @@ class Ensemble:
             raise AttributeError("predict_batch")
         return self._predict_batch
 
+    @property
+    def bulk_size(self) -> int:
+        # The smallest a member asks for: a slow open-weights member sets the pace of writing.
+        sizes = [p.bulk_size for p in self._pricers if hasattr(p, "bulk_size")]
+        if not sizes:
+            raise AttributeError("bulk_size")
+        return min(sizes)
+
     def _predict_batch(self, items: Sequence[Item]) -> list[float]:
         return [float(p) for p in self._combine(self._predict_matrix(items, strict=True))]
 
@@ -204,7 +212,10 @@ class Ensemble:
                 values = list(batch([items[i] for i in missing]))
                 if len(values) != len(missing):
                     raise ValueError(f"{pricer.name}: predict_batch returned the wrong count")
-                prices[missing] = [to_estimate(v).price for v in values]
+                if strict:
+                    prices[missing] = [to_estimate(v).price for v in values]
+                else:  # NaN: the member failed that item alone (HFPricer), not the batch
+                    prices[missing] = [_price_or_nan(v) for v in values]
                 return prices
             except Exception:
                 if strict:
@@ -267,6 +278,13 @@ def _member(member: Pricer | Callable[[Item], Any] | str) -> Pricer:
 
         return make_pricer(member)
     return as_pricer(member)
+
+
+def _price_or_nan(value: Any) -> float:
+    try:
+        return to_estimate(value).price
+    except Exception:  # anything but a price fails the item
+        return float("nan")
 
 
 def _fresh_copies(pricer: Pricer) -> Callable[[], Any] | None:
