@@ -538,36 +538,9 @@ def test_a_dripping_answer_times_out_within_the_items_deadline(dripping_server, 
 
 
 @pytest.fixture
-def silent_hub():
+def silent_hub(hung_server):
     """A hub on 127.0.0.1 that accepts every connection and never answers."""
-    import socket
-    import threading
-
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    held: list[socket.socket] = []
-    done = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.1)
-        while not done.is_set():
-            try:
-                connection, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            held.append(connection)
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}", held
-    done.set()
-    thread.join()
-    for connection in held:
-        connection.close()
-    listener.close()
+    return hung_server.removesuffix("/v1"), hung_server.held
 
 
 def test_data_get_from_a_hub_that_never_answers_ends_with_one_line(

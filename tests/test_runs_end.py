@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,44 +22,6 @@ ITEMS = [
     Item(id=f"h{n}", title=f"Widget {n}", text=f"Title: Widget {n}\nUseful.", price=40.0 + n)
     for n in range(30)
 ]
-
-
-class Hung(str):
-    """The URL of a server that never answers, with the connections it has taken."""
-
-    held: list[socket.socket]
-
-
-@pytest.fixture
-def hung_server() -> Iterator[Hung]:
-    """A server on 127.0.0.1 that accepts every connection and never answers."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    held: list[socket.socket] = []
-    done = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.1)
-        while not done.is_set():
-            try:
-                connection, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            held.append(connection)  # kept open, never read, never answered
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    url = Hung(f"http://127.0.0.1:{listener.getsockname()[1]}/v1")
-    url.held = held
-    yield url
-    done.set()
-    thread.join()
-    for connection in held:
-        connection.close()
-    listener.close()
 
 
 class _Echo(BaseHTTPRequestHandler):

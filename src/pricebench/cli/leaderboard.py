@@ -18,6 +18,7 @@ from pricebench.compare.reference import (
     reference_boards,
     same_data_board,
 )
+from pricebench.metrics import Scores
 from pricebench.results import HEADER_FILE, find_runs, read_run
 from pricebench.results import money as plain_money
 
@@ -158,21 +159,10 @@ def board_table(board: Board) -> Table:
     for row in board.rows:
         s, v = row.scores, row.vs_best
         seconds = row.seconds
-        figures = ["", "", ""]
-        if s is not None:
-            figures = [
-                f"{money(s.mean_error, c)} [{s.mean_error_ci.low:,.2f}, "
-                f"{s.mean_error_ci.high:,.2f}]",
-                f"{s.rmsle:.2f} [{s.rmsle_ci.low:.2f}, {s.rmsle_ci.high:.2f}]",
-                f"{s.hit_rate:.1%} [{s.hit_rate_ci.low:.1%}, {s.hit_rate_ci.high:.1%}]",
-            ]
-        # Pricer names may hold brackets, which rich reads as markup; the note goes under the
-        # name, where it folds, so that it never widens the table.
-        label = escape(row.label) + (f"\n[dim]{escape(row.note)}[/dim]" if row.note else "")
         table.add_row(
             "-" if row.rank is None else str(row.rank),
-            label,
-            *(escape(f) for f in figures),
+            _label(row),
+            *_figures(s, c),
             row.coverage,
             escape(row.run.cost_text()),
             "" if seconds is None else f"{seconds:,.1f} s",
@@ -181,6 +171,33 @@ def board_table(board: Board) -> Table:
             _verdict(board, row),
         )
     return table
+
+
+def _label(row: Row) -> str:
+    """The pricer's name, and its note under it (where it folds, so it never widens the table).
+    Names and notes come from the runs and may hold brackets, which rich reads as markup."""
+    return escape(row.label) + (f"\n[dim]{escape(row.note)}[/dim]" if row.note else "")
+
+
+def _figures(s: Scores | None, currency: str, compact: bool = False) -> list[str]:
+    """Mean error, RMSLE and hit rate, escaped; intervals under the mean error alone when
+    `compact`; blank for a row that is not ranked."""
+    if s is None:
+        return ["", "", ""]
+    ci = s.mean_error_ci
+    if compact:
+        figures = [
+            f"{plain_money(s.mean_error, currency)}\n[{ci.low:,.2f}, {ci.high:,.2f}]",
+            f"{s.rmsle:.2f}",
+            f"{s.hit_rate:.1%}",
+        ]
+    else:
+        figures = [
+            f"{plain_money(s.mean_error, currency)} [{ci.low:,.2f}, {ci.high:,.2f}]",
+            f"{s.rmsle:.2f} [{s.rmsle_ci.low:.2f}, {s.rmsle_ci.high:.2f}]",
+            f"{s.hit_rate:.1%} [{s.hit_rate_ci.low:.1%}, {s.hit_rate_ci.high:.1%}]",
+        ]
+    return [escape(figure) for figure in figures]
 
 
 def _verdict(board: Board, row: Row) -> str:
@@ -220,19 +237,10 @@ def compact_board_table(board: Board) -> Table:
     table.add_column("")
     for row in board.rows:
         s, v = row.scores, row.vs_best
-        figures = ["", "", ""]
-        if s is not None:
-            figures = [
-                f"{money(s.mean_error, c)}\n[{s.mean_error_ci.low:,.2f}, "
-                f"{s.mean_error_ci.high:,.2f}]",
-                f"{s.rmsle:.2f}",
-                f"{s.hit_rate:.1%}",
-            ]
-        label = escape(row.label) + (f"\n[dim]{escape(row.note)}[/dim]" if row.note else "")
         table.add_row(
             "-" if row.rank is None else str(row.rank),
-            label,
-            *(escape(f) for f in figures),
+            _label(row),
+            *_figures(s, c, compact=True),
             row.coverage,
             "" if v is None else f"{v.difference:+,.2f}\np {v.p_value:.2g}",
             # The caption says how failures count; "priced" says how many there were.

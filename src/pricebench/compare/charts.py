@@ -253,7 +253,7 @@ def cost_chart(board: Board, path: str | Path | None = None) -> Figure:
     axes.set_xscale("symlog", linthresh=0.01)  # $0 (local pricers) beside cents and dollars
     axes.set_xlim(left=-0.002)
     axes.set_xlabel("cost per 1,000 items (USD, at list price; $0: no paid API)")
-    axes.set_ylabel(f"mean absolute error ({board.currency}), 95% bootstrap CI")
+    axes.set_ylabel(_plain(f"mean absolute error ({board.currency}), 95% bootstrap CI"))
     dataset = Path(board.dataset.split("#")[0]).name if board.dataset else board.fingerprint
     axes.set_title(_plain(f"error against cost: {dataset}, {board.n_items} items"))
     axes.grid(True, alpha=0.3)
